@@ -1,0 +1,1048 @@
+"""pymem capture agent: writes a heap snapshot of the running CPython process.
+
+Stdlib only, CPython 3.8-3.13. Shipped inside the `pymem` binary; `pymem agent --write DIR`
+puts this file on disk. Use:
+
+    import pymem_agent
+    pymem_agent.dump("heap.jsonl")            # -> dict with counts and the final path
+
+The snapshot format (JSON Lines, "pymem-snapshot" version 1) is documented in the rustdoc of
+pymem's `snapshot` module. Rules this module keeps, each covered by pymem's tests:
+
+* it never runs user code: no repr/len/getattr/hash/eq on arbitrary objects; only the C-level
+  slots of exact builtin types, `gc.get_referents`, and reads of validated memory;
+* it never materialises instance dicts and never calls gc.collect() unless collect=True;
+* it reads allocator memory only through /proc/self/mem (a bad address is an error, not a
+  crash) and validates every pool header before using it;
+* it writes to a temporary file beside the target and renames it only when complete.
+"""
+
+import ctypes
+import gc
+import os
+import re
+import sys
+import time
+
+FORMAT = "pymem-snapshot"
+VERSION = 1
+
+_V = sys.version_info[:2]
+_HAVE_GC = 1 << 14
+_MANAGED_DICT = 1 << 4
+_MANAGED_WEAKREF = 1 << 3
+_INLINE_VALUES = 1 << 2
+_HEAPTYPE = 1 << 9
+_POOL_OVERHEAD = 48
+_NB_CLASSES = 32
+if _V >= (3, 10):
+    _ARENA_SIZE, _POOL_SIZE = 1 << 20, 1 << 14
+else:
+    _ARENA_SIZE, _POOL_SIZE = 1 << 18, 1 << 12
+_POOL_MASK = ~(_POOL_SIZE - 1)
+
+# Descriptors read straight from `type` so a metaclass cannot intercept them.
+_tdict = type.__dict__
+_t_flags = _tdict["__flags__"].__get__
+_t_basicsize = _tdict["__basicsize__"].__get__
+_t_itemsize = _tdict["__itemsize__"].__get__
+_t_qualname = _tdict["__qualname__"].__get__
+_t_module = _tdict["__module__"].__get__
+_t_mro = _tdict["__mro__"].__get__
+_t_ns = _tdict["__dict__"].__get__
+_dict_items = dict.items
+_dict_keys = dict.keys
+_str_isidentifier = str.isidentifier
+_getrefcount = sys.getrefcount
+_get_referents = gc.get_referents
+_is_tracked = gc.is_tracked
+_getsizeof = sys.getsizeof
+_modtype = type(sys)
+_functype = type(lambda: 0)
+_codetype = type((lambda: 0).__code__)
+_builtin_fn_type = type(len)
+_mod_name = _modtype.__dict__["__dict__"].__get__
+_str_hash = str.__hash__
+_bytes_hash = bytes.__hash__
+_KEY_LABEL_MAX = 64
+
+
+class _Memory:
+    """Reads process memory through /proc/self/mem: an unmapped address fails, never faults."""
+
+    def __init__(self):
+        self.fd = os.open("/proc/self/mem", os.O_RDONLY)
+        self._pread = None
+        try:
+            libc = ctypes.PyDLL(None)  # PyDLL keeps the GIL during the call
+            fn = libc.pread
+            fn.restype = ctypes.c_ssize_t
+            fn.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long]
+            self._pread = fn
+            self._buf = ctypes.create_string_buffer(4096)
+        except Exception:
+            self._pread = None
+
+    def read(self, addr, n):
+        if addr <= 0 or addr >= 1 << 63:
+            return None
+        if self._pread is not None and n <= 4096:
+            got = self._pread(self.fd, self._buf, n, addr)
+            if got != n:
+                return None
+            return self._buf.raw[:n]
+        try:
+            data = os.pread(self.fd, n, addr)
+        except OSError:
+            return None
+        return data if len(data) == n else None
+
+    def close(self):
+        os.close(self.fd)
+
+
+def _u64s(data):
+    import array
+
+    a = array.array("Q")
+    a.frombytes(data[: len(data) - len(data) % 8])
+    return a
+
+
+def _pool_header(mem, pool):
+    """Parse and validate a pool header; None when it is not a plausible pool."""
+    import struct
+
+    raw = mem.read(pool, _POOL_OVERHEAD)
+    return None if raw is None else _parse_pool_header(raw, pool)
+
+
+def _parse_pool_header(raw, pool):
+    import struct
+
+    count, freeblock, _nxt, _prv, arenaindex, szidx, nextoffset, maxnext = struct.unpack(
+        "<I4xQQQIIII", raw
+    )
+    if szidx >= _NB_CLASSES:
+        return None
+    size = (szidx + 1) * 16
+    if maxnext != _POOL_SIZE - size:
+        return None
+    if nextoffset < _POOL_OVERHEAD + size or nextoffset > _POOL_SIZE:
+        return None
+    if (nextoffset - _POOL_OVERHEAD) % size:
+        return None
+    capacity = (_POOL_SIZE - _POOL_OVERHEAD) // size
+    if count > capacity:
+        return None
+    if freeblock and not (
+        pool + _POOL_OVERHEAD <= freeblock < pool + _POOL_SIZE
+        and (freeblock - pool - _POOL_OVERHEAD) % size == 0
+    ):
+        return None
+    return (count, arenaindex, szidx, nextoffset)
+
+
+def _image_segments():
+    """Writable memory of the interpreter image (binary or libpython) plus its bss."""
+    exe = os.path.realpath(sys.executable)
+    segs, prev_img = [], False
+    with open("/proc/self/maps") as f:
+        for line in f:
+            parts = line.split()
+            lo, hi = (int(x, 16) for x in parts[0].split("-"))
+            path = parts[5] if len(parts) > 5 else ""
+            is_img = path == exe or "libpython" in path
+            if parts[1].startswith("rw"):
+                if is_img or (prev_img and not path):
+                    segs.append((lo, hi))
+            prev_img = is_img or (prev_img and not path and parts[1].startswith("rw"))
+    return segs
+
+
+def _find_usedpools(mem):
+    """Locate `usedpools`: 32 pairs, each self-pointing (empty class) or two pool addresses
+    whose headers carry that size class. Return (address, its 64 words, (segment, words))."""
+    for lo, hi in _image_segments():
+        data = mem.read(lo, hi - lo)
+        if data is None:
+            continue
+        w = _u64s(data)
+        n = len(w)
+        run = 0
+        for i in range(n):
+            v = w[i]
+            if (v and v % _POOL_SIZE == 0) or v == lo + 8 * i - 16 or v == lo + 8 * i - 24:
+                run += 1
+                continue
+            if run >= 64:
+                found = _usedpools_in_run(mem, lo, w, i - run, i)
+                if found is not None:
+                    return found[0], found[1], (lo, w)
+            run = 0
+        if run >= 64:
+            found = _usedpools_in_run(mem, lo, w, n - run, n)
+            if found is not None:
+                return found[0], found[1], (lo, w)
+    return None
+
+
+def _usedpools_in_run(mem, lo, w, first, stop):
+    for j in range(first, stop - 63):
+        base = lo + 8 * j
+        used = []
+        for c in range(_NB_CLASSES):
+            a, b = w[j + 2 * c], w[j + 2 * c + 1]
+            me = base + 16 * c - 16
+            if a == me and b == me:
+                continue
+            if a and b and a % _POOL_SIZE == 0 and b % _POOL_SIZE == 0:
+                used.append((c, a, b))
+                continue
+            break
+        else:
+            if not used:
+                continue
+            ok = True
+            for c, a, b in used:
+                ha, hb = _pool_header(mem, a), _pool_header(mem, b)
+                if ha is None or hb is None or ha[2] != c or hb[2] != c:
+                    ok = False
+                    break
+            if ok:
+                return base, w[j : j + 64]
+    return None
+
+
+def _find_arenas(mem, usedpools_addr, used_words, seg):
+    """Locate the words holding `arenas` and `maxarenas`; return their addresses or None."""
+    import struct
+
+    # Known (pool, arenaindex) pairs from the used rings, re-read now: the scan's copy is stale.
+    fresh = mem.read(usedpools_addr, 512)
+    if fresh is not None:
+        used_words = _u64s(fresh)
+    known = []
+    for c in range(_NB_CLASSES):
+        a = used_words[2 * c]
+        if a != usedpools_addr + 16 * c - 16:
+            h = _pool_header(mem, a)
+            if h is not None:
+                known.append((a, h[1]))
+    if not known:
+        return None
+
+    def fits(ptr):
+        for pool, idx in known:
+            raw = mem.read(ptr + 48 * idx, 24)
+            if raw is None:
+                return False
+            base, pool_address, nfree, ntotal = struct.unpack("<QQII", raw)
+            if not (base and base % 4096 == 0 and base <= pool < base + _ARENA_SIZE):
+                return False
+            if not (base < pool_address <= base + _ARENA_SIZE and nfree <= ntotal <= 64):
+                return False
+        return True
+
+    if _V >= (3, 12):
+        raw = mem.read(usedpools_addr + 512, 12)
+        if raw is not None:
+            ptr, maxa = struct.unpack("<QI", raw)
+            if ptr and fits(ptr):
+                return usedpools_addr + 512, usedpools_addr + 520
+    top = max(idx for _p, idx in known)
+    # Pointer words of every writable image segment (bss may be its own mapping), nearest first.
+    cands = []
+    segs = [seg]
+    for lo, hi in _image_segments():
+        if lo != seg[0]:
+            data = mem.read(lo, hi - lo)
+            if data is not None:
+                segs.append((lo, _u64s(data)))
+    for lo, w in segs:
+        for i in range(len(w)):
+            ptr = w[i]
+            if ptr and not ptr % 8 and ptr != usedpools_addr:
+                cands.append((abs(lo + 8 * i - usedpools_addr), i, lo, w))
+    cands.sort(key=lambda c: c[0])
+    fallback = None
+    for _dist, i, lo, w in cands:
+        if not fits(w[i]):
+            continue
+        # maxarenas is a uint next to the pointer (16 * 2**k, above every index in use).
+        for off in (1, -1, 2, -2, 3, -3, 4, -4):
+            jj = i + off
+            if 0 <= jj < len(w):
+                for half, m in ((0, w[jj] & 0xFFFFFFFF), (4, w[jj] >> 32)):
+                    if m > top and m >= 16 and m & (m - 1) == 0 and m <= 1 << 24:
+                        return lo + 8 * i, lo + 8 * jj + half
+        if fallback is None:
+            fallback = (lo + 8 * i, None)
+    return fallback
+
+
+def _locate_allocator(mem):
+    """Where pymalloc keeps its arena table: (arenas word, maxarenas word or None), or (None, why).
+
+    Allocation-heavy (it scans the image), so it runs before the figures are taken."""
+    found = _find_usedpools(mem)
+    if found is None:
+        return None, "usedpools not found in the interpreter image"
+    up_addr, used_words, seg = found
+    where = _find_arenas(mem, up_addr, used_words, seg)
+    if where is None:
+        return None, "arenas vector not found"
+    return where, None
+
+
+class _AllocatorReader:
+    """Reads the arena table and every pool header into buffers allocated up front, so that
+    reading them does not itself allocate pymalloc blocks (which would skew the figures)."""
+
+    def __init__(self, mem, where):
+        import struct
+
+        self.mem = mem
+        self.arenas_word, self.maxarenas_word = where
+        raw = mem.read(self.maxarenas_word, 4) if self.maxarenas_word else None
+        cap = struct.unpack("<I", raw)[0] if raw else 1 << 12
+        self.cap = max(16, cap) * 2
+        self.arena_buf = ctypes.create_string_buffer(self.cap * 48)
+        self.pool_buf = ctypes.create_string_buffer(self.cap * 64 * _POOL_OVERHEAD)
+        self.narenas = 0
+        self.npools = 0
+        self.ok = False
+
+    def capture(self):
+        """The allocation-light part: two preads, then one per carved pool."""
+        mem, fn, fd = self.mem, self.mem._pread, self.mem.fd
+        if fn is None:
+            return
+        word = ctypes.c_uint64()
+        if fn(fd, ctypes.byref(word), 8, self.arenas_word) != 8:
+            return
+        limit = self.cap
+        if self.maxarenas_word:
+            m = ctypes.c_uint32()
+            if fn(fd, ctypes.byref(m), 4, self.maxarenas_word) != 4 or m.value > limit:
+                return
+            limit = m.value
+        if fn(fd, self.arena_buf, limit * 48, word.value) != limit * 48:
+            return
+        self.narenas = limit
+        base = ctypes.addressof(self.pool_buf)
+        a = (ctypes.c_uint64 * (limit * 6)).from_buffer(self.arena_buf)
+        k = 0
+        for i in range(limit):
+            address = a[6 * i]
+            if not address:
+                continue
+            pool_address = a[6 * i + 1]
+            p = (address + _POOL_SIZE - 1) & _POOL_MASK
+            while p < pool_address and p + _POOL_SIZE <= address + _ARENA_SIZE and k < self.cap * 64:
+                if fn(fd, base + k * _POOL_OVERHEAD, _POOL_OVERHEAD, p) != _POOL_OVERHEAD:
+                    self.pool_buf[k * _POOL_OVERHEAD] = 0xFF  # unreadable: fails validation
+                k += 1
+                p += _POOL_SIZE
+        self.npools = k
+        self.ok = True
+
+    def arenas(self):
+        """[(address, index, ntotal, nfree, [(pool, szidx, count, nextoffset), ...])]"""
+        import struct
+
+        if not self.ok:
+            return None
+        out = []
+        k = 0
+        raw = self.arena_buf.raw
+        pools = self.pool_buf.raw[: self.npools * _POOL_OVERHEAD]
+        for i in range(self.narenas):
+            address, pool_address, nfree, ntotal = struct.unpack_from("<QQII", raw, 48 * i)
+            if not address:
+                continue
+            if not (address <= pool_address <= address + _ARENA_SIZE and nfree <= ntotal <= 64):
+                continue
+            plist = []
+            p = (address + _POOL_SIZE - 1) & _POOL_MASK
+            while p < pool_address and p + _POOL_SIZE <= address + _ARENA_SIZE and k < self.npools:
+                h = _parse_pool_header(pools[k * _POOL_OVERHEAD : (k + 1) * _POOL_OVERHEAD], p)
+                if h is not None and h[1] == i:
+                    plist.append((p, h[2], h[0], h[3]))
+                k += 1
+                p += _POOL_SIZE
+            out.append((address, i, ntotal, nfree, plist))
+        return out
+
+
+_STAT_LINE = re.compile(r"^# ?([a-z][a-z ]+?)\s+=\s+([\d,]+)\s*$")
+_CLASS_LINE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
+_FREE_LINE = re.compile(r"^\s*(\d+) free (\w+)s? \* (\d+) bytes each")
+
+
+def _mallocstats_text(tmp):
+    """Raw sys._debugmallocstats() output (written to C stderr; fd 2 is redirected briefly)."""
+    if not hasattr(sys, "_debugmallocstats"):
+        return None
+    try:
+        sys.stderr.flush()
+    except Exception:
+        pass
+    saved = os.dup(2)
+    try:
+        os.dup2(tmp.fileno(), 2)
+        sys._debugmallocstats()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+    tmp.seek(0)
+    return tmp.read()
+
+
+def _parse_mallocstats(raw):
+    if raw is None:
+        return None
+    text = raw.decode("ascii", "replace")
+    out = {"pymalloc": "Small block threshold" in text, "classes": [], "counters": {}, "free_lists": {}}
+    for line in text.splitlines():
+        m = _CLASS_LINE.match(line)
+        if m:
+            out["classes"].append([int(g) for g in m.groups()])
+            continue
+        m = _STAT_LINE.match(line)
+        if m:
+            out["counters"][m.group(1).strip().replace(" ", "_")] = int(m.group(2).replace(",", ""))
+            continue
+        m = _FREE_LINE.match(line)
+        if m:
+            out["free_lists"][m.group(2)] = int(m.group(1))
+    out["blocks_in_use"] = sum(c[3] for c in out["classes"])
+    return out
+
+
+def _rss():
+    try:
+        with open("/proc/self/statm") as f:
+            return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except Exception:
+        return None
+
+
+def _js(s):
+    """JSON string literal for a name (names only: contents are never written unless asked)."""
+    out = []
+    for ch in s:
+        o = ord(ch)
+        if ch == '"' or ch == "\\":
+            out.append("\\" + ch)
+        elif o < 0x20 or 0xD800 <= o <= 0xDFFF:
+            out.append("\\u%04x" % o)
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _type_name(t):
+    try:
+        mod = _t_module(t)
+    except Exception:
+        mod = None
+    try:
+        qn = _t_qualname(t)
+    except Exception:
+        qn = None
+    if type(mod) is not str:
+        mod = "?"
+    if type(qn) is not str:
+        qn = "?"
+    return qn if mod == "builtins" else mod + "." + qn
+
+
+def _key_label(k, values):
+    """Edge label for a dict value stored under key k (exact str/int keys only)."""
+    tk = type(k)
+    if tk is str:
+        if values or (len(k) <= _KEY_LABEL_MAX and _str_isidentifier(k)):
+            return "[%r]" % k if values else "['" + k + "']"
+        return "[<str len=%d>]" % len(k)
+    if tk is int or tk is bool:
+        return "[%d]" % k
+    if k is None:
+        return "[None]"
+    return "[<%s>]" % _type_name(tk)
+
+
+class _Types:
+    """Type table: one record per type met, with the facts needed to size its instances."""
+
+    def __init__(self, out, debug_shift):
+        self.out = out
+        self.ids = {}
+        self.pre = []
+        self.sizer = []
+        self.kind = []
+        self.owned = []
+        self.debug_shift = debug_shift
+
+    def get(self, t):
+        key = id(t)
+        tid = self.ids.get(key)
+        if tid is not None:
+            return tid
+        tid = len(self.pre)
+        self.ids[key] = tid
+        flags = _t_flags(t)
+        pre = 16 if flags & _HAVE_GC else 0
+        if _V == (3, 11) and flags & _MANAGED_DICT:
+            pre += 16
+        elif _V >= (3, 12) and flags & (_MANAGED_DICT | _MANAGED_WEAKREF):
+            pre += 16
+        self.pre.append(pre + self.debug_shift)
+        self.sizer.append(self._sizer(t, flags))
+        self.kind.append(_kind_of(t))
+        self.owned.append(_owned_reader(t))
+        name = _type_name(t)
+        self.out.write(
+            '{"k":"type","id":%d,"a":%d,"name":%s,"flags":%d,"basicsize":%d,"itemsize":%d,"pre":%d}\n'
+            % (tid, key, _js(name), flags, _t_basicsize(t), _t_itemsize(t), pre)
+        )
+        return tid
+
+    @staticmethod
+    def _sizer(t, flags):
+        """sys.getsizeof unless a Python class overrides __sizeof__ (user code); then the C base's."""
+        try:
+            mro = _t_mro(t)
+        except Exception:
+            return None
+        for c in mro:
+            if _t_flags(c) & _HEAPTYPE:
+                if "__sizeof__" in _t_ns(c):
+                    break
+            else:
+                return _getsizeof
+        else:
+            return _getsizeof
+        for c in mro:
+            if not _t_flags(c) & _HEAPTYPE:
+                fn = _t_ns(c).get("__sizeof__")
+                if fn is not None:
+                    gc_pre = 16 if flags & _HAVE_GC else 0
+                    return lambda o, fn=fn, gc_pre=gc_pre: fn(o) + gc_pre
+        return None
+
+
+def _calibrate():
+    """References the walk itself adds to an object's count, measured with the walk's own
+    shapes (never assumed): (for objects iterated from the gc list, for popped referents)."""
+
+    def iterated(lst):
+        for o in lst:
+            rc = _getrefcount(o)
+            return rc
+
+    probe = object()  # true count: 1, this local
+    tracked = iterated([probe]) - 1
+    pending = [probe]
+    u = pending.pop()
+    rc = _getrefcount(u)
+    untracked = rc - 2  # this local `probe` and `u` are both true holders here
+    del u
+    return tracked, untracked
+
+
+def dump(path, *, values=False, collect=False):
+    """Write a snapshot of this process's heap to `path`; return a summary dict.
+
+    values=True also records string/bytes contents and all dict key names (private data).
+    collect=True runs gc.collect() first (off by default: it changes what is measured).
+    """
+    t0 = time.time()
+    path = os.fspath(path)
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, ".%s.%d.partial" % (os.path.basename(path), os.getpid()))
+    if collect:
+        gc.collect()
+    missing = []
+    mem = None
+    try:
+        mem = _Memory()
+    except OSError as e:
+        missing.append("pools: /proc/self/mem unreadable (%s)" % e.strerror)
+
+    # Allocator state first (the capture itself allocates): locate, then read next to the figures.
+    where = None
+    if mem is not None and hasattr(sys, "_debugmallocstats"):
+        try:
+            where, why = _locate_allocator(mem)
+        except Exception as e:  # never let allocator archaeology kill the capture
+            where, why = None, "%s: %s" % (type(e).__name__, e)
+    import tempfile
+
+    arenas = None
+    reader = _AllocatorReader(mem, where) if where is not None else None
+    with tempfile.TemporaryFile(mode="w+b") as stats_file:
+        raw_stats = _mallocstats_text(stats_file)
+        if reader is not None:
+            reader.capture()
+    if reader is not None:
+        arenas = reader.arenas()
+        del reader
+    stats = _parse_mallocstats(raw_stats)
+    pymalloc = bool(stats and stats["pymalloc"])
+    debug_shift = 0
+    if not pymalloc:
+        missing.append("pools: pymalloc is not the allocator in use")
+        arenas = None
+    elif where is None:
+        missing.append("pools: " + (why if mem is not None else "no /proc/self/mem"))
+    elif arenas is None:
+        missing.append("pools: arena table unreadable")
+    pools = {}
+    if arenas:
+        for _addr, _idx, _nt, _nf, plist in arenas:
+            for p, szidx, count, nextoffset in plist:
+                if count:
+                    pools[p] = ((szidx + 1) * 16, nextoffset)
+        debug_shift = _detect_debug_shift(pools)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as out:
+            counts = _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+        if mem is not None:
+            mem.close()
+    counts["path"] = path
+    counts["seconds"] = round(time.time() - t0, 3)
+    return counts
+
+
+def _detect_debug_shift(pools):
+    """16 when debug hooks put a 16-byte header before each block; found on fresh floats."""
+    probes = [float(i) + 0.5 for i in range(64)]
+    for shift in (0, 16):
+        hits = 0
+        for f in probes:
+            block = id(f) - shift
+            info = pools.get(block & _POOL_MASK)
+            if info and (block - (block & _POOL_MASK) - _POOL_OVERHEAD) % info[0] == 0:
+                hits += 1
+        if hits > 48:
+            return shift
+    return 0
+
+
+def _allocator_info(stats, debug_shift):
+    name = "pymalloc" if stats and stats["pymalloc"] else "malloc"
+    env = os.environ.get("PYTHONMALLOC", "")
+    if "mimalloc" in env or (stats is None and hasattr(sys, "_is_gil_enabled")):
+        name = "mimalloc"
+    hooks = debug_shift == 16 or "debug" in env or bool(getattr(sys.flags, "dev_mode", False))
+    info = {"name": name, "debug_hooks": hooks, "pythonmalloc": env or None}
+    if name == "pymalloc":
+        info.update(
+            arena_size=_ARENA_SIZE,
+            pool_size=_POOL_SIZE,
+            pool_overhead=_POOL_OVERHEAD,
+            alignment=16,
+            small_threshold=512,
+            size_classes=_NB_CLASSES,
+            debug_shift=debug_shift,
+        )
+    return info
+
+
+def _json_value(v):
+    import json
+
+    return json.dumps(v, separators=(",", ":"), default=str)
+
+
+def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
+    import json
+
+    w = out.write
+    header = {
+        "k": "header",
+        "format": FORMAT,
+        "version": VERSION,
+        "python": {
+            "version": "%d.%d.%d" % sys.version_info[:3],
+            "implementation": sys.implementation.name,
+            "hexversion": sys.hexversion,
+            "build": sys.version,
+            "platform": sys.platform,
+        },
+        "allocator": _allocator_info(stats, debug_shift),
+        "pid": os.getpid(),
+        "argv": [a if type(a) is str else "?" for a in sys.argv],
+        "time": t0,
+        "rss": _rss(),
+        "values": bool(values),
+        "mallocstats": stats,
+        "recorded": {
+            "objects": True,
+            "refs": True,
+            "labels": True,
+            "pools": arenas is not None,
+            "values": bool(values),
+            "tracebacks": False,
+        },
+        "missing": missing + ["tracebacks: allocation tracebacks are not recorded yet"],
+    }
+    w(json.dumps(header, separators=(",", ":")) + "\n")
+    n_arenas = n_pools = 0
+    for address, idx, ntotal, nfree, plist in arenas or ():
+        n_arenas += 1
+        n_pools += len(plist)
+        w(
+            '{"k":"arena","a":%d,"index":%d,"ntotal":%d,"nfree":%d,"pools":[%s]}\n'
+            % (address, idx, ntotal, nfree, ",".join("[%d,%d,%d,%d]" % p for p in plist))
+        )
+    types = _Types(out, debug_shift)
+    n_obj, n_refs = _walk(out, types, values, pools)
+    n_roots = _roots(out)
+    w(
+        '{"k":"end","objects":%d,"refs":%d,"types":%d,"arenas":%d,"pools":%d,"roots":%d,"elapsed":%.3f}\n'
+        % (n_obj, n_refs, len(types.pre), n_arenas, n_pools, n_roots, time.time() - t0)
+    )
+    return {"objects": n_obj, "refs": n_refs, "types": len(types.pre), "arenas": n_arenas}
+
+
+def _roots(out):
+    """Modules and the frames of every thread except the agent's own."""
+    w = out.write
+    n = 0
+    mods = sys.modules
+    for name, m in list(_dict_items(mods)):
+        if type(name) is str and m is not None:
+            w('{"k":"root","a":%d,"kind":"module","name":%s}\n' % (id(m), _js(name)))
+            n += 1
+    w('{"k":"root","a":%d,"kind":"interpreter","name":"sys.modules"}\n' % id(mods))
+    n += 1
+    me = os.path.abspath(__file__)
+    try:
+        frames = sys._current_frames()
+    except Exception:
+        frames = {}
+    import threading
+
+    names = {}
+    for t in threading.enumerate():
+        names[t.ident] = t.name
+    for ident, f in _dict_items(frames):
+        tname = names.get(ident, str(ident))
+        while f is not None:
+            code = f.f_code
+            if os.path.abspath(code.co_filename) != me:
+                w(
+                    '{"k":"root","a":%d,"kind":"frame","name":%s}\n'
+                    % (id(f), _js("thread %s: %s (%s:%d)" % (tname, code.co_name, code.co_filename, f.f_lineno)))
+                )
+                n += 1
+            f = f.f_back
+    del frames
+    return n
+
+
+# Kinds of object the walk treats specially, decided once per type by identity over its MRO.
+K_PLAIN, K_DICT, K_STR, K_BYTES, K_SIZED, K_MODULE, K_FUNC, K_CODE, K_TYPE, K_BUILTIN, K_INT, K_FLOAT = range(12)
+_EXACT_KINDS = {
+    str: K_STR,
+    bytes: K_BYTES,
+    list: K_SIZED,
+    tuple: K_SIZED,
+    set: K_SIZED,
+    frozenset: K_SIZED,
+    _modtype: K_MODULE,
+    _functype: K_FUNC,
+    _codetype: K_CODE,
+    _builtin_fn_type: K_BUILTIN,
+    int: K_INT,
+    float: K_FLOAT,
+}
+
+
+def _kind_of(t):
+    k = _EXACT_KINDS.get(t)
+    if k is not None:
+        return k
+    try:
+        mro = _t_mro(t)
+    except Exception:
+        return K_PLAIN
+    for c in mro:
+        if c is dict:
+            return K_DICT
+        if c is type:
+            return K_TYPE
+    return K_PLAIN
+
+
+def _owned_reader(t):
+    """Reader of the separate buffers an object of type t owns (list/set/dict/bytearray layouts)."""
+    try:
+        mro = _t_mro(t)
+    except Exception:
+        return None
+    for c in mro:
+        r = _OWNED.get(c)
+        if r is not None and c is not object:
+            return r
+    return None
+
+
+def _walk(out, types, values, pools):
+    """Every gc-tracked object plus the untracked objects they reference, one line each."""
+    w = out.write
+    objs = gc.get_objects()
+    tget = types.get
+    tpre = types.pre
+    tsizer = types.sizer
+    tkind = types.kind
+    towned = types.owned
+    tids = types.ids
+    pget = pools.get
+    mask = _POOL_MASK
+    overhead = _POOL_OVERHEAD
+    seen_untracked = set()
+    pending = []
+    n_obj = n_refs = 0
+    own = {id(objs), id(seen_untracked), id(pending), id(pools), id(types.ids)}
+
+    rc_tracked, rc_untracked = _calibrate()
+
+    def emit(o, rc):
+        nonlocal n_refs
+        t = type(o)
+        tid = tids.get(id(t))
+        if tid is None:
+            tid = tget(t)
+        a = id(o)
+        size = 0
+        block = a - tpre[tid]
+        pool = block & mask
+        info = pget(pool)
+        if info is not None and (block - pool - overhead) % info[0] == 0 and block - pool < info[1]:
+            size = info[0]
+            inpool = True
+        else:
+            inpool = False
+            sz = tsizer[tid]
+            if sz is not None:
+                try:
+                    size = sz(o)
+                except Exception:
+                    size = 0
+        refs = _get_referents(o)
+        extra = ""
+        labels = None
+        kind = tkind[tid]
+        if kind == K_PLAIN:
+            if t.__flags__ & _MANAGED_DICT and _V >= (3, 11):
+                labels = _instance_labels(o, t, refs)
+        elif kind == K_DICT:
+            refs, labels = _dict_edges(o, refs, values)
+            extra = ',"n":%d' % len(o) if t is dict else ""
+        elif kind == K_STR:
+            extra = ',"n":%d,"h":%d' % (len(o), _str_hash(o))
+            if values:
+                extra += ',"v":' + _json_value(o)
+        elif kind == K_BYTES:
+            extra = ',"n":%d,"h":%d' % (len(o), _bytes_hash(o))
+            if values:
+                extra += ',"v":' + _json_value(o.decode("latin-1"))
+        elif kind == K_SIZED:
+            extra = ',"n":%d' % len(o)
+        elif kind == K_MODULE:
+            extra, labels = _module_edges(o, refs)
+        elif kind == K_FUNC:
+            extra, labels = _function_edges(o, refs)
+        elif kind == K_CODE:
+            extra = ',"name":%s' % _js(o.co_qualname if _V >= (3, 11) else o.co_name)
+        elif kind == K_TYPE:
+            extra, labels = _type_edges(o, refs)
+        elif kind == K_BUILTIN:
+            extra = ',"name":%s' % _js(o.__name__)
+        elif values and kind == K_INT:
+            if -(1 << 53) < o < 1 << 53:
+                extra = ',"v":%d' % o
+        elif values and kind == K_FLOAT:
+            if o - o == 0.0:  # finite
+                extra = ',"v":%r' % o
+        if inpool:
+            reader = towned[tid]
+            if reader is not None:
+                buf = reader(o, pget)
+                if buf:
+                    extra += ',"b":[%s]' % ",".join(["[%d,%d]" % b for b in buf])
+        n_refs += len(refs)
+        if labels is not None:
+            extra += ',"l":[%s]' % ",".join(["null" if x is None else _js(x) for x in labels])
+        w(
+            '{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[%s]%s}\n'
+            % (a, tid, size, rc, ",".join([str(id(r)) for r in refs]), extra)
+        )
+        for r in refs:
+            if not _is_tracked(r):
+                ri = id(r)
+                if ri not in seen_untracked:
+                    seen_untracked.add(ri)
+                    pending.append(r)
+
+    for o in objs:
+        if id(o) in own:
+            continue
+        rc = _getrefcount(o)  # own statement: `emit(o, ...)` would hold one more reference
+        emit(o, rc - rc_tracked)
+        n_obj += 1
+        while pending:
+            u = pending.pop()
+            rc = _getrefcount(u)
+            emit(u, rc - rc_untracked)
+            n_obj += 1
+    return n_obj, n_refs
+
+
+def _instance_labels(o, t, refs):
+    """3.11+: attribute names of an instance whose values live outside any dict (placeholder)."""
+    return None
+
+
+def _dict_edges(d, refs, values):
+    """Label a dict's values by key; add all-str-key dicts' keys, which gc traversal skips."""
+    by_id = {}
+    for k, v in _dict_items(d):
+        by_id.setdefault(id(v), _key_label(k, values))
+    out_refs = list(refs)
+    have = set(map(id, out_refs))
+    for k in _dict_keys(d):
+        if id(k) not in have:
+            have.add(id(k))
+            out_refs.append(k)
+    return out_refs, [by_id.get(id(r), "<key>") for r in out_refs]
+
+
+def _module_edges(m, refs):
+    try:
+        d = _mod_name(m)
+    except Exception:
+        d = None
+    name = d.get("__name__") if type(d) is dict else None
+    extra = ',"name":%s' % _js(name) if type(name) is str else ""
+    labels = [".__dict__" if r is d else None for r in refs]
+    return extra, labels
+
+
+def _function_edges(f, refs):
+    code = f.__code__
+    extra = ',"name":%s' % _js(code.co_qualname if _V >= (3, 11) else f.__qualname__)
+    known = {
+        id(f.__code__): ".__code__",
+        id(f.__globals__): ".__globals__",
+    }
+    if f.__defaults__ is not None:
+        known[id(f.__defaults__)] = ".__defaults__"
+    if f.__kwdefaults__ is not None:
+        known[id(f.__kwdefaults__)] = ".__kwdefaults__"
+    if f.__closure__ is not None:
+        known[id(f.__closure__)] = ".__closure__"
+    return extra, [known.get(id(r)) for r in refs]
+
+
+def _type_edges(t, refs):
+    extra = ',"name":%s' % _js(_type_name(t))
+    known = {}
+    try:
+        # The mappingproxy's one referent is the type's real namespace dict.
+        for d in _get_referents(_t_ns(t)):
+            known[id(d)] = ".__dict__"
+        known[id(_t_mro(t))] = ".__mro__"
+    except Exception:
+        pass
+    return extra, [known.get(id(r)) for r in refs]
+
+
+def _list_buffers(o, pget):
+    import struct
+
+    raw = ctypes.string_at(id(o) + 24, 16)
+    items, allocated = struct.unpack("<Qq", raw)
+    if not items:
+        return ()
+    return (_buffer(items, allocated * 8, pget),)
+
+
+def _set_buffers(o, pget):
+    import struct
+
+    raw = ctypes.string_at(id(o) + 32, 16)
+    mask, table = struct.unpack("<qQ", raw)
+    if not table or table == id(o) + 64:
+        return ()
+    return (_buffer(table, (mask + 1) * 16, pget),)
+
+
+def _bytearray_buffers(o, pget):
+    import struct
+
+    raw = ctypes.string_at(id(o) + 24, 16)
+    alloc, ob_bytes = struct.unpack("<qQ", raw)
+    if not ob_bytes:
+        return ()
+    return (_buffer(ob_bytes, alloc, pget),)
+
+
+_EMPTY_DICT_SIZE = _getsizeof({})
+
+
+def _dict_buffers(o, pget):
+    import struct
+
+    raw = ctypes.string_at(id(o) + 32, 16)
+    keys, vals = struct.unpack("<QQ", raw)
+    out = []
+    rest = max(0, _getsizeof(o) - _EMPTY_DICT_SIZE)
+    for ptr, owned in ((keys, vals == 0), (vals, True)):
+        if not ptr or not owned:
+            continue
+        if _V in ((3, 11), (3, 12)) and ptr == vals:
+            prefix = ctypes.string_at(ptr - 1, 1)[0]
+            ptr -= prefix
+        elif _V >= (3, 13) and ptr == vals:
+            if ctypes.string_at(ptr + 2, 1)[0]:
+                continue  # embedded in the owning instance
+        b = _buffer(ptr, 0, pget)
+        if b[1] == 0:
+            if not rest:
+                continue  # static empty keys, or nothing owned outside the pools
+            b = (ptr, rest)
+        rest = max(0, rest - b[1])
+        out.append(b)
+    return out
+
+
+def _buffer(ptr, nominal, pget):
+    """(address, bytes): the pool block size when the buffer sits in a pool, else its nominal size."""
+    info = pget(ptr & _POOL_MASK)
+    if info is not None and (ptr - (ptr & _POOL_MASK) - _POOL_OVERHEAD) % info[0] == 0:
+        return (ptr, info[0])
+    return (ptr, nominal)
+
+
+_OWNED = {list: _list_buffers, set: _set_buffers, frozenset: _set_buffers, bytearray: _bytearray_buffers, dict: _dict_buffers}
+
+
+if __name__ == "__main__":
+    target = sys.argv[1] if len(sys.argv) > 1 else "heap.jsonl"
+    print(dump(target))

@@ -1,0 +1,110 @@
+//! Dispatch: turns parsed arguments into library calls and writes the rendered reports.
+
+use crate::cli::{Cli, Command, LoadArgs, OutputFormat, Shell, SummaryBy};
+use clap::CommandFactory;
+use pymem::analysis::summary::{summary, GroupBy};
+use pymem::report::{render, Format, Report, Style};
+use pymem::snapshot::{load, LoadOptions, Snapshot};
+use pymem::{Error, Result};
+use std::io::{IsTerminal, Write};
+use std::path::Path;
+use std::sync::OnceLock;
+
+/// Run one command; returns the exit code (0 ok, 1 a gate failed).
+pub fn run(cli: Cli) -> Result<i32> {
+    match cli.command {
+        Command::Summary(a) => {
+            let snap = load_snapshot(&a.snapshot, &a.load)?;
+            let by = match a.by {
+                SummaryBy::Type => GroupBy::Type,
+                SummaryBy::Module => GroupBy::Module,
+            };
+            emit(&summary(&snap, by, a.limit), &a.load)
+        }
+        Command::Agent(a) => {
+            if let Some(dir) = a.write {
+                let path = pymem::agent::write_to(&dir)?;
+                eprintln!("wrote {}", path.display());
+            } else {
+                write_stdout(pymem::agent::SOURCE)?;
+            }
+            Ok(0)
+        }
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            completions(shell, &mut out);
+            write_stdout(&String::from_utf8_lossy(&out))?;
+            Ok(0)
+        }
+    }
+}
+
+/// Shell completions from the one clap definition.
+pub fn completions(shell: Shell, out: &mut Vec<u8>) {
+    let mut cmd = Cli::command();
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    clap_complete::generate(shell, &mut cmd, "pymem", out);
+}
+
+fn style() -> Style {
+    Style {
+        color: std::io::stdout().is_terminal()
+            && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+    }
+}
+
+fn emit<R: Report>(report: &R, load: &LoadArgs) -> Result<i32> {
+    let format = match load.format {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Json => Format::Json,
+    };
+    write_stdout(&render(report, format, &style()))?;
+    Ok(0)
+}
+
+fn write_stdout(s: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
+        // A closed pipe (`| head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Error::Usage(format!("cannot write output: {e}"))),
+        Ok(()) => Ok(()),
+    }
+}
+
+static PROGRESS: OnceLock<indicatif::ProgressBar> = OnceLock::new();
+
+fn on_stage(stage: &str) {
+    if let Some(pb) = PROGRESS.get() {
+        pb.set_message(stage.to_string());
+    }
+}
+
+/// Load with a spinner on stderr for large files when stderr is a terminal.
+pub fn load_snapshot(path: &Path, args: &LoadArgs) -> Result<Snapshot> {
+    let big = std::fs::metadata(path)
+        .map(|m| m.len() > 32 << 20)
+        .unwrap_or(false);
+    let mut opts = LoadOptions {
+        partial: args.partial,
+        on_stage: None,
+    };
+    if big && std::io::stderr().is_terminal() {
+        let pb = PROGRESS.get_or_init(|| {
+            let pb = indicatif::ProgressBar::new_spinner();
+            pb.enable_steady_tick(std::time::Duration::from_millis(120));
+            pb
+        });
+        pb.set_prefix(path.display().to_string());
+        opts.on_stage = Some(on_stage);
+    }
+    let result = load(path, &opts);
+    if let Some(pb) = PROGRESS.get() {
+        pb.finish_and_clear();
+    }
+    result
+}

@@ -1,0 +1,113 @@
+//! The command line, as one clap definition (help, completions and docs all come from it).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "pymem",
+    version,
+    about = "Fast, trustworthy heap-snapshot analyser for CPython",
+    long_about = "pymem answers \"where did my Python process's memory go, and what holds it?\" \
+from heap snapshots, offline, at any heap size.\n\n\
+Take a snapshot inside the process with the embedded agent (`pymem agent --write .`, then \
+`pymem_agent.dump(\"heap.jsonl\")`), then ask pymem about it.",
+    after_help = "Examples:\n  pymem agent --write .            # write pymem_agent.py here\n  \
+python -c 'import pymem_agent; pymem_agent.dump(\"heap.jsonl\")'\n  \
+pymem summary heap.jsonl\n  pymem summary heap.jsonl --by module --format json\n\n\
+Exit codes: 0 ok, 1 a gate failed, 2 an error (bad input or arguments)."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// What is in the heap: capture facts and objects by type or module.
+    #[command(
+        after_help = "Examples:\n  pymem summary heap.jsonl\n  pymem summary heap.jsonl.gz --by module --limit 10\n  pymem summary heap.jsonl --format json | jq '.rows[0]'"
+    )]
+    Summary(SummaryArgs),
+    /// Write or print the capture agent (pymem_agent.py, stdlib only).
+    #[command(
+        after_help = "Examples:\n  pymem agent --write .\n  pymem agent --print > pymem_agent.py\n\n\
+In Python:\n  import pymem_agent\n  pymem_agent.dump(\"heap.jsonl\")          # private: no string contents\n  \
+pymem_agent.dump(\"heap.jsonl\", values=True)  # include contents"
+    )]
+    Agent(AgentArgs),
+    /// Print shell completions.
+    #[command(
+        after_help = "Examples:\n  pymem completions bash > /etc/bash_completion.d/pymem\n  pymem completions zsh > ~/.zfunc/_pymem\n  pymem completions fish > ~/.config/fish/completions/pymem.fish"
+    )]
+    Completions {
+        #[arg(value_enum)]
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum OutputFormat {
+    Table,
+    Json,
+}
+
+/// Options every snapshot-reading command shares.
+#[derive(Debug, Args)]
+pub struct LoadArgs {
+    /// Load a snapshot that has no end record (a capture that was cut short).
+    #[arg(long)]
+    pub partial: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum SummaryBy {
+    Type,
+    Module,
+}
+
+#[derive(Debug, Args)]
+pub struct SummaryArgs {
+    /// Snapshot file (JSON Lines, optionally .gz).
+    pub snapshot: PathBuf,
+    /// Group objects by type or by the module that defines their type.
+    #[arg(long, value_enum, default_value_t = SummaryBy::Type)]
+    pub by: SummaryBy,
+    /// Rows to show.
+    #[arg(long, default_value_t = 25)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub load: LoadArgs,
+}
+
+#[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
+pub struct AgentArgs {
+    /// Directory to write pymem_agent.py into.
+    #[arg(long, value_name = "DIR")]
+    pub write: Option<PathBuf>,
+    /// Print the agent's source on stdout.
+    #[arg(long)]
+    pub print: bool,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_valid() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,13 @@
+//! pymem: a fast, trustworthy offline heap-snapshot analyser for CPython.
+//!
+//! The library loads snapshots ([`snapshot`]), builds the object graph ([`graph`]), answers
+//! questions about it ([`analysis`]) and renders the answers ([`report`]). Only `report`
+//! writes text; analyses return data. The capture agent ships inside as [`agent::SOURCE`].
+
+pub mod agent;
+pub mod analysis;
+pub mod error;
+pub mod report;
+pub mod snapshot;
+
+pub use error::{Error, Result};

@@ -1,0 +1,18 @@
+//! pymem's entry point: parse arguments, dispatch, map the outcome to an exit code.
+
+mod app;
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let args = cli::Cli::parse();
+    let code = match app::run(args) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("pymem: {e}");
+            e.exit_code()
+        }
+    };
+    std::process::exit(code);
+}

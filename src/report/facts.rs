@@ -1,0 +1,91 @@
+//! The block of capture facts that opens human reports.
+
+use super::fmt::{bytes, count, pct, utc};
+use crate::analysis::facts::SnapshotFacts;
+use std::fmt::Write;
+
+pub fn render(f: &SnapshotFacts, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "Snapshot   {}{}",
+        f.path,
+        if f.complete {
+            ""
+        } else {
+            "  (partial: no end record)"
+        }
+    );
+    let mut alloc = f.allocator.clone();
+    if f.debug_hooks {
+        alloc.push_str(" + debug hooks");
+    }
+    let _ = writeln!(out, "Python     {} ({alloc})", f.python);
+    let mut who = String::new();
+    if let Some(t) = f.time {
+        who.push_str(&utc(t));
+    }
+    if let Some(pid) = f.pid {
+        let _ = write!(who, ", pid {pid}");
+    }
+    if !f.argv.is_empty() {
+        let _ = write!(who, ", {}", f.argv.join(" "));
+    }
+    if !who.is_empty() {
+        let _ = writeln!(out, "Captured   {who}");
+    }
+    let _ = writeln!(
+        out,
+        "Objects    {} objects of {} types, {} in objects + {} in owned buffers",
+        count(f.objects),
+        count(f.types),
+        bytes(f.bytes_in_objects),
+        bytes(f.bytes_in_buffers)
+    );
+    let mut refs = format!("{} references", count(f.refs));
+    if f.dangling_refs > 0 {
+        let _ = write!(refs, ", {} to objects not captured", count(f.dangling_refs));
+    }
+    let _ = writeln!(out, "           {refs}");
+    let roots: Vec<String> = f
+        .roots
+        .iter()
+        .map(|(k, v)| format!("{} {k}", count(*v)))
+        .collect();
+    let _ = writeln!(out, "Roots      {}", roots.join(", "));
+    match &f.arenas {
+        Some(a) => {
+            let used = if a.bytes_held > 0 {
+                a.bytes_in_use as f64 / a.bytes_held as f64
+            } else {
+                0.0
+            };
+            let _ = writeln!(
+                out,
+                "Arenas     {} arenas of {} held = {}; {} in {} used blocks ({} of held)",
+                count(a.arenas),
+                bytes(a.arena_size),
+                bytes(a.bytes_held),
+                bytes(a.bytes_in_use),
+                count(a.blocks_in_use),
+                pct(used)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "Arenas     not recorded ({})",
+                if f.allocator == "pymalloc" {
+                    "see missing"
+                } else {
+                    "pymalloc not in use"
+                }
+            );
+        }
+    }
+    if let Some(rss) = f.rss {
+        let _ = writeln!(out, "RSS        {} at capture", bytes(rss));
+    }
+    for m in &f.missing {
+        let _ = writeln!(out, "Missing    {m}");
+    }
+}

@@ -1,0 +1,44 @@
+//! The snapshot: the contract between the capture agent and the analyser.
+//!
+//! # Format `pymem-snapshot`, version 1
+//!
+//! A snapshot is one file of JSON Lines (optionally gzip-compressed, `.gz`): every line is one
+//! JSON object whose `"k"` field names the record kind. The agent streams it to a temporary
+//! file and renames it when complete, so a file without an `end` line is truncated.
+//!
+//! | kind | count | fields |
+//! |---|---|---|
+//! | `header` | first line, once | `format` = `"pymem-snapshot"`, `version` = 1, `python` {`version`, `implementation`, `hexversion`, `build`, `platform`}, `allocator` {`name`: `pymalloc`\|`malloc`\|`mimalloc`, `debug_hooks`, `pythonmalloc`, and for pymalloc `arena_size`, `pool_size`, `pool_overhead`, `alignment`, `small_threshold`, `size_classes`, `debug_shift`}, `pid`, `argv`, `time` (Unix seconds), `rss` (bytes), `values` (contents recorded?), `mallocstats` (figures of `sys._debugmallocstats()` at capture: `classes` rows `[class, size, pools, blocks in use, avail blocks]`, `counters`, `free_lists`, `blocks_in_use`), `recorded` {what was captured}, `missing` [what could not be, and why] |
+//! | `arena` | one per pymalloc arena | `a` base address, `index` in the allocator's table, `ntotal`, `nfree` pools, `pools`: `[[address, size class, blocks in use, nextoffset], ...]` for every carved pool |
+//! | `type` | before its first instance | `id` (dense, from 0), `a` address, `name` (`module.qualname`, builtins bare), `module`, `qualname`, `flags` (`tp_flags`), `basicsize`, `itemsize`, `pre` (bytes of pre-header before the object) |
+//! | `o` | one per object | `a` address, `t` type id, `s` bytes of the object's own block (the pymalloc block size when it sits in a pool, else `sys.getsizeof`), `rc` reference count (the agent's own references removed), `r` referent addresses (with multiplicity, in traversal order), optional: `l` edge labels parallel to `r` (`null` = none), `n` length of a builtin container/str/bytes, `h` content hash of str/bytes (per-process siphash), `name` of a module/function/class/code object, `v` value (only when captured with values), `b` owned separate buffers `[[address, bytes], ...]` |
+//! | `root` | any number | `a` address, `kind` (`module`, `frame`, `interpreter`), `name` |
+//! | `end` | last line, once | `objects`, `refs`, `types`, `arenas`, `pools`, `roots`, `elapsed` seconds |
+//!
+//! Edge labels are Python suffixes that concatenate into a path: `.attr`, `['key']`, `[3]`,
+//! `.__dict__`, `<key>` (the edge from a dict to one of its keys). List and tuple edges carry
+//! no labels in the file; their index is the position in `r`.
+//!
+//! Contents are private by default: strings and bytes are recorded as length and hash only.
+//! Dict keys appear in labels only when they are short identifier-like strings (names) or
+//! ints, unless the snapshot was taken with values.
+//!
+//! Objects whose reference count exceeds the references found inside the snapshot are held
+//! from outside it (C globals, the interpreter, running frames): the loader derives these
+//! "external" roots from `rc`; the agent records module and thread-frame roots explicitly.
+//!
+//! Every change to this format comes with a fixture in `fixtures/` and a test.
+
+mod addr_index;
+mod chunk;
+pub mod loader;
+mod model;
+mod records;
+
+pub use loader::{load, LoadOptions};
+pub use model::*;
+
+/// The format name in the header line.
+pub const FORMAT_NAME: &str = "pymem-snapshot";
+/// The newest format version this build reads.
+pub const FORMAT_VERSION: u64 = 1;

@@ -1,0 +1,242 @@
+//! The loaded snapshot: flat columns indexed by dense object ids in address order.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// Dense id of an object: its rank in address order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct ObjId(pub u32);
+
+impl ObjId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// Dense id of a type, as numbered by the agent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct TypeId(pub u32);
+
+/// The header line, owned.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Header {
+    pub format: String,
+    pub version: u64,
+    #[serde(default)]
+    pub python: PythonInfo,
+    #[serde(default)]
+    pub allocator: AllocatorInfo,
+    #[serde(default)]
+    pub pid: Option<u64>,
+    #[serde(default)]
+    pub argv: Vec<String>,
+    #[serde(default)]
+    pub time: Option<f64>,
+    #[serde(default)]
+    pub rss: Option<u64>,
+    #[serde(default)]
+    pub values: bool,
+    #[serde(default)]
+    pub mallocstats: Option<MallocStats>,
+    #[serde(default)]
+    pub recorded: BTreeMap<String, bool>,
+    #[serde(default)]
+    pub missing: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct PythonInfo {
+    #[serde(default)]
+    pub version: String,
+    #[serde(default)]
+    pub implementation: String,
+    #[serde(default)]
+    pub build: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct AllocatorInfo {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub debug_hooks: bool,
+    #[serde(default)]
+    pub arena_size: Option<u64>,
+    #[serde(default)]
+    pub pool_size: Option<u64>,
+    #[serde(default)]
+    pub pool_overhead: Option<u64>,
+    #[serde(default)]
+    pub size_classes: Option<u32>,
+}
+
+/// Figures printed by `sys._debugmallocstats()` at capture.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct MallocStats {
+    #[serde(default)]
+    pub pymalloc: bool,
+    /// `[class, size, pools, blocks in use, avail blocks]`
+    #[serde(default)]
+    pub classes: Vec<[u64; 5]>,
+    #[serde(default)]
+    pub counters: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub free_lists: BTreeMap<String, u64>,
+    #[serde(default)]
+    pub blocks_in_use: u64,
+}
+
+/// The end line.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EndRecord {
+    #[serde(default)]
+    pub objects: u64,
+    #[serde(default)]
+    pub refs: u64,
+    #[serde(default)]
+    pub types: u64,
+    #[serde(default)]
+    pub arenas: u64,
+    #[serde(default)]
+    pub elapsed: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TypeInfo {
+    pub addr: u64,
+    pub name: String,
+    pub module: String,
+    pub flags: u64,
+    pub basicsize: u64,
+}
+
+/// A pymalloc pool as its header described it at capture.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Pool {
+    pub addr: u64,
+    pub size_class: u8,
+    pub used_blocks: u32,
+    pub next_offset: u32,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Arena {
+    pub addr: u64,
+    pub index: u32,
+    pub total_pools: u32,
+    pub free_pools: u32,
+    /// Range into [`Snapshot::pools`].
+    pub pools: std::ops::Range<u32>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RootKind {
+    Module,
+    Frame,
+    Interpreter,
+    /// Reference count exceeds the references found in the snapshot: held from C or
+    /// from objects the capture did not see.
+    External,
+    Other,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Root {
+    pub obj: ObjId,
+    pub kind: RootKind,
+    pub name: String,
+}
+
+/// A buffer owned by an object (list items, dict keys/values, set table, bytearray).
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct OwnedBuffer {
+    pub owner: ObjId,
+    pub addr: u64,
+    pub size: u64,
+}
+
+/// Objects in address order, as columns.
+#[derive(Debug, Default)]
+pub struct Objects {
+    pub addr: Vec<u64>,
+    pub type_id: Vec<u32>,
+    pub size: Vec<u64>,
+    pub refcnt: Vec<u64>,
+    /// Length of builtin containers/strings; `u32::MAX` = not recorded.
+    pub len: Vec<u32>,
+    /// Content hash of str/bytes (0 = none).
+    pub hash: Vec<i64>,
+    /// CSR: referents of object i are `ref_targets[ref_start[i]..ref_start[i+1]]`.
+    pub ref_start: Vec<u64>,
+    pub ref_targets: Vec<ObjId>,
+    /// Sparse edge labels sorted by edge index, pointing into [`Snapshot::labels`].
+    pub edge_labels: Vec<(u64, u32)>,
+    /// Sparse names (modules, functions, classes, code) sorted by object id.
+    pub names: Vec<(ObjId, Box<str>)>,
+    /// Sparse values (only with `--values` captures) sorted by object id.
+    pub values: Vec<(ObjId, Box<str>)>,
+}
+
+impl Objects {
+    pub fn count(&self) -> usize {
+        self.addr.len()
+    }
+
+    pub fn refs(&self, id: ObjId) -> &[ObjId] {
+        let i = id.index();
+        &self.ref_targets[self.ref_start[i] as usize..self.ref_start[i + 1] as usize]
+    }
+
+    /// Dense id of the object at `addr`, if captured.
+    pub fn find(&self, addr: u64) -> Option<ObjId> {
+        self.addr.binary_search(&addr).ok().map(|i| ObjId(i as u32))
+    }
+
+    pub fn name(&self, id: ObjId) -> Option<&str> {
+        self.names
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .ok()
+            .map(|i| &*self.names[i].1)
+    }
+}
+
+/// A whole snapshot in memory.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub path: PathBuf,
+    pub header: Header,
+    pub end: Option<EndRecord>,
+    pub types: Vec<TypeInfo>,
+    pub objects: Objects,
+    pub labels: Vec<Box<str>>,
+    pub arenas: Vec<Arena>,
+    pub pools: Vec<Pool>,
+    pub roots: Vec<Root>,
+    pub buffers: Vec<OwnedBuffer>,
+    /// References to addresses not captured (objects created or freed during capture).
+    pub dangling_refs: u64,
+    /// Lines read.
+    pub lines: u64,
+}
+
+impl Snapshot {
+    pub fn type_of(&self, id: ObjId) -> &TypeInfo {
+        &self.types[self.objects.type_id[id.index()] as usize]
+    }
+
+    /// Whether the capture had pymalloc's arena table.
+    pub fn has_pools(&self) -> bool {
+        self.header.recorded.get("pools").copied().unwrap_or(false)
+    }
+
+    /// Bytes held by the object itself plus its owned buffers, per object.
+    pub fn owned_bytes(&self) -> Vec<u64> {
+        let mut out = self.objects.size.clone();
+        for b in &self.buffers {
+            out[b.owner.index()] += b.size;
+        }
+        out
+    }
+}
