@@ -3,7 +3,6 @@
 use super::model::{EndRecord, Header, TypeInfo};
 use super::records::{ArenaLine, KindOnly, ObjColumns, ObjSeed, RootLine, TypeLine};
 use serde::de::DeserializeSeed;
-use std::borrow::Cow;
 
 /// What one chunk held, in file order.
 #[derive(Default)]
