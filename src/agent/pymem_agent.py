@@ -442,17 +442,20 @@ def _js(s):
     return '"' + "".join(out) + '"'
 
 
-def _type_name(t):
+def _type_module(t):
     try:
         mod = _t_module(t)
     except Exception:
         mod = None
+    return mod if type(mod) is str else "?"
+
+
+def _type_name(t):
+    mod = _type_module(t)
     try:
         qn = _t_qualname(t)
     except Exception:
         qn = None
-    if type(mod) is not str:
-        mod = "?"
     if type(qn) is not str:
         qn = "?"
     return qn if mod == "builtins" else mod + "." + qn
@@ -482,6 +485,7 @@ class _Types:
         self.sizer = []
         self.kind = []
         self.owned = []
+        self.managed = []
         self.debug_shift = debug_shift
 
     def get(self, t):
@@ -501,10 +505,12 @@ class _Types:
         self.sizer.append(self._sizer(t, flags))
         self.kind.append(_kind_of(t))
         self.owned.append(_owned_reader(t))
+        self.managed.append(_V >= (3, 11) and bool(flags & _MANAGED_DICT))
         name = _type_name(t)
+        module = _type_module(t)
         self.out.write(
-            '{"k":"type","id":%d,"a":%d,"name":%s,"flags":%d,"basicsize":%d,"itemsize":%d,"pre":%d}\n'
-            % (tid, key, _js(name), flags, _t_basicsize(t), _t_itemsize(t), pre)
+            '{"k":"type","id":%d,"a":%d,"name":%s,"module":%s,"flags":%d,"basicsize":%d,"itemsize":%d,"pre":%d}\n'
+            % (tid, key, _js(name), _js(module), flags, _t_basicsize(t), _t_itemsize(t), pre)
         )
         return tid
 
@@ -563,6 +569,17 @@ def dump(path, *, values=False, collect=False):
     tmp = os.path.join(directory, ".%s.%d.partial" % (os.path.basename(path), os.getpid()))
     if collect:
         gc.collect()
+    # No automatic collection may run during the capture: it would change what is measured.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _dump(path, tmp, values, t0)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+
+
+def _dump(path, tmp, values, t0):
     missing = []
     mem = None
     try:
@@ -605,8 +622,6 @@ def dump(path, *, values=False, collect=False):
                 if count:
                     pools[p] = ((szidx + 1) * 16, nextoffset)
         debug_shift = _detect_debug_shift(pools)
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
     try:
         with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as out:
             counts = _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0)
@@ -618,8 +633,6 @@ def dump(path, *, values=False, collect=False):
             pass
         raise
     finally:
-        if gc_was_enabled:
-            gc.enable()
         if mem is not None:
             mem.close()
     counts["path"] = path
@@ -810,6 +823,7 @@ def _walk(out, types, values, pools):
     tpre = types.pre
     tsizer = types.sizer
     tkind = types.kind
+    tmanaged = types.managed
     towned = types.owned
     tids = types.ids
     pget = pools.get
@@ -849,7 +863,7 @@ def _walk(out, types, values, pools):
         labels = None
         kind = tkind[tid]
         if kind == K_PLAIN:
-            if t.__flags__ & _MANAGED_DICT and _V >= (3, 11):
+            if tmanaged[tid]:
                 labels = _instance_labels(o, t, refs)
         elif kind == K_DICT:
             refs, labels = _dict_edges(o, refs, values)
@@ -1003,7 +1017,8 @@ def _bytearray_buffers(o, pget):
     return (_buffer(ob_bytes, alloc, pget),)
 
 
-_EMPTY_DICT_SIZE = _getsizeof({})
+_dict_sizeof = dict.__sizeof__  # the C method: a subclass's __sizeof__ is user code
+_EMPTY_DICT_SIZE = _dict_sizeof({})
 
 
 def _dict_buffers(o, pget):
@@ -1012,7 +1027,7 @@ def _dict_buffers(o, pget):
     raw = ctypes.string_at(id(o) + 32, 16)
     keys, vals = struct.unpack("<QQ", raw)
     out = []
-    rest = max(0, _getsizeof(o) - _EMPTY_DICT_SIZE)
+    rest = max(0, _dict_sizeof(o) - _EMPTY_DICT_SIZE)
     for ptr, owned in ((keys, vals == 0), (vals, True)):
         if not ptr or not owned:
             continue

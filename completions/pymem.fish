@@ -1,0 +1,47 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_pymem_global_optspecs
+    string join \n h/help V/version
+end
+
+function __fish_pymem_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_pymem_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_pymem_using_subcommand
+    set -l cmd (__fish_pymem_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c pymem -n "__fish_pymem_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pymem -n "__fish_pymem_needs_command" -s V -l version -d 'Print version'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "completions" -d 'Print shell completions'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pymem -n "__fish_pymem_using_subcommand summary" -l by -d 'Group objects by type or by the module that defines their type' -r -f -a "type\t''
+module\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand summary" -l limit -d 'Rows to show' -r
+complete -c pymem -n "__fish_pymem_using_subcommand summary" -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand summary" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
+complete -c pymem -n "__fish_pymem_using_subcommand summary" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand agent" -l write -d 'Directory to write pymem_agent.py into' -r -F
+complete -c pymem -n "__fish_pymem_using_subcommand agent" -l print -d 'Print the agent\'s source on stdout'
+complete -c pymem -n "__fish_pymem_using_subcommand agent" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary agent completions help" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary agent completions help" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary agent completions help" -f -a "completions" -d 'Print shell completions'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

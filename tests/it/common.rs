@@ -1,0 +1,122 @@
+//! Helpers shared by the integration tests: the binary, installed Pythons, workloads.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+pub fn pymem() -> Command {
+    Command::cargo_bin("pymem").expect("pymem binary")
+}
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn agent_dir() -> PathBuf {
+    repo().join("src/agent")
+}
+
+/// Run `pymem ARGS --format json` and parse the envelope.
+pub fn json(args: &[&str]) -> serde_json::Value {
+    let out = pymem().args(args).args(["--format", "json"]).output().expect("run pymem");
+    assert!(
+        out.status.success(),
+        "pymem {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON envelope")
+}
+
+/// Every CPython 3.8–3.13 the tests must cover: `PYMEM_TEST_PYTHONS` (colon-separated
+/// interpreters), else the newest pyenv install of each minor version. A missing minor
+/// version is an error, not a skip: the suite promises all six.
+pub fn pythons() -> &'static [(String, PathBuf)] {
+    static FOUND: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
+    FOUND.get_or_init(|| {
+        if let Ok(list) = std::env::var("PYMEM_TEST_PYTHONS") {
+            return list
+                .split(':')
+                .filter(|s| !s.is_empty())
+                .map(|p| (p.to_string(), PathBuf::from(p)))
+                .collect();
+        }
+        let root = std::env::var("PYENV_ROOT")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv"));
+        let mut out = Vec::new();
+        for minor in 8..=13 {
+            let prefix = format!("3.{minor}.");
+            let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root.join("versions"))
+                .into_iter()
+                .flatten()
+                .flatten()
+                .filter_map(|e| {
+                    let name = e.file_name().to_string_lossy().to_string();
+                    let patch = name.strip_prefix(&prefix)?.parse::<u32>().ok()?;
+                    let exe = e.path().join("bin/python3");
+                    exe.exists().then_some((patch, exe))
+                })
+                .collect();
+            versions.sort();
+            let (patch, exe) = versions
+                .pop()
+                .unwrap_or_else(|| panic!("CPython 3.{minor} is not installed under {}/versions", root.display()));
+            out.push((format!("3.{minor}.{patch}"), exe));
+        }
+        out
+    })
+}
+
+/// Run a workload script with an interpreter; panics with its stderr on failure.
+pub fn run_python(python: &Path, script: &str, args: &[&Path], env: &[(&str, &str)]) {
+    let mut cmd = std::process::Command::new(python);
+    cmd.arg(repo().join("tests/py").join(script)).arg(agent_dir());
+    cmd.args(args);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.env_remove("PYTHONMALLOC").env_remove("PYTHONDEVMODE");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run python");
+    assert!(
+        out.status.success(),
+        "{} {script} failed:\n{}",
+        python.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+pub fn read_json(path: &Path) -> serde_json::Value {
+    serde_json::from_slice(&std::fs::read(path).expect("read json")).expect("parse json")
+}
+
+/// The count of a type in a summary's rows (0 when absent).
+pub fn row_count(summary: &serde_json::Value, key: &str) -> u64 {
+    summary["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["key"] == key)
+        .map(|r| r["count"].as_u64().unwrap())
+        .unwrap_or(0)
+}
+
+/// A small valid snapshot written by hand (known answers: 2 types, 4 objects).
+pub const TINY: &str = r#"{"k":"header","format":"pymem-snapshot","version":1,"python":{"version":"3.11.7","implementation":"cpython"},"allocator":{"name":"malloc"},"pid":1,"argv":["x.py"],"time":0,"recorded":{"pools":false}}
+{"k":"type","id":0,"a":100,"name":"dict","module":"builtins","flags":0,"basicsize":64}
+{"k":"o","a":4096,"t":0,"s":232,"rc":1,"r":[4160,4224],"l":["['a']","['b']"],"n":2}
+{"k":"type","id":1,"a":200,"name":"shop.Item","module":"shop","flags":0,"basicsize":16}
+{"k":"o","a":4160,"t":1,"s":48,"rc":1,"r":[4288]}
+{"k":"o","a":4224,"t":1,"s":48,"rc":2,"r":[4288]}
+{"k":"o","a":4288,"t":0,"s":64,"rc":2,"r":[]}
+{"k":"root","a":4096,"kind":"module","name":"shop"}
+{"k":"end","objects":4,"refs":4,"types":2}
+"#;
+
+pub fn write_tmp(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, content).unwrap();
+    p
+}

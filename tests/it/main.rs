@@ -1,0 +1,10 @@
+//! pymem's one integration-test binary (samply/inferno style): every module below drives
+//! the real `pymem` binary or the library against real captures and known-answer fixtures.
+
+mod common;
+mod completions;
+mod errors;
+mod fuzz_loader;
+mod real_capture;
+mod safety;
+mod summary_fixtures;
