@@ -95,7 +95,7 @@ pub fn facts(snap: &Snapshot) -> SnapshotFacts {
         types: snap.types.len() as u64,
         refs: snap.objects.ref_targets.len() as u64,
         dangling_refs: snap.dangling_refs,
-        bytes_in_objects: snap.objects.size.iter().sum(),
+        bytes_in_objects: snap.objects.sizes().sum(),
         bytes_in_buffers: snap.buffers.iter().map(|b| b.size).sum(),
         roots,
         arenas,

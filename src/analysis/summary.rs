@@ -38,7 +38,7 @@ pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize) -> Summary {
     let ntypes = snap.types.len();
     let mut count = vec![0u64; ntypes];
     let mut bytes = vec![0u64; ntypes];
-    for (&t, &s) in snap.objects.type_id.iter().zip(&snap.objects.size) {
+    for (&t, s) in snap.objects.type_id.iter().zip(snap.objects.sizes()) {
         count[t as usize] += 1;
         bytes[t as usize] += s;
     }

@@ -1,13 +1,14 @@
 //! Address → dense id lookup over the sorted address column, without a hash table.
 //!
 //! Addresses cluster in a few regions (the brk heap, mmap'd arenas), so a two-level table
-//! (high 32 bits → 64 KiB windows → start offsets) narrows each lookup to the objects of one
-//! 64 KiB window, then a binary search inside that small, cache-friendly range finishes it.
-//! Memory: 256 KiB per distinct 4 GiB region, independent of the object count.
+//! (high 32 bits → 4 KiB windows → start offsets) narrows each lookup to the objects of one
+//! 4 KiB window (at most 256), then a binary search inside that small, cache-friendly range
+//! finishes it. Memory: 4 MiB per distinct 4 GiB region in use, independent of the object
+//! count (heaps use a handful of regions).
 
 use super::model::ObjId;
 
-const WINDOW_BITS: u32 = 16;
+const WINDOW_BITS: u32 = 12;
 const WINDOWS: usize = 1 << (32 - WINDOW_BITS);
 
 pub struct AddrIndex<'a> {
@@ -24,15 +25,19 @@ impl<'a> AddrIndex<'a> {
         while i < addrs.len() {
             let high = (addrs[i] >> 32) as u32;
             let end = i + addrs[i..].partition_point(|&a| (a >> 32) as u32 == high);
+            // starts[w] = first object at or after window w.
             let mut starts = vec![0u32; WINDOWS + 1];
-            let mut j = i;
-            for (w, slot) in starts.iter_mut().enumerate().take(WINDOWS) {
-                *slot = j as u32;
-                while j < end && (((addrs[j] & 0xFFFF_FFFF) >> WINDOW_BITS) as usize) <= w {
-                    j += 1;
+            let mut w = 0usize;
+            for (j, &a) in addrs.iter().enumerate().take(end).skip(i) {
+                let aw = ((a & 0xFFFF_FFFF) >> WINDOW_BITS) as usize;
+                while w <= aw {
+                    starts[w] = j as u32;
+                    w += 1;
                 }
             }
-            starts[WINDOWS] = end as u32;
+            for slot in &mut starts[w..] {
+                *slot = end as u32;
+            }
             regions.push((high, starts));
             i = end;
         }

@@ -1,5 +1,6 @@
 //! Parsing one line-aligned chunk of a snapshot: the unit of parallel work.
 
+use super::fastpath::{self, Scratch};
 use super::model::{EndRecord, Header, TypeInfo};
 use super::records::{ArenaLine, KindOnly, ObjColumns, ObjSeed, RootLine, TypeLine};
 use serde::de::DeserializeSeed;
@@ -28,15 +29,22 @@ const OBJ_PREFIX: &[u8] = br#"{"k":"o","#;
 /// Parse every line of `data` (which starts at line `first_line`).
 pub fn parse_chunk(data: &[u8], first_line: u64) -> Result<Chunk<'_>, LineError> {
     let mut chunk = Chunk::default();
+    let mut scratch = Scratch::default();
     for (line_no, raw) in (first_line..).zip(data.split(|&b| b == b'\n')) {
         let line = trim(raw);
-        if !line.is_empty() {
-            parse_line(&mut chunk, line, line_no).map_err(|message| LineError {
-                line: line_no,
-                message,
-            })?;
+        if line.is_empty() {
+            continue;
         }
+        if fastpath::parse_object(line, &mut chunk.objs, &mut scratch) {
+            chunk.last_kind = Some((line_no, "o".into()));
+            continue;
+        }
+        parse_line(&mut chunk, line, line_no).map_err(|message| LineError {
+            line: line_no,
+            message,
+        })?;
     }
+    chunk.objs.finish_parsing();
     Ok(chunk)
 }
 
@@ -129,11 +137,6 @@ fn describe(e: &serde_json::Error) -> String {
 
 impl Chunk<'_> {
     pub fn object_count(&self) -> usize {
-        self.objs.addr.len()
+        self.objs.count()
     }
-}
-
-/// Owned copy of a borrowed label (used when merging chunks).
-pub fn own(c: &str) -> Box<str> {
-    Box::from(c)
 }

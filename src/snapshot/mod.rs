@@ -30,7 +30,9 @@
 //! Every change to this format comes with a fixture in `fixtures/` and a test.
 
 mod addr_index;
+mod assemble;
 mod chunk;
+mod fastpath;
 pub mod loader;
 mod model;
 mod records;

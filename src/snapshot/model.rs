@@ -162,31 +162,75 @@ pub struct OwnedBuffer {
 pub struct Objects {
     pub addr: Vec<u64>,
     pub type_id: Vec<u32>,
-    pub size: Vec<u64>,
-    pub refcnt: Vec<u64>,
-    /// Length of builtin containers/strings; `u32::MAX` = not recorded.
+    /// Own block size; [`OVERFLOW`] means the size is in `big_sizes`.
+    pub(crate) size: Vec<u32>,
+    pub(crate) big_sizes: Vec<(ObjId, u64)>,
+    /// Reference count, saturated at `u32::MAX` (immortal objects in 3.12+).
+    pub refcnt: Vec<u32>,
+    /// Length of builtin containers/strings; [`OVERFLOW`] = not recorded.
     pub len: Vec<u32>,
-    /// Content hash of str/bytes (0 = none).
-    pub hash: Vec<i64>,
+    /// Content hash of str/bytes, sparse, sorted by id.
+    pub hashes: Vec<(ObjId, i64)>,
     /// CSR: referents of object i are `ref_targets[ref_start[i]..ref_start[i+1]]`.
-    pub ref_start: Vec<u64>,
+    pub ref_start: Vec<u32>,
     pub ref_targets: Vec<ObjId>,
     /// Sparse edge labels sorted by edge index, pointing into [`Snapshot::labels`].
-    pub edge_labels: Vec<(u64, u32)>,
+    pub edge_labels: Vec<(u32, u32)>,
     /// Sparse names (modules, functions, classes, code) sorted by object id.
     pub names: Vec<(ObjId, Box<str>)>,
     /// Sparse values (only with `--values` captures) sorted by object id.
     pub values: Vec<(ObjId, Box<str>)>,
 }
 
+pub use super::records::OVERFLOW;
+
 impl Objects {
     pub fn count(&self) -> usize {
         self.addr.len()
     }
 
+    /// Bytes of the object's own block.
+    pub fn size(&self, id: ObjId) -> u64 {
+        match self.size[id.index()] {
+            OVERFLOW => self.big_sizes[self.big_sizes.partition_point(|(i, _)| *i < id)].1,
+            s => s as u64,
+        }
+    }
+
+    /// Every object's own size, in id order.
+    pub fn sizes(&self) -> impl Iterator<Item = u64> + '_ {
+        let mut big = self.big_sizes.iter();
+        self.size.iter().map(move |&s| match s {
+            OVERFLOW => big.next().map_or(0, |b| b.1),
+            s => s as u64,
+        })
+    }
+
+    /// Length of a builtin container, str or bytes, when recorded.
+    pub fn len_of(&self, id: ObjId) -> Option<u64> {
+        match self.len[id.index()] {
+            OVERFLOW => None,
+            n => Some(n as u64),
+        }
+    }
+
     pub fn refs(&self, id: ObjId) -> &[ObjId] {
         let i = id.index();
         &self.ref_targets[self.ref_start[i] as usize..self.ref_start[i + 1] as usize]
+    }
+
+    /// Range of edge indices of an object's references.
+    pub fn edge_range(&self, id: ObjId) -> std::ops::Range<usize> {
+        let i = id.index();
+        self.ref_start[i] as usize..self.ref_start[i + 1] as usize
+    }
+
+    /// Label id of edge `e`, if the agent labelled it.
+    pub fn edge_label(&self, e: usize) -> Option<u32> {
+        self.edge_labels
+            .binary_search_by_key(&(e as u32), |(i, _)| *i)
+            .ok()
+            .map(|i| self.edge_labels[i].1)
     }
 
     /// Dense id of the object at `addr`, if captured.
@@ -199,6 +243,13 @@ impl Objects {
             .binary_search_by_key(&id, |(i, _)| *i)
             .ok()
             .map(|i| &*self.names[i].1)
+    }
+
+    pub fn hash(&self, id: ObjId) -> Option<i64> {
+        self.hashes
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .ok()
+            .map(|i| self.hashes[i].1)
     }
 }
 
@@ -233,7 +284,7 @@ impl Snapshot {
 
     /// Bytes held by the object itself plus its owned buffers, per object.
     pub fn owned_bytes(&self) -> Vec<u64> {
-        let mut out = self.objects.size.clone();
+        let mut out: Vec<u64> = self.objects.sizes().collect();
         for b in &self.buffers {
             out[b.owner.index()] += b.size;
         }

@@ -1,11 +1,13 @@
 //! Line records as they appear in the file, parsed without copying where possible.
 //!
-//! Object lines are the bulk of a snapshot, so they are parsed by a visitor that appends
-//! straight into a chunk's flat columns instead of allocating a `Vec` per line.
+//! Object lines are the bulk of a snapshot, so they are appended straight into a chunk's flat
+//! columns: first by a strict fast path for the agent's canonical layout (see
+//! [`super::fastpath`]), else by a serde visitor that accepts any valid JSON object.
 
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fmt;
 
 /// Just the kind of a line (other fields skipped).
@@ -52,28 +54,90 @@ pub struct RootLine<'a> {
     pub name: Option<Cow<'a, str>>,
 }
 
-/// Flat columns of the objects of one chunk, in file order.
+/// Marks a size or count too large for its u32 column; the value sits in a side list.
+pub const OVERFLOW: u32 = u32::MAX;
+
+/// Flat columns of the objects of one chunk, in file order (indices are chunk-local).
 #[derive(Default)]
 pub struct ObjColumns<'a> {
     pub addr: Vec<u64>,
     pub type_id: Vec<u32>,
-    pub size: Vec<u64>,
-    pub refcnt: Vec<u64>,
+    pub size: Vec<u32>,
+    pub big_size: Vec<(u32, u64)>,
+    pub refcnt: Vec<u32>,
     pub len: Vec<u32>,
-    pub hash: Vec<i64>,
+    pub hash: Vec<(u32, i64)>,
     /// Refs of local object i: `refs[ref_end[i-1]..ref_end[i]]`, raw addresses.
     pub refs: Vec<u64>,
-    pub ref_end: Vec<u64>,
-    /// (local object, ref position, label)
-    pub labels: Vec<(u32, u32, Cow<'a, str>)>,
+    pub ref_end: Vec<u32>,
+    /// (local object, ref position, local label id)
+    pub labels: Vec<(u32, u32, u32)>,
+    pub label_text: Vec<Cow<'a, str>>,
+    label_ids: HashMap<Cow<'a, str>, u32>,
     pub names: Vec<(u32, Cow<'a, str>)>,
     pub values: Vec<(u32, String)>,
     /// (local object, address, bytes)
     pub buffers: Vec<(u32, u64, u64)>,
 }
 
-/// Parses one `o` line into the columns. On error the columns may hold a partial row;
-/// the caller discards the whole chunk.
+/// One object's scalar fields, before they are committed to the columns.
+pub struct Row {
+    pub addr: u64,
+    pub type_id: u32,
+    pub size: u64,
+    pub refcnt: u64,
+    pub len: Option<u64>,
+    pub hash: Option<i64>,
+}
+
+impl<'a> ObjColumns<'a> {
+    pub fn count(&self) -> usize {
+        self.addr.len()
+    }
+
+    /// Index the next row will get.
+    pub fn next_local(&self) -> u32 {
+        self.addr.len() as u32
+    }
+
+    pub fn push_label(&mut self, local: u32, pos: u32, text: Cow<'a, str>) {
+        let next = self.label_text.len() as u32;
+        let id = *self.label_ids.entry(text.clone()).or_insert_with(|| next);
+        if id == next {
+            self.label_text.push(text);
+        }
+        self.labels.push((local, pos, id));
+    }
+
+    /// Commit a row whose refs (and extras) were already appended.
+    pub fn commit(&mut self, row: Row) {
+        let local = self.next_local();
+        self.addr.push(row.addr);
+        self.type_id.push(row.type_id);
+        if row.size >= OVERFLOW as u64 {
+            self.size.push(OVERFLOW);
+            self.big_size.push((local, row.size));
+        } else {
+            self.size.push(row.size as u32);
+        }
+        self.refcnt.push(row.refcnt.min(u32::MAX as u64) as u32);
+        self.len.push(
+            row.len
+                .map_or(OVERFLOW, |n| n.min(OVERFLOW as u64 - 1) as u32),
+        );
+        if let Some(h) = row.hash {
+            self.hash.push((local, h));
+        }
+        self.ref_end.push(self.refs.len() as u32);
+    }
+
+    /// Forget the parser's interning table (not needed after parsing).
+    pub fn finish_parsing(&mut self) {
+        self.label_ids = HashMap::new();
+    }
+}
+
+/// Parses one `o` line into the columns (the general path: any key order, escapes, values).
 pub struct ObjSeed<'c, 'a> {
     pub cols: &'c mut ObjColumns<'a>,
 }
@@ -93,23 +157,23 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
 
     fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
         let cols = self.cols;
-        let local = cols.addr.len() as u32;
+        let local = cols.next_local();
         let (mut addr, mut tid, mut size, mut rc) = (None, None, None, None);
-        let (mut len, mut hash) = (u32::MAX, 0i64);
+        let (mut len, mut hash) = (None, None);
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match &*key {
                 "a" => addr = Some(map.next_value::<u64>()?),
                 "t" => tid = Some(map.next_value::<u32>()?),
                 "s" => size = Some(map.next_value::<u64>()?),
                 "rc" => rc = Some(map.next_value::<i64>()?.max(0) as u64),
-                "n" => len = map.next_value::<u64>()?.min(u32::MAX as u64 - 1) as u32,
-                "h" => hash = map.next_value::<i64>()?,
+                "n" => len = Some(map.next_value::<u64>()?),
+                "h" => hash = Some(map.next_value::<i64>()?),
                 "r" => map.next_value_seed(RefSeq(&mut cols.refs))?,
                 "l" => {
                     let labels: Vec<Option<Cow<'de, str>>> = map.next_value()?;
                     for (i, l) in labels.into_iter().enumerate() {
                         if let Some(l) = l {
-                            cols.labels.push((local, i as u32, l));
+                            cols.push_label(local, i as u32, l);
                         }
                     }
                 }
@@ -136,17 +200,14 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
                 }
             }
         }
-        let addr = addr.ok_or_else(|| de::Error::missing_field("a"))?;
-        let tid = tid.ok_or_else(|| de::Error::missing_field("t"))?;
-        cols.addr.push(addr);
-        cols.type_id.push(tid);
-        cols.size
-            .push(size.ok_or_else(|| de::Error::missing_field("s"))?);
-        cols.refcnt
-            .push(rc.ok_or_else(|| de::Error::missing_field("rc"))?);
-        cols.len.push(len);
-        cols.hash.push(hash);
-        cols.ref_end.push(cols.refs.len() as u64);
+        cols.commit(Row {
+            addr: addr.ok_or_else(|| de::Error::missing_field("a"))?,
+            type_id: tid.ok_or_else(|| de::Error::missing_field("t"))?,
+            size: size.ok_or_else(|| de::Error::missing_field("s"))?,
+            refcnt: rc.ok_or_else(|| de::Error::missing_field("rc"))?,
+            len,
+            hash,
+        });
         Ok(())
     }
 }

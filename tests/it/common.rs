@@ -18,7 +18,11 @@ pub fn agent_dir() -> PathBuf {
 
 /// Run `pymem ARGS --format json` and parse the envelope.
 pub fn json(args: &[&str]) -> serde_json::Value {
-    let out = pymem().args(args).args(["--format", "json"]).output().expect("run pymem");
+    let out = pymem()
+        .args(args)
+        .args(["--format", "json"])
+        .output()
+        .expect("run pymem");
     assert!(
         out.status.success(),
         "pymem {args:?} failed: {}",
@@ -42,7 +46,9 @@ pub fn pythons() -> &'static [(String, PathBuf)] {
         }
         let root = std::env::var("PYENV_ROOT")
             .map(PathBuf::from)
-            .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv"));
+            .unwrap_or_else(|_| {
+                PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
+            });
         let mut out = Vec::new();
         for minor in 8..=13 {
             let prefix = format!("3.{minor}.");
@@ -58,9 +64,12 @@ pub fn pythons() -> &'static [(String, PathBuf)] {
                 })
                 .collect();
             versions.sort();
-            let (patch, exe) = versions
-                .pop()
-                .unwrap_or_else(|| panic!("CPython 3.{minor} is not installed under {}/versions", root.display()));
+            let (patch, exe) = versions.pop().unwrap_or_else(|| {
+                panic!(
+                    "CPython 3.{minor} is not installed under {}/versions",
+                    root.display()
+                )
+            });
             out.push((format!("3.{minor}.{patch}"), exe));
         }
         out
@@ -70,7 +79,8 @@ pub fn pythons() -> &'static [(String, PathBuf)] {
 /// Run a workload script with an interpreter; panics with its stderr on failure.
 pub fn run_python(python: &Path, script: &str, args: &[&Path], env: &[(&str, &str)]) {
     let mut cmd = std::process::Command::new(python);
-    cmd.arg(repo().join("tests/py").join(script)).arg(agent_dir());
+    cmd.arg(repo().join("tests/py").join(script))
+        .arg(agent_dir());
     cmd.args(args);
     for (k, v) in env {
         cmd.env(k, v);

@@ -5,7 +5,11 @@ use crate::common::*;
 
 #[test]
 fn committed_completions_match_the_cli() {
-    for (shell, file) in [("bash", "pymem.bash"), ("zsh", "_pymem"), ("fish", "pymem.fish")] {
+    for (shell, file) in [
+        ("bash", "pymem.bash"),
+        ("zsh", "_pymem"),
+        ("fish", "pymem.fish"),
+    ] {
         let out = pymem().args(["completions", shell]).output().unwrap();
         assert!(out.status.success());
         let committed = std::fs::read(repo().join("completions").join(file))
@@ -24,6 +28,12 @@ fn agent_is_embedded_and_written() {
     let src = std::fs::read(agent_dir().join("pymem_agent.py")).unwrap();
     assert_eq!(out.stdout, src);
     let dir = tempfile::tempdir().unwrap();
-    pymem().args(["agent", "--write", dir.path().to_str().unwrap()]).assert().success();
-    assert_eq!(std::fs::read(dir.path().join("pymem_agent.py")).unwrap(), src);
+    pymem()
+        .args(["agent", "--write", dir.path().to_str().unwrap()])
+        .assert()
+        .success();
+    assert_eq!(
+        std::fs::read(dir.path().join("pymem_agent.py")).unwrap(),
+        src
+    );
 }

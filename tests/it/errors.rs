@@ -6,12 +6,18 @@ use predicates::prelude::*;
 fn fails_with(content: &[u8], expected: &str) {
     let dir = tempfile::tempdir().unwrap();
     let p = write_tmp(dir.path(), "bad.jsonl", content);
-    let out = pymem().args(["summary", p.to_str().unwrap()]).output().unwrap();
+    let out = pymem()
+        .args(["summary", p.to_str().unwrap()])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2), "exit code for {expected:?}");
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.lines().count(), 1, "one line: {err}");
     assert!(err.contains("bad.jsonl"), "names the file: {err}");
-    assert!(err.contains(expected), "{err:?} should contain {expected:?}");
+    assert!(
+        err.contains(expected),
+        "{err:?} should contain {expected:?}"
+    );
     assert!(out.stdout.is_empty());
 }
 
@@ -35,7 +41,10 @@ fn empty_file() {
 
 #[test]
 fn binary_file() {
-    fails_with(&[0x7f, b'E', b'L', b'F', 0, 0, 1, 2], "line 1: not a pymem snapshot");
+    fails_with(
+        &[0x7f, b'E', b'L', b'F', 0, 0, 1, 2],
+        "line 1: not a pymem snapshot",
+    );
 }
 
 #[test]
@@ -76,8 +85,16 @@ fn duplicated_object_line_is_named() {
 
 #[test]
 fn dropped_object_line_is_caught_by_the_end_count() {
-    let text: Vec<&str> = TINY.lines().enumerate().filter(|(i, _)| *i != 4).map(|(_, l)| l).collect();
-    fails_with(text.join("\n").as_bytes(), "end record counts 4 objects but the file holds 3");
+    let text: Vec<&str> = TINY
+        .lines()
+        .enumerate()
+        .filter(|(i, _)| *i != 4)
+        .map(|(_, l)| l)
+        .collect();
+    fails_with(
+        text.join("\n").as_bytes(),
+        "end record counts 4 objects but the file holds 3",
+    );
 }
 
 #[test]
@@ -92,7 +109,10 @@ fn missing_file() {
         .args(["summary", "/nonexistent/heap.jsonl"])
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("/nonexistent/heap.jsonl").and(predicate::str::contains("No such file")));
+        .stderr(
+            predicate::str::contains("/nonexistent/heap.jsonl")
+                .and(predicate::str::contains("No such file")),
+        );
 }
 
 #[test]
@@ -111,6 +131,9 @@ fn gzip_is_accepted_and_corrupt_gzip_is_named() {
 #[test]
 fn bad_arguments_exit_2() {
     pymem().args(["summary"]).assert().code(2);
-    pymem().args(["summary", "x", "--format", "xml"]).assert().code(2);
+    pymem()
+        .args(["summary", "x", "--format", "xml"])
+        .assert()
+        .code(2);
     pymem().args(["frobnicate"]).assert().code(2);
 }

@@ -35,7 +35,8 @@ fn apply(base: &[u8], muts: &[Mutation]) -> Vec<u8> {
             }
             Mutation::Flip(..) => {}
             Mutation::DropLine(i) | Mutation::DuplicateLine(i) | Mutation::SwapLines(i, _) => {
-                let mut lines: Vec<Vec<u8>> = data.split(|&c| c == b'\n').map(|l| l.to_vec()).collect();
+                let mut lines: Vec<Vec<u8>> =
+                    data.split(|&c| c == b'\n').map(|l| l.to_vec()).collect();
                 let n = lines.len();
                 match *m {
                     Mutation::DropLine(_) => {
@@ -62,9 +63,14 @@ fn fixture() -> Vec<u8> {
         Ok(gz) => {
             use std::io::Read;
             let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&gz[..]).read_to_end(&mut out).unwrap();
+            flate2::read::GzDecoder::new(&gz[..])
+                .read_to_end(&mut out)
+                .unwrap();
             // Keep the test fast: the header, the first 400 lines and the end line.
-            let lines: Vec<&[u8]> = out.split(|&c| c == b'\n').filter(|l| !l.is_empty()).collect();
+            let lines: Vec<&[u8]> = out
+                .split(|&c| c == b'\n')
+                .filter(|l| !l.is_empty())
+                .collect();
             let mut keep: Vec<&[u8]> = lines.iter().take(400).copied().collect();
             keep.push(lines[lines.len() - 1]);
             let mut v = keep.join(&b'\n');

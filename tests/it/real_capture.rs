@@ -4,7 +4,10 @@
 use crate::common::*;
 use tempfile::tempdir;
 
-fn capture(python: &std::path::Path, env: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf, serde_json::Value) {
+fn capture(
+    python: &std::path::Path,
+    env: &[(&str, &str)],
+) -> (tempfile::TempDir, std::path::PathBuf, serde_json::Value) {
     let dir = tempdir().unwrap();
     let snap = dir.path().join("heap.jsonl");
     let truth = dir.path().join("truth.json");
@@ -20,7 +23,11 @@ fn summary_counts_match_an_independent_walk_on_every_cpython() {
         let s = json(&["summary", snap.to_str().unwrap(), "--limit", "100000"]);
         assert_eq!(s["command"], "summary");
         assert_eq!(s["schema"], 1);
-        assert_eq!(s["snapshot"]["python"], format!("cpython {}", truth["python"].as_str().unwrap()), "{version}");
+        assert_eq!(
+            s["snapshot"]["python"],
+            format!("cpython {}", truth["python"].as_str().unwrap()),
+            "{version}"
+        );
         for key in ["Planted", "Slotted"] {
             assert_eq!(
                 row_count(&s, &format!("__main__.{key}")),
@@ -28,9 +35,18 @@ fn summary_counts_match_an_independent_walk_on_every_cpython() {
                 "{version}: {key} instances"
             );
         }
-        assert_eq!(s["snapshot"]["objects"], truth["dump"]["objects"], "{version}: object count");
-        assert!(row_count(&s, "bytes") >= truth["blobs_1000_plus"].as_u64().unwrap(), "{version}: untracked bytes reached");
-        assert_eq!(s["snapshot"]["dangling_refs"].as_u64().unwrap() < 100, true, "{version}: dangling refs");
+        assert_eq!(
+            s["snapshot"]["objects"], truth["dump"]["objects"],
+            "{version}: object count"
+        );
+        assert!(
+            row_count(&s, "bytes") >= truth["blobs_1000_plus"].as_u64().unwrap(),
+            "{version}: untracked bytes reached"
+        );
+        assert!(
+            s["snapshot"]["dangling_refs"].as_u64().unwrap() < 100,
+            "{version}: dangling refs"
+        );
     }
 }
 
@@ -40,15 +56,26 @@ fn arenas_and_blocks_reconcile_with_debugmallocstats_on_every_cpython() {
         let (_dir, snap, _truth) = capture(python, &[]);
         let s = json(&["summary", snap.to_str().unwrap()]);
         let a = &s["snapshot"]["arenas"];
-        assert!(a.is_object(), "{version}: arenas recorded; missing = {}", s["snapshot"]["missing"]);
-        assert_eq!(a["arenas"], a["mallocstats_arenas"], "{version}: arena count");
+        assert!(
+            a.is_object(),
+            "{version}: arenas recorded; missing = {}",
+            s["snapshot"]["missing"]
+        );
+        assert_eq!(
+            a["arenas"], a["mallocstats_arenas"],
+            "{version}: arena count"
+        );
         let blocks = a["blocks_in_use"].as_f64().unwrap();
         let stats = a["mallocstats_blocks"].as_f64().unwrap();
         assert!(
             (blocks - stats).abs() <= stats * 0.01,
             "{version}: pool blocks {blocks} vs debugmallocstats {stats}"
         );
-        let expected_arena = if version.starts_with("3.8.") || version.starts_with("3.9.") { 256 << 10 } else { 1 << 20 };
+        let expected_arena = if version.starts_with("3.8.") || version.starts_with("3.9.") {
+            256 << 10
+        } else {
+            1 << 20
+        };
         assert_eq!(a["arena_size"], expected_arena, "{version}: arena geometry");
     }
 }
@@ -59,12 +86,23 @@ fn pythonmalloc_malloc_says_no_pymalloc_and_still_summarises() {
         let (_dir, snap, truth) = capture(python, &[("PYTHONMALLOC", "malloc")]);
         let s = json(&["summary", snap.to_str().unwrap(), "--limit", "100000"]);
         assert_eq!(s["snapshot"]["allocator"], "malloc", "{version}");
-        assert!(s["snapshot"]["arenas"].is_null(), "{version}: no arenas under malloc");
         assert!(
-            s["snapshot"]["missing"].as_array().unwrap().iter().any(|m| m.as_str().unwrap().contains("pymalloc is not")),
+            s["snapshot"]["arenas"].is_null(),
+            "{version}: no arenas under malloc"
+        );
+        assert!(
+            s["snapshot"]["missing"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m.as_str().unwrap().contains("pymalloc is not")),
             "{version}: says why pools are missing"
         );
-        assert_eq!(row_count(&s, "__main__.Planted"), truth["Planted"].as_u64().unwrap(), "{version}");
+        assert_eq!(
+            row_count(&s, "__main__.Planted"),
+            truth["Planted"].as_u64().unwrap(),
+            "{version}"
+        );
     }
 }
 
@@ -75,11 +113,22 @@ fn strings_are_private_unless_values_are_asked_for() {
     let text = std::fs::read_to_string(&snap).unwrap();
     // The workload's registry values include the string "p" as an attribute value; with
     // values off no line may carry a "v" field.
-    assert!(!text.lines().any(|l| l.contains(",\"v\":")), "no values recorded by default");
+    assert!(
+        !text.lines().any(|l| l.contains(",\"v\":")),
+        "no values recorded by default"
+    );
     let dir = tempfile::tempdir().unwrap();
     let snap2 = dir.path().join("v.jsonl");
     let truth = dir.path().join("t.json");
-    run_python(python, "workload_basic.py", &[&snap2, &truth, std::path::Path::new("values")], &[]);
+    run_python(
+        python,
+        "workload_basic.py",
+        &[&snap2, &truth, std::path::Path::new("values")],
+        &[],
+    );
     let text = std::fs::read_to_string(&snap2).unwrap();
-    assert!(text.lines().any(|l| l.contains(",\"v\":")), "values recorded when asked");
+    assert!(
+        text.lines().any(|l| l.contains(",\"v\":")),
+        "values recorded when asked"
+    );
 }

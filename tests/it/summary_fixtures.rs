@@ -9,7 +9,9 @@ fn fixture_versions() -> Vec<String> {
         .flatten()
         .filter_map(|e| {
             let n = e.file_name().to_string_lossy().to_string();
-            n.strip_prefix("shop-")?.strip_suffix(".jsonl.gz").map(str::to_string)
+            n.strip_prefix("shop-")?
+                .strip_suffix(".jsonl.gz")
+                .map(str::to_string)
         })
         .collect();
     v.sort();
@@ -18,7 +20,10 @@ fn fixture_versions() -> Vec<String> {
 
 #[test]
 fn fixtures_cover_every_cpython() {
-    assert_eq!(fixture_versions(), ["3.10", "3.11", "3.12", "3.13", "3.8", "3.9"]);
+    assert_eq!(
+        fixture_versions(),
+        ["3.10", "3.11", "3.12", "3.13", "3.8", "3.9"]
+    );
 }
 
 #[test]
@@ -30,7 +35,11 @@ fn summary_tables_of_fixtures() {
             .args(["summary", &path, "--limit", "12"])
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         insta::assert_snapshot!(format!("summary-{v}"), String::from_utf8_lossy(&out.stdout));
     }
 }
