@@ -540,21 +540,11 @@ class _Types:
 
 def _calibrate():
     """References the walk itself adds to an object's count, measured with the walk's own
-    shapes (never assumed): (for objects iterated from the gc list, for popped referents)."""
-
-    def iterated(lst):
-        for o in lst:
-            rc = _getrefcount(o)
-            return rc
-
+    shape (the list it iterates and the loop variable), never assumed."""
     probe = object()  # true count: 1, this local
-    tracked = iterated([probe]) - 1
-    pending = [probe]
-    u = pending.pop()
-    rc = _getrefcount(u)
-    untracked = rc - 2  # this local `probe` and `u` are both true holders here
-    del u
-    return tracked, untracked
+    for o in [probe]:
+        rc = _getrefcount(o)
+        return rc - 1
 
 
 def dump(path, *, values=False, collect=False):
@@ -769,7 +759,8 @@ def _roots(out):
 
 
 # Kinds of object the walk treats specially, decided once per type by identity over its MRO.
-K_PLAIN, K_DICT, K_STR, K_BYTES, K_SIZED, K_MODULE, K_FUNC, K_CODE, K_TYPE, K_BUILTIN, K_INT, K_FLOAT = range(12)
+# Leaves (no referents) come last: the walk tests `kind >= K_INT`.
+K_PLAIN, K_DICT, K_SIZED, K_MODULE, K_FUNC, K_CODE, K_TYPE, K_BUILTIN, K_INT, K_STR, K_BYTES, K_FLOAT = range(12)
 _EXACT_KINDS = {
     str: K_STR,
     bytes: K_BYTES,
@@ -816,7 +807,11 @@ def _owned_reader(t):
 
 
 def _walk(out, types, values, pools):
-    """Every gc-tracked object plus the untracked objects they reference, one line each."""
+    """Every gc-tracked object plus the untracked objects they reference, one line each.
+
+    One loop over gc.get_objects(), to which untracked referents are appended as they are
+    found (list iteration picks them up): every object is then held exactly once by the
+    list and once by the loop variable, so one measured offset corrects every count."""
     w = out.write
     objs = gc.get_objects()
     tget = types.get
@@ -829,102 +824,101 @@ def _walk(out, types, values, pools):
     pget = pools.get
     mask = _POOL_MASK
     overhead = _POOL_OVERHEAD
+    is_tracked = _is_tracked
+    getrefcount = _getrefcount
+    get_referents = _get_referents
     seen_untracked = set()
-    pending = []
-    n_obj = n_refs = 0
-    own = {id(objs), id(seen_untracked), id(pending), id(pools), id(types.ids)}
-
-    rc_tracked, rc_untracked = _calibrate()
-
-    def emit(o, rc):
-        nonlocal n_refs
+    add_seen = seen_untracked.add
+    push = objs.append
+    n_refs = 0
+    own = {id(objs), id(seen_untracked), id(pools), id(types.ids)}
+    rc_adjust = _calibrate()
+    js = _js
+    for o in objs:
+        rc = getrefcount(o)  # own statement: a call argument list would hold one more
         t = type(o)
         tid = tids.get(id(t))
         if tid is None:
+            if id(o) in own:
+                continue
             tid = tget(t)
         a = id(o)
-        size = 0
         block = a - tpre[tid]
         pool = block & mask
         info = pget(pool)
         if info is not None and (block - pool - overhead) % info[0] == 0 and block - pool < info[1]:
             size = info[0]
-            inpool = True
+            reader = towned[tid]
         else:
-            inpool = False
+            reader = None
             sz = tsizer[tid]
+            size = 0
             if sz is not None:
                 try:
                     size = sz(o)
                 except Exception:
                     size = 0
-        refs = _get_referents(o)
+        kind = tkind[tid]
+        if kind >= K_INT:  # leaves: str, bytes, int, float have no referents
+            if kind == K_STR:
+                extra = ',"n":%d,"h":%d' % (len(o), _str_hash(o))
+                if values:
+                    extra += ',"v":' + _json_value(o)
+            elif kind == K_INT:
+                extra = ',"v":%d' % o if values and -(1 << 53) < o < 1 << 53 else ""
+            elif kind == K_BYTES:
+                extra = ',"n":%d,"h":%d' % (len(o), _bytes_hash(o))
+                if values:
+                    extra += ',"v":' + _json_value(o.decode("latin-1"))
+            else:
+                extra = ',"v":%r' % o if values and o - o == 0.0 else ""
+            w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc - rc_adjust, extra))
+            continue
+        refs = get_referents(o)
         extra = ""
         labels = None
-        kind = tkind[tid]
         if kind == K_PLAIN:
+            if a in own:
+                continue
             if tmanaged[tid]:
                 labels = _instance_labels(o, t, refs)
-        elif kind == K_DICT:
-            refs, labels = _dict_edges(o, refs, values)
-            extra = ',"n":%d' % len(o) if t is dict else ""
-        elif kind == K_STR:
-            extra = ',"n":%d,"h":%d' % (len(o), _str_hash(o))
-            if values:
-                extra += ',"v":' + _json_value(o)
-        elif kind == K_BYTES:
-            extra = ',"n":%d,"h":%d' % (len(o), _bytes_hash(o))
-            if values:
-                extra += ',"v":' + _json_value(o.decode("latin-1"))
         elif kind == K_SIZED:
             extra = ',"n":%d' % len(o)
-        elif kind == K_MODULE:
-            extra, labels = _module_edges(o, refs)
+        elif kind == K_DICT:
+            refs, labels = _dict_edges(o, refs, values)
+            if t is dict:
+                extra = ',"n":%d' % len(o)
         elif kind == K_FUNC:
             extra, labels = _function_edges(o, refs)
-        elif kind == K_CODE:
-            extra = ',"name":%s' % _js(o.co_qualname if _V >= (3, 11) else o.co_name)
         elif kind == K_TYPE:
             extra, labels = _type_edges(o, refs)
+        elif kind == K_MODULE:
+            extra, labels = _module_edges(o, refs)
+        elif kind == K_CODE:
+            extra = ',"name":%s' % js(o.co_qualname if _V >= (3, 11) else o.co_name)
         elif kind == K_BUILTIN:
-            extra = ',"name":%s' % _js(o.__name__)
-        elif values and kind == K_INT:
-            if -(1 << 53) < o < 1 << 53:
-                extra = ',"v":%d' % o
-        elif values and kind == K_FLOAT:
-            if o - o == 0.0:  # finite
-                extra = ',"v":%r' % o
-        if inpool:
-            reader = towned[tid]
-            if reader is not None:
-                buf = reader(o, pget)
-                if buf:
-                    extra += ',"b":[%s]' % ",".join(["[%d,%d]" % b for b in buf])
-        n_refs += len(refs)
-        if labels is not None:
-            extra += ',"l":[%s]' % ",".join(["null" if x is None else _js(x) for x in labels])
-        w(
-            '{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[%s]%s}\n'
-            % (a, tid, size, rc, ",".join([str(id(r)) for r in refs]), extra)
-        )
-        for r in refs:
-            if not _is_tracked(r):
-                ri = id(r)
-                if ri not in seen_untracked:
-                    seen_untracked.add(ri)
-                    pending.append(r)
-
-    for o in objs:
-        if id(o) in own:
-            continue
-        rc = _getrefcount(o)  # own statement: `emit(o, ...)` would hold one more reference
-        emit(o, rc - rc_tracked)
-        n_obj += 1
-        while pending:
-            u = pending.pop()
-            rc = _getrefcount(u)
-            emit(u, rc - rc_untracked)
-            n_obj += 1
+            extra = ',"name":%s' % js(o.__name__)
+        if reader is not None:
+            buf = reader(o, pget)
+            if buf:
+                extra += ',"b":[%s]' % ",".join(["[%d,%d]" % b for b in buf])
+        if refs:
+            n_refs += len(refs)
+            if labels is not None:
+                extra += ',"l":[%s]' % ",".join(["null" if x is None else js(x) for x in labels])
+            w(
+                '{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[%s]%s}\n'
+                % (a, tid, size, rc - rc_adjust, ",".join(map(str, map(id, refs))), extra)
+            )
+            for r in refs:
+                if not is_tracked(r):
+                    ri = id(r)
+                    if ri not in seen_untracked:
+                        add_seen(ri)
+                        push(r)
+        else:
+            w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc - rc_adjust, extra))
+    n_obj = len(objs) - sum(1 for x in own if x != id(objs))
     return n_obj, n_refs
 
 
