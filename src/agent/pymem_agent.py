@@ -830,7 +830,7 @@ def _walk(out, types, values, pools):
     seen_untracked = set()
     add_seen = seen_untracked.add
     push = objs.append
-    n_refs = 0
+    n_refs = skipped = 0
     own = {id(objs), id(seen_untracked), id(pools), id(types.ids)}
     rc_adjust = _calibrate()
     js = _js
@@ -838,11 +838,12 @@ def _walk(out, types, values, pools):
         rc = getrefcount(o)  # own statement: a call argument list would hold one more
         t = type(o)
         tid = tids.get(id(t))
-        if tid is None:
-            if id(o) in own:
-                continue
-            tid = tget(t)
         a = id(o)
+        if a in own:  # the agent's own tables
+            skipped += 1
+            continue
+        if tid is None:
+            tid = tget(t)
         block = a - tpre[tid]
         pool = block & mask
         info = pget(pool)
@@ -878,8 +879,6 @@ def _walk(out, types, values, pools):
         extra = ""
         labels = None
         if kind == K_PLAIN:
-            if a in own:
-                continue
             if tmanaged[tid]:
                 labels = _instance_labels(o, t, refs)
         elif kind == K_SIZED:
@@ -918,8 +917,7 @@ def _walk(out, types, values, pools):
                         push(r)
         else:
             w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc - rc_adjust, extra))
-    n_obj = len(objs) - sum(1 for x in own if x != id(objs))
-    return n_obj, n_refs
+    return len(objs) - skipped, n_refs
 
 
 def _instance_labels(o, t, refs):
