@@ -428,18 +428,10 @@ def _rss():
         return None
 
 
-def _js(s):
-    """JSON string literal for a name (names only: contents are never written unless asked)."""
-    out = []
-    for ch in s:
-        o = ord(ch)
-        if ch == '"' or ch == "\\":
-            out.append("\\" + ch)
-        elif o < 0x20 or 0xD800 <= o <= 0xDFFF:
-            out.append("\\u%04x" % o)
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+try:  # the C accelerator of the json module: quotes and escapes a str, ASCII-only output
+    from _json import encode_basestring_ascii as _js
+except ImportError:  # pragma: no cover - CPython always builds _json
+    from json.encoder import py_encode_basestring_ascii as _js
 
 
 def _type_module(t):
@@ -485,7 +477,7 @@ class _Types:
         self.sizer = []
         self.kind = []
         self.owned = []
-        self.managed = []
+        self.labeller = []
         self.debug_shift = debug_shift
 
     def get(self, t):
@@ -505,7 +497,10 @@ class _Types:
         self.sizer.append(self._sizer(t, flags))
         self.kind.append(_kind_of(t))
         self.owned.append(_owned_reader(t))
-        self.managed.append(_V >= (3, 11) and bool(flags & _MANAGED_DICT))
+        try:
+            self.labeller.append(_make_labeller(t, flags))
+        except Exception:
+            self.labeller.append(None)
         name = _type_name(t)
         module = _type_module(t)
         self.out.write(
@@ -612,6 +607,8 @@ def _dump(path, tmp, values, t0):
                 if count:
                     pools[p] = ((szidx + 1) * 16, nextoffset)
         debug_shift = _detect_debug_shift(pools)
+    global _MEM
+    _MEM = mem
     try:
         with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as out:
             counts = _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0)
@@ -623,6 +620,7 @@ def _dump(path, tmp, values, t0):
             pass
         raise
     finally:
+        _MEM = None
         if mem is not None:
             mem.close()
     counts["path"] = path
@@ -818,7 +816,7 @@ def _walk(out, types, values, pools):
     tpre = types.pre
     tsizer = types.sizer
     tkind = types.kind
-    tmanaged = types.managed
+    tlabeller = types.labeller
     towned = types.owned
     tids = types.ids
     pget = pools.get
@@ -879,8 +877,9 @@ def _walk(out, types, values, pools):
         extra = ""
         labels = None
         if kind == K_PLAIN:
-            if tmanaged[tid]:
-                labels = _instance_labels(o, t, refs)
+            labeller = tlabeller[tid]
+            if labeller is not None:
+                labels = labeller(o, refs)
         elif kind == K_SIZED:
             extra = ',"n":%d' % len(o)
         elif kind == K_DICT:
@@ -920,9 +919,137 @@ def _walk(out, types, values, pools):
     return len(objs) - skipped, n_refs
 
 
-def _instance_labels(o, t, refs):
-    """3.11+: attribute names of an instance whose values live outside any dict (placeholder)."""
-    return None
+_member_descriptor = type(type.__dict__["__basicsize__"])
+_t_dictoffset = _tdict["__dictoffset__"].__get__
+_t_name = _tdict["__name__"].__get__
+_MEM = None  # the _Memory of the capture in progress
+
+
+def _slot_descriptors(t):
+    """(name, member descriptor) of every __slots__ entry in the MRO (C-level reads only)."""
+    out = []
+    for c in _t_mro(t):
+        if not _t_flags(c) & _HEAPTYPE:
+            continue
+        for d in _get_referents(_t_ns(c)):
+            if type(d) is dict:
+                for k, v in _dict_items(d):
+                    if type(v) is _member_descriptor and type(k) is str:
+                        out.append((k, v))
+    return out
+
+
+def _shared_key_names(t):
+    """3.11+: attribute names of a class's shared keys, in values-array order, or None.
+
+    ht_cached_keys is the word after ht_qualname in the heap type (ht_name two words before);
+    both are found by identity in the type's own memory, and every key is checked to be a
+    str before it is turned back into an object."""
+    import struct
+
+    mem = _MEM
+    if mem is None:
+        return None
+    try:
+        size = _t_basicsize(type(t))
+        raw = mem.read(id(t), size)
+        qn, nm = id(_t_qualname(t)), id(_t_name(t))
+    except Exception:
+        return None
+    if raw is None:
+        return None
+    words = struct.unpack("<%dQ" % (size // 8), raw[: size // 8 * 8])
+    for i in range(2, len(words) - 1):
+        if words[i] == qn and words[i - 2] == nm:
+            keys = words[i + 1]
+            break
+    else:
+        return None
+    hdr = mem.read(keys, 32) if keys else None
+    if hdr is None:
+        return None
+    _rc, _l2size, l2idx, kind, _ver, _usable, nent = struct.unpack("<qBBBxIqq", hdr)
+    if kind != 2 or not 0 < nent <= 1 << 16 or l2idx > 24:  # DICT_KEYS_SPLIT
+        return None
+    ent = mem.read(keys + 32 + (1 << l2idx), 16 * nent)
+    if ent is None:
+        return None
+    names = []
+    str_type = id(str)
+    for k in struct.unpack("<%dQ" % (2 * nent), ent)[0::2]:
+        tp = mem.read(k + 8, 8) if k else None
+        if tp is None or struct.unpack("<Q", tp)[0] != str_type:
+            names.append(None)
+            continue
+        names.append(ctypes.cast(k, ctypes.py_object).value)
+    return names
+
+
+def _make_labeller(t, flags):
+    """A function labelling an instance's referents by attribute name, or None."""
+    import struct
+
+    slots = _slot_descriptors(t)
+    if _V >= (3, 11) and flags & _MANAGED_DICT:
+        names = _shared_key_names(t)
+        basicsize = _t_basicsize(t)
+        inline = _V >= (3, 13) and flags & _INLINE_VALUES
+    else:
+        names = None
+        try:
+            dictoffset = _t_dictoffset(t)
+        except Exception:
+            dictoffset = 0
+        if dictoffset <= 0 and not slots:
+            return None
+    string_at = ctypes.string_at
+    word_at = struct.Struct("<Q").unpack
+    dotted = [None if n is None else "." + n for n in names] if names else None
+    values_at = struct.Struct("<%dQ" % len(names)).unpack if names else None
+    dotted_type = dotted + [None] if dotted and None not in dotted else None
+    managed = _V >= (3, 11) and flags & _MANAGED_DICT
+
+    def labeller(o, refs):
+        # Pointers read here come from the object's own fields (its pre-header or inline
+        # values), which CPython keeps valid for a live object.
+        a = id(o)
+        known = None
+        if managed:
+            word = word_at(string_at(a - 24, 8))[0]
+            values = 0
+            if _V == (3, 12):
+                if word & 1:
+                    values, word = word + 1, 0
+            elif _V == (3, 11):
+                values = word_at(string_at(a - 32, 8))[0]
+            elif inline and not word and string_at(a + basicsize + 3, 1)[0]:
+                values = a + basicsize + 8
+            if word:
+                known = {word: ".__dict__"}
+            elif values and dotted:
+                # Every value set: the traversal visits them in key order, then the type.
+                if dotted_type and not slots and len(refs) == len(dotted_type) and refs[-1] is t:
+                    return dotted_type
+                known = dict(zip(values_at(string_at(values, 8 * len(dotted))), dotted))
+        elif dictoffset > 0:
+            word = word_at(string_at(a + dictoffset, 8))[0]
+            if word:
+                known = {word: ".__dict__"}
+        if slots:
+            if known is None:
+                known = {}
+            for name, md in slots:
+                try:
+                    v = md.__get__(o, t)
+                except Exception:
+                    continue
+                known.setdefault(id(v), "." + name)
+        if not known:
+            return None
+        get = known.get
+        return [get(id(r)) for r in refs]
+
+    return labeller
 
 
 def _dict_edges(d, refs, values):
