@@ -25,8 +25,17 @@ _pymem() {
             pymem,help)
                 cmd="pymem__subcmd__help"
                 ;;
+            pymem,path)
+                cmd="pymem__subcmd__path"
+                ;;
+            pymem,show)
+                cmd="pymem__subcmd__show"
+                ;;
             pymem,summary)
                 cmd="pymem__subcmd__summary"
+                ;;
+            pymem,top)
+                cmd="pymem__subcmd__top"
                 ;;
             pymem__subcmd__help,agent)
                 cmd="pymem__subcmd__help__subcmd__agent"
@@ -37,8 +46,17 @@ _pymem() {
             pymem__subcmd__help,help)
                 cmd="pymem__subcmd__help__subcmd__help"
                 ;;
+            pymem__subcmd__help,path)
+                cmd="pymem__subcmd__help__subcmd__path"
+                ;;
+            pymem__subcmd__help,show)
+                cmd="pymem__subcmd__help__subcmd__show"
+                ;;
             pymem__subcmd__help,summary)
                 cmd="pymem__subcmd__help__subcmd__summary"
+                ;;
+            pymem__subcmd__help,top)
+                cmd="pymem__subcmd__help__subcmd__top"
                 ;;
             *)
                 ;;
@@ -47,7 +65,7 @@ _pymem() {
 
     case "${cmd}" in
         pymem)
-            opts="-h -V --help --version summary agent completions help"
+            opts="-h -V --help --version summary top path show agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -93,7 +111,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help)
-            opts="summary agent completions help"
+            opts="summary top path show agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -148,6 +166,34 @@ _pymem() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pymem__subcmd__help__subcmd__path)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pymem__subcmd__help__subcmd__summary)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -155,6 +201,68 @@ _pymem() {
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__help__subcmd__top)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__path)
+            opts="-h --type --limit --partial --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --type)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json dot" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__show)
+            opts="-h --limit --partial --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -171,6 +279,32 @@ _pymem() {
             case "${prev}" in
                 --by)
                     COMPREPLY=($(compgen -W "type module" -- "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__top)
+            opts="-h --by --limit --partial --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --by)
+                    COMPREPLY=($(compgen -W "object type module" -- "${cur}"))
                     return 0
                     ;;
                 --limit)

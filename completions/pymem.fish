@@ -27,6 +27,9 @@ end
 complete -c pymem -n "__fish_pymem_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pymem -n "__fish_pymem_needs_command" -s V -l version -d 'Print version'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "top" -d 'The biggest retainers (dominator tree) with their paths, or retained bytes by type/module'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "path" -d 'Why objects are alive: shortest labelled paths from a root, e.g. shop._carts[\'u42\'].payload[3]'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "show" -d 'One object: sizes, retained size, referrers and referents with labels, path to a root'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -37,11 +40,34 @@ complete -c pymem -n "__fish_pymem_using_subcommand summary" -l format -d 'Outpu
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand top" -l by -d 'Rank objects, or types/modules by the bytes their instances retain' -r -f -a "object\t''
+type\t''
+module\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand top" -l limit -d 'Rows to show' -r
+complete -c pymem -n "__fish_pymem_using_subcommand top" -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand top" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
+complete -c pymem -n "__fish_pymem_using_subcommand top" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand path" -l type -d 'Paths to the instances of this type (module.Qualname or Qualname), biggest first' -r
+complete -c pymem -n "__fish_pymem_using_subcommand path" -l limit -d 'Instances to show with --type' -r
+complete -c pymem -n "__fish_pymem_using_subcommand path" -l format -d 'Output format (dot: the retainer graph for graphviz)' -r -f -a "table\t''
+json\t''
+dot\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand path" -l partial -d 'Load a snapshot that has no end record'
+complete -c pymem -n "__fish_pymem_using_subcommand path" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand show" -l limit -d 'Referrers and referents to list' -r
+complete -c pymem -n "__fish_pymem_using_subcommand show" -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand show" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
+complete -c pymem -n "__fish_pymem_using_subcommand show" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -l write -d 'Directory to write pymem_agent.py into' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -l print -d 'Print the agent\'s source on stdout'
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary agent completions help" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary agent completions help" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary agent completions help" -f -a "completions" -d 'Print shell completions'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "top" -d 'The biggest retainers (dominator tree) with their paths, or retained bytes by type/module'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "path" -d 'Why objects are alive: shortest labelled paths from a root, e.g. shop._carts[\'u42\'].payload[3]'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "show" -d 'One object: sizes, retained size, referrers and referents with labels, path to a root'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "completions" -d 'Print shell completions'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -1,10 +1,14 @@
 //! Dispatch: turns parsed arguments into library calls and writes the rendered reports.
 
-use crate::cli::{Cli, Command, LoadArgs, OutputFormat, Shell, SummaryBy};
+use crate::cli::{Cli, Command, LoadArgs, OutputFormat, PathFormat, Shell, SummaryBy, TopBy};
 use clap::CommandFactory;
+use pymem::analysis::inspect::inspect;
+use pymem::analysis::paths::{path_of, paths_of_type};
+use pymem::analysis::retention::Retention;
 use pymem::analysis::summary::{summary, GroupBy};
-use pymem::report::{render, Format, Report, Style};
-use pymem::snapshot::{load, LoadOptions, Snapshot};
+use pymem::analysis::top::{self, top};
+use pymem::report::{paths_dot, render, Format, Report, Style};
+use pymem::snapshot::{load, parse_address, LoadOptions, ObjId, Snapshot};
 use pymem::{Error, Result};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -20,6 +24,46 @@ pub fn run(cli: Cli) -> Result<i32> {
                 SummaryBy::Module => GroupBy::Module,
             };
             emit(&summary(&snap, by, a.limit), &a.load)
+        }
+        Command::Top(a) => {
+            let snap = load_snapshot(&a.snapshot, &a.load)?;
+            let r = Retention::compute(&snap);
+            let by = match a.by {
+                TopBy::Object => top::TopBy::Object,
+                TopBy::Type => top::TopBy::Type,
+                TopBy::Module => top::TopBy::Module,
+            };
+            emit(&top(&r, by, a.limit), &a.load)
+        }
+        Command::Path(a) => {
+            let load = LoadArgs {
+                partial: a.partial,
+                format: OutputFormat::Table,
+            };
+            let snap = load_snapshot(&a.snapshot, &load)?;
+            let target = match &a.address {
+                Some(addr) => Some(find_object(&snap, addr)?),
+                None => None,
+            };
+            let r = Retention::compute(&snap);
+            let paths = match (target, &a.type_name) {
+                (Some(id), _) => path_of(&r, id),
+                (None, Some(t)) => paths_of_type(&r, t, a.limit),
+                (None, None) => return Err(Error::Usage("give an address or --type NAME".into())),
+            };
+            let text = match a.format {
+                PathFormat::Table => render(&paths, Format::Table, &style()),
+                PathFormat::Json => render(&paths, Format::Json, &style()),
+                PathFormat::Dot => paths_dot(&paths),
+            };
+            write_stdout(&text)?;
+            Ok(0)
+        }
+        Command::Show(a) => {
+            let snap = load_snapshot(&a.snapshot, &a.load)?;
+            let id = find_object(&snap, &a.address)?;
+            let r = Retention::compute(&snap);
+            emit(&inspect(&r, id, a.limit), &a.load)
         }
         Command::Agent(a) => {
             if let Some(dir) = a.write {
@@ -37,6 +81,19 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// The captured object at a user-typed address.
+fn find_object(snap: &Snapshot, text: &str) -> Result<ObjId> {
+    let addr = parse_address(text).ok_or_else(|| {
+        Error::Usage(format!("{text:?} is not an address (hex 0x... or decimal)"))
+    })?;
+    snap.objects.find(addr).ok_or_else(|| {
+        Error::file(
+            &snap.path,
+            format!("no object at 0x{addr:x} in this snapshot"),
+        )
+    })
 }
 
 /// Shell completions from the one clap definition.

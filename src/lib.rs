@@ -7,6 +7,7 @@
 pub mod agent;
 pub mod analysis;
 pub mod error;
+pub mod graph;
 pub mod report;
 pub mod snapshot;
 

@@ -3,7 +3,10 @@
 
 mod facts;
 pub mod fmt;
+mod retention;
 mod summary;
+
+pub use retention::paths_dot;
 
 use serde::Serialize;
 

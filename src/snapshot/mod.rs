@@ -44,3 +44,12 @@ pub use model::*;
 pub const FORMAT_NAME: &str = "pymem-snapshot";
 /// The newest format version this build reads.
 pub const FORMAT_VERSION: u64 = 1;
+
+/// An object address as users type it: `0x7f3a...` (hex) or decimal digits.
+pub fn parse_address(s: &str) -> Option<u64> {
+    let s = s.trim();
+    match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(h) => u64::from_str_radix(h, 16).ok(),
+        None => s.parse().ok(),
+    }
+}

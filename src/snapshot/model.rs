@@ -5,7 +5,21 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Dense id of an object: its rank in address order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    bytemuck::Pod,
+    bytemuck::Zeroable,
+)]
+#[repr(transparent)]
 pub struct ObjId(pub u32);
 
 impl ObjId {
@@ -212,6 +226,11 @@ impl Objects {
             OVERFLOW => None,
             n => Some(n as u64),
         }
+    }
+
+    /// All references as plain u32 targets (for the graph engine).
+    pub fn ref_targets_u32(&self) -> &[u32] {
+        bytemuck::cast_slice(&self.ref_targets)
     }
 
     pub fn refs(&self, id: ObjId) -> &[ObjId] {

@@ -5,6 +5,8 @@ mod common;
 mod completions;
 mod errors;
 mod fuzz_loader;
+mod graph_engine;
+mod graph_fixtures;
 mod real_capture;
 mod safety;
 mod summary_fixtures;

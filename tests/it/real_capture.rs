@@ -51,6 +51,21 @@ fn summary_counts_match_an_independent_walk_on_every_cpython() {
 }
 
 #[test]
+fn retained_size_and_path_match_ground_truth_on_every_cpython() {
+    for (version, python) in pythons() {
+        let (_dir, snap, truth) = capture(python, &[]);
+        let addr = truth["blobs_addr"].as_u64().unwrap().to_string();
+        let s = json(&["show", snap.to_str().unwrap(), &addr]);
+        assert_eq!(
+            s["retained"], truth["blobs_retained"],
+            "{version}: retained size of blobs"
+        );
+        assert_eq!(s["path"]["expr"], "__main__.blobs", "{version}");
+        assert_eq!(s["referents_total"], 77, "{version}");
+    }
+}
+
+#[test]
 fn arenas_and_blocks_reconcile_with_debugmallocstats_on_every_cpython() {
     for (version, python) in pythons() {
         let (_dir, snap, _truth) = capture(python, &[]);

@@ -58,6 +58,10 @@ truth = {
     "Planted": counts.get(Planted, 0),
     "Slotted": counts.get(Slotted, 0),
     "blobs_1000_plus": sum(1 for b in blobs if type(b) is bytes),
+    # The tuple and its bytes are all malloc'd (> 512 bytes), so their sizes are
+    # sys.getsizeof's; nothing else refers to them, so the tuple retains exactly this.
+    "blobs_addr": id(blobs),
+    "blobs_retained": sys.getsizeof(blobs) + sum(sys.getsizeof(b) for b in blobs),
 }
 values = len(sys.argv) > 4 and sys.argv[4] == "values"
 result = pymem_agent.dump(sys.argv[2], values=values)

@@ -1,0 +1,85 @@
+//! Retention: the graph, dominator tree, retained sizes and shortest root paths of one
+//! snapshot, computed once and shared by `top`, `path` and `show`.
+
+use crate::graph::dominators::Dominators;
+use crate::graph::paths::ShortestPaths;
+use crate::graph::Graph;
+use crate::snapshot::{ObjId, RootKind, Snapshot};
+
+pub struct Retention<'s> {
+    pub snap: &'s Snapshot,
+    pub graph: Graph<'s>,
+    pub doms: Dominators,
+    /// Per object, plus the virtual root's total at the end.
+    pub retained: Vec<u64>,
+    /// Own bytes plus owned buffers, per object.
+    pub own: Vec<u64>,
+    pub paths: ShortestPaths,
+}
+
+impl<'s> Retention<'s> {
+    pub fn compute(snap: &'s Snapshot) -> Self {
+        let objs = &snap.objects;
+        let n = objs.count();
+        // Named roots (modules, frames, the interpreter) first: paths prefer them.
+        let named: Vec<u32> = snap
+            .roots
+            .iter()
+            .filter(|r| r.kind != RootKind::External)
+            .map(|r| r.obj.0)
+            .collect();
+        let external: Vec<u32> = snap
+            .roots
+            .iter()
+            .filter(|r| r.kind == RootKind::External)
+            .map(|r| r.obj.0)
+            .collect();
+        let graph = Graph::new(
+            n,
+            &objs.ref_start,
+            objs.ref_targets_u32(),
+            named.iter().chain(&external).copied(),
+        );
+        let doms = Dominators::compute(&graph);
+        let own = snap.owned_bytes();
+        let retained = doms.retained(&own);
+        let islands: Vec<u32> = graph.succ(graph.root())[graph.roots().len()..].to_vec();
+        let paths = ShortestPaths::compute(&graph, &objs.ref_start, &[&named, &external, &islands]);
+        Retention {
+            snap,
+            graph,
+            doms,
+            retained,
+            own,
+            paths,
+        }
+    }
+
+    pub fn retained(&self, id: ObjId) -> u64 {
+        self.retained[id.index()]
+    }
+
+    /// Bytes of all objects (the virtual root's retained size).
+    pub fn total(&self) -> u64 {
+        *self.retained.last().unwrap_or(&0)
+    }
+
+    /// Immediate dominator, or `None` when it is the virtual root.
+    pub fn idom(&self, id: ObjId) -> Option<ObjId> {
+        let d = self.doms.idom(id.0);
+        (d != self.graph.root()).then_some(ObjId(d))
+    }
+
+    /// Objects no real root reaches (garbage awaiting collection): (count, bytes).
+    pub fn unreachable(&self) -> (u64, u64) {
+        let mut count = 0;
+        let mut bytes = 0;
+        for v in 0..self.graph.objects() as u32 {
+            if !self.graph.is_reachable(v) {
+                count += 1;
+                bytes += self.own[v as usize];
+            }
+        }
+        (count, bytes)
+    }
+}

@@ -1,0 +1,182 @@
+//! `top`: the biggest retainers (dominator tree) and what types or modules retain.
+
+use super::facts::{facts, SnapshotFacts};
+use super::pypath::{hex, path_to, PyPath};
+use super::retention::Retention;
+use crate::snapshot::ObjId;
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TopBy {
+    Object,
+    Type,
+    Module,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopObject {
+    pub addr: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// Own bytes plus owned buffers.
+    pub own: u64,
+    pub retained: u64,
+    /// Share of all bytes, 0..=1.
+    pub share: f64,
+    pub path: Option<PyPath>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TopGroup {
+    pub key: String,
+    pub count: u64,
+    /// Bytes retained by the group's instances, each counted once (an instance inside
+    /// another instance of the same group is not counted again).
+    pub retained: u64,
+    pub share: f64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Top {
+    pub snapshot: SnapshotFacts,
+    pub by: TopBy,
+    pub total_bytes: u64,
+    pub unreachable_objects: u64,
+    pub unreachable_bytes: u64,
+    pub objects: Vec<TopObject>,
+    pub groups: Vec<TopGroup>,
+}
+
+/// A retainer is skipped when one object it dominates holds this much of it: the child
+/// tells the same story more precisely (a module → its dict → the container that matters).
+const TRANSPARENT: f64 = 0.9;
+
+pub fn top(r: &Retention, by: TopBy, limit: usize) -> Top {
+    let (unreachable_objects, unreachable_bytes) = r.unreachable();
+    let total = r.total();
+    let mut out = Top {
+        snapshot: facts(r.snap),
+        by,
+        total_bytes: total,
+        unreachable_objects,
+        unreachable_bytes,
+        objects: Vec::new(),
+        groups: Vec::new(),
+    };
+    let share = |b: u64| {
+        if total > 0 {
+            b as f64 / total as f64
+        } else {
+            0.0
+        }
+    };
+    match by {
+        TopBy::Object => {
+            out.objects = biggest_retainers(r, limit)
+                .into_iter()
+                .map(|id| TopObject {
+                    addr: hex(r.snap.objects.addr[id.index()]),
+                    type_name: r.snap.type_of(id).name.clone(),
+                    own: r.own[id.index()],
+                    retained: r.retained(id),
+                    share: share(r.retained(id)),
+                    path: path_to(r, id),
+                })
+                .collect();
+        }
+        TopBy::Type | TopBy::Module => {
+            let mut groups = retained_by_group(r, by);
+            groups.sort_by(|a, b| b.retained.cmp(&a.retained).then(a.key.cmp(&b.key)));
+            groups.truncate(limit);
+            for g in &mut groups {
+                g.share = share(g.retained);
+            }
+            out.groups = groups;
+        }
+    }
+    out
+}
+
+/// Objects by retained size, largest first, skipping transparent ones.
+pub fn biggest_retainers(r: &Retention, limit: usize) -> Vec<ObjId> {
+    let n = r.graph.objects();
+    let mut max_child = vec![0u64; n];
+    for v in 0..n as u32 {
+        let d = r.doms.idom(v);
+        if (d as usize) < n {
+            max_child[d as usize] = max_child[d as usize].max(r.retained[v as usize]);
+        }
+    }
+    let mut cand: Vec<u32> = (0..n as u32)
+        .filter(|&v| (max_child[v as usize] as f64) < TRANSPARENT * r.retained[v as usize] as f64)
+        .collect();
+    let key = |v: &u32| std::cmp::Reverse((r.retained[*v as usize], std::cmp::Reverse(*v)));
+    if cand.len() > limit {
+        cand.select_nth_unstable_by_key(limit, key);
+        cand.truncate(limit);
+    }
+    cand.sort_unstable_by_key(key);
+    cand.into_iter().map(ObjId).collect()
+}
+
+/// Retained bytes per type or module, each instance counted once: a depth-first walk of the
+/// dominator tree adds an object's retained size only when no dominator above it is in the
+/// same group.
+fn retained_by_group(r: &Retention, by: TopBy) -> Vec<TopGroup> {
+    let snap = r.snap;
+    let mut keys: Vec<String> = Vec::new();
+    let mut index: HashMap<&str, u32> = HashMap::new();
+    let group_of_type: Vec<u32> = snap
+        .types
+        .iter()
+        .map(|t| {
+            let k = if by == TopBy::Module {
+                t.module.as_str()
+            } else {
+                t.name.as_str()
+            };
+            *index.entry(k).or_insert_with(|| {
+                keys.push(k.to_string());
+                keys.len() as u32 - 1
+            })
+        })
+        .collect();
+    let mut count = vec![0u64; keys.len()];
+    let mut retained = vec![0u64; keys.len()];
+    let mut active = vec![0u32; keys.len()];
+    let (start, kids) = r.doms.children();
+    let root = r.graph.root();
+    let group = |v: u32| group_of_type[snap.objects.type_id[v as usize] as usize] as usize;
+    let mut stack: Vec<(u32, u32)> = vec![(root, start[root as usize])];
+    while let Some(top) = stack.last_mut() {
+        let (v, next) = *top;
+        if next < start[v as usize + 1] {
+            top.1 += 1;
+            let w = kids[next as usize];
+            let g = group(w);
+            if active[g] == 0 {
+                retained[g] += r.retained[w as usize];
+            }
+            active[g] += 1;
+            count[g] += 1;
+            stack.push((w, start[w as usize]));
+        } else {
+            stack.pop();
+            if v != root {
+                active[group(v)] -= 1;
+            }
+        }
+    }
+    keys.into_iter()
+        .enumerate()
+        .filter(|(i, _)| count[*i] > 0)
+        .map(|(i, key)| TopGroup {
+            key,
+            count: count[i],
+            retained: retained[i],
+            share: 0.0,
+        })
+        .collect()
+}

@@ -1,0 +1,92 @@
+//! Shortest paths from the roots: one breadth-first search records, for every object, the
+//! edge it was first reached through. Roots are tried in tiers (named roots such as modules
+//! and thread frames first, then objects held from outside, then garbage islands), so a path
+//! starts from a root a programmer can name whenever one reaches the object.
+
+use super::Graph;
+use std::collections::VecDeque;
+
+const UNSEEN: u32 = u32::MAX;
+const IS_ROOT: u32 = u32::MAX - 1;
+
+pub struct ShortestPaths {
+    /// Node each object was reached from; `IS_ROOT` for tier roots, `UNSEEN` otherwise.
+    parent: Vec<u32>,
+    /// Global forward-edge index of that step.
+    via: Vec<u32>,
+    /// Distance in edges from its root.
+    depth: Vec<u32>,
+}
+
+/// One step of a path: the object, and the edge (global index) that led to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    pub node: u32,
+    /// `None` for the root the path starts at.
+    pub edge: Option<u32>,
+}
+
+impl ShortestPaths {
+    /// BFS over `g`, tier by tier; nodes of later tiers already reached are skipped.
+    pub fn compute(g: &Graph, edge_start: &[u32], tiers: &[&[u32]]) -> Self {
+        let n = g.objects();
+        let mut parent = vec![UNSEEN; n];
+        let mut via = vec![UNSEEN; n];
+        let mut depth = vec![0u32; n];
+        let mut queue = VecDeque::new();
+        for tier in tiers {
+            for &r in *tier {
+                if (r as usize) < n && parent[r as usize] == UNSEEN {
+                    parent[r as usize] = IS_ROOT;
+                    queue.push_back(r);
+                }
+            }
+            while let Some(v) = queue.pop_front() {
+                let first = edge_start[v as usize];
+                for (i, &w) in g.succ(v).iter().enumerate() {
+                    if parent[w as usize] == UNSEEN {
+                        parent[w as usize] = v;
+                        via[w as usize] = first + i as u32;
+                        depth[w as usize] = depth[v as usize] + 1;
+                        queue.push_back(w);
+                    }
+                }
+            }
+        }
+        ShortestPaths { parent, via, depth }
+    }
+
+    pub fn reached(&self, v: u32) -> bool {
+        self.parent[v as usize] != UNSEEN
+    }
+
+    pub fn depth(&self, v: u32) -> u32 {
+        self.depth[v as usize]
+    }
+
+    /// Root first, `v` last; empty when no tier reaches `v`.
+    pub fn path(&self, v: u32) -> Vec<Step> {
+        let mut out = Vec::new();
+        if !self.reached(v) {
+            return out;
+        }
+        let mut x = v;
+        loop {
+            let p = self.parent[x as usize];
+            if p == IS_ROOT {
+                out.push(Step {
+                    node: x,
+                    edge: None,
+                });
+                break;
+            }
+            out.push(Step {
+                node: x,
+                edge: Some(self.via[x as usize]),
+            });
+            x = p;
+        }
+        out.reverse();
+        out
+    }
+}

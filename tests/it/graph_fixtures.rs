@@ -1,0 +1,136 @@
+//! Known-answer fixtures (fixtures/graphs/, answers in its README) through the CLI, and the
+//! graph commands on the real captures of every CPython.
+
+use crate::common::*;
+
+fn fixture(name: &str) -> String {
+    repo()
+        .join("fixtures/graphs")
+        .join(name)
+        .to_str()
+        .unwrap()
+        .to_string()
+}
+
+fn show(file: &str, addr: &str) -> serde_json::Value {
+    json(&["show", &fixture(file), addr])
+}
+
+#[test]
+fn diamond() {
+    assert_eq!(show("diamond.jsonl", "0x10")["retained"], 150);
+    assert_eq!(show("diamond.jsonl", "32")["retained"], 20);
+    assert_eq!(show("diamond.jsonl", "0x30")["retained"], 30);
+    let c = show("diamond.jsonl", "0x40");
+    assert_eq!(c["retained"], 90);
+    assert_eq!(c["dominator"]["addr"], "0x10");
+    assert_eq!(c["referrers_total"], 2);
+    assert_eq!(c["path"]["expr"], "m.a.c");
+}
+
+#[test]
+fn cycle() {
+    assert_eq!(show("cycle.jsonl", "0x20")["retained"], 14);
+    assert_eq!(show("cycle.jsonl", "0x30")["retained"], 12);
+    assert_eq!(
+        show("cycle.jsonl", "0x40")["path"]["expr"],
+        "m.head.next.next"
+    );
+}
+
+#[test]
+fn self_reference_and_parallel_edges() {
+    let a = show("selfref.jsonl", "0x20");
+    assert_eq!(a["retained"], 6);
+    assert_eq!(a["referrers_total"], 2, "m and A itself, each once");
+    assert_eq!(show("selfref.jsonl", "0x30")["path"]["expr"], "m.x.p");
+}
+
+#[test]
+fn unreachable_islands_are_reported() {
+    let t = json(&["top", &fixture("island.jsonl")]);
+    assert_eq!(t["unreachable_objects"], 3);
+    assert_eq!(t["unreachable_bytes"], 307);
+    assert_eq!(t["total_bytes"], 310);
+    let b = show("island.jsonl", "0x30");
+    assert_eq!(b["unreachable"], true);
+    assert_eq!(b["retained"], 300);
+    assert_eq!(b["path"]["root"]["kind"], "unreachable");
+}
+
+#[test]
+fn top_by_type_counts_nested_instances_once() {
+    // Every object in the diamond is a t.Node: retained by type = everything, once.
+    let t = json(&["top", &fixture("diamond.jsonl"), "--by", "type"]);
+    assert_eq!(t["groups"][0]["key"], "t.Node");
+    assert_eq!(t["groups"][0]["retained"], 150);
+    assert_eq!(t["groups"][0]["count"], 5);
+}
+
+#[test]
+fn addresses_are_accepted_as_hex_or_decimal_and_bad_ones_are_named() {
+    assert_eq!(show("diamond.jsonl", "64")["addr"], "0x40");
+    let out = pymem()
+        .args(["show", &fixture("diamond.jsonl"), "0x41"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no object at 0x41"));
+    let out = pymem()
+        .args(["show", &fixture("diamond.jsonl"), "zz"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn dot_output_draws_the_retainer_graph() {
+    let out = pymem()
+        .args(["path", &fixture("diamond.jsonl"), "0x50", "--format", "dot"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let dot = String::from_utf8(out.stdout).unwrap();
+    assert!(dot.starts_with("digraph retainers {"));
+    assert!(dot.contains("\"0x40\" -> \"0x50\" [label=\".d\"]"), "{dot}");
+}
+
+#[test]
+fn paths_on_real_captures_of_every_cpython() {
+    for v in ["3.8", "3.9", "3.10", "3.11", "3.12", "3.13"] {
+        let f = repo().join(format!("fixtures/shop-{v}.jsonl.gz"));
+        let f = f.to_str().unwrap();
+        let p = json(&["path", f, "--type", "shop.Cart", "--limit", "40"]);
+        assert_eq!(p["matched"], 40, "{v}");
+        for row in p["paths"].as_array().unwrap() {
+            let expr = row["path"]["expr"].as_str().unwrap();
+            assert!(
+                expr.starts_with("shop._carts['u") || expr.starts_with("shop.Cart.registry['u"),
+                "{v}: {expr}"
+            );
+            assert_eq!(row["path"]["root"]["kind"], "module", "{v}");
+        }
+        let p = json(&["path", f, "--type", "Order", "--limit", "1"]);
+        let expr = p["paths"][0]["path"]["expr"].as_str().unwrap();
+        assert!(
+            expr.starts_with("shop.customers[") && expr.contains("].orders["),
+            "{v}: {expr}"
+        );
+        let p = json(&["path", f, "--type", "bytearray", "--limit", "200"]);
+        assert!(
+            p["paths"].as_array().unwrap().iter().any(|r| {
+                let e = r["path"]["expr"].as_str().unwrap();
+                e.contains("['u") && e.contains("].payload[")
+            }),
+            "{v}: payload paths"
+        );
+        let t = json(&["top", f, "--by", "type", "--limit", "1000"]);
+        let cart = t["groups"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|g| g["key"] == "shop.Cart")
+            .unwrap();
+        assert_eq!(cart["count"], 40, "{v}");
+    }
+}
