@@ -56,13 +56,14 @@ fn neighbour(r: &Retention, id: ObjId, edge: String) -> Neighbour {
 pub fn inspect(r: &Retention, id: ObjId, limit: usize) -> Inspect {
     let snap = r.snap;
     let objs = &snap.objects;
-    let root = r.graph.root();
-    let preds: Vec<u32> = r
-        .graph
-        .pred(id.0)
+    // Referrers: one scan of all edges (the graph keeps no reverse adjacency; one object's
+    // referrers are asked for rarely). Sources come out in id order, parallel edges adjacent.
+    let preds: Vec<u32> = objs
+        .ref_targets
         .iter()
-        .copied()
-        .filter(|&p| p != root)
+        .enumerate()
+        .filter(|(_, &t)| t == id)
+        .map(|(e, _)| objs.ref_start.partition_point(|&s| s as usize <= e) as u32 - 1)
         .collect();
     let mut referrers: Vec<Neighbour> = Vec::new();
     let mut last = u32::MAX;

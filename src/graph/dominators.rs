@@ -1,12 +1,11 @@
 //! Dominator tree by Semi-NCA (Georgiadis et al.; the variant LLVM uses) on flat u32 arrays,
 //! every loop iterative, and retained sizes from it.
 //!
-//! Arrays are indexed by DFS preorder number; the virtual root is number 0. An object no
-//! path reaches cannot occur: [`Graph`] hangs every unreachable island off the root.
+//! It works in the preorder numbering of [`Graph`]'s depth-first search (the virtual root is
+//! number 0): predecessors are first regrouped by number, so the semidominator loop reads
+//! them contiguously, and a predecessor numbered below the node needs no lookup at all.
 
 use super::Graph;
-
-const NONE: u32 = u32::MAX;
 
 /// The dominator tree of a [`Graph`].
 pub struct Dominators {
@@ -19,53 +18,59 @@ pub struct Dominators {
 
 impl Dominators {
     pub fn compute(g: &Graph) -> Self {
-        let total = g.objects() + 1;
-        let root = g.root();
-        // 1. Iterative DFS from the virtual root: preorder numbers and DFS-tree parents.
-        let mut num = vec![NONE; total];
-        let mut order: Vec<u32> = Vec::with_capacity(total);
-        let mut parent: Vec<u32> = Vec::with_capacity(total);
-        let mut stack: Vec<(u32, u32)> = vec![(root, 0)];
-        num[root as usize] = 0;
-        order.push(root);
-        parent.push(0);
-        while let Some(top) = stack.last_mut() {
-            let (v, i) = *top;
-            let succ = g.succ(v);
-            if (i as usize) < succ.len() {
-                top.1 += 1;
-                let w = succ[i as usize];
-                if num[w as usize] == NONE {
-                    num[w as usize] = order.len() as u32;
-                    parent.push(num[v as usize]);
-                    order.push(w);
-                    stack.push((w, 0));
-                }
-            } else {
-                stack.pop();
+        let order = g.preorder();
+        let count = order.len();
+        // 1. Predecessors by number (counting sort over every edge, the root's included).
+        // Edges are scanned in id order, so the adjacency itself is read sequentially.
+        let n = g.objects();
+        let mut pstart = vec![0u32; count + 1];
+        for v in 0..=n as u32 {
+            for &w in g.succ(v) {
+                pstart[g.number(w) as usize + 1] += 1;
             }
         }
-        drop(stack);
-        let count = order.len();
-        // 2. Semidominators in reverse preorder, with path-compressed eval.
+        for i in 1..pstart.len() {
+            pstart[i] += pstart[i - 1];
+        }
+        let mut fill = pstart.clone();
+        let mut preds = vec![0u32; pstart[count] as usize];
+        for v in 0..=n as u32 {
+            let i = g.number(v);
+            for &w in g.succ(v) {
+                let j = g.number(w) as usize;
+                preds[fill[j] as usize] = i;
+                fill[j] += 1;
+            }
+        }
+        drop(fill);
+        // 2. Semidominators in reverse preorder, with path-compressed eval. The forest's
+        // state per number lives in one record (ancestor, label, semi of label) so a step of
+        // eval costs one cache miss, not three.
+        let parent: Vec<u32> = (0..count as u32).map(|i| g.tree_parent(i)).collect();
         let mut semi: Vec<u32> = (0..count as u32).collect();
-        let mut label: Vec<u32> = (0..count as u32).collect();
-        let mut ancestor = parent.clone();
+        let mut forest: Vec<Link> = (0..count as u32)
+            .map(|i| Link {
+                ancestor: parent[i as usize],
+                label: i,
+                label_semi: i,
+            })
+            .collect();
         let mut path: Vec<u32> = Vec::new();
         for w in (1..count).rev() {
             let mut s = parent[w];
-            for &p in g.pred(order[w]) {
-                let v = num[p as usize];
-                if v == NONE {
-                    continue;
-                }
-                let u = eval(v, w as u32 + 1, &mut ancestor, &mut label, &semi, &mut path);
-                s = s.min(semi[u as usize]);
+            for &v in &preds[pstart[w] as usize..pstart[w + 1] as usize] {
+                // Not yet processed (numbered below w): its own number is the candidate.
+                let cand = if (v as usize) <= w {
+                    v
+                } else {
+                    eval(v, w as u32 + 1, &mut forest, &mut path)
+                };
+                s = s.min(cand);
             }
             semi[w] = s;
+            forest[w].label_semi = s;
         }
-        drop(label);
-        drop(ancestor);
+        drop((forest, preds, pstart));
         // 3. Immediate dominators: the nearest ancestor at or above the semidominator.
         let mut idom_num = parent;
         for w in 1..count {
@@ -75,11 +80,14 @@ impl Dominators {
             }
             idom_num[w] = d;
         }
-        let mut idom = vec![root; total];
+        let mut idom = vec![g.root(); count];
         for (w, &d) in idom_num.iter().enumerate() {
             idom[order[w] as usize] = order[d as usize];
         }
-        Dominators { idom, order }
+        Dominators {
+            idom,
+            order: order.to_vec(),
+        }
     }
 
     /// Immediate dominator of `v` (the virtual root for roots and island entries).
@@ -125,36 +133,38 @@ impl Dominators {
     }
 }
 
-/// Semi-NCA's eval with iterative path compression (ancestors linked when number >= last).
-fn eval(
-    v: u32,
-    last_linked: u32,
-    ancestor: &mut [u32],
-    label: &mut [u32],
-    semi: &[u32],
-    path: &mut Vec<u32>,
-) -> u32 {
-    if ancestor[v as usize] < last_linked {
-        return label[v as usize];
+/// Per preorder number: the node's link in the forest being built, and the label (the
+/// number of minimal semidominator on its compressed path) with that label's semidominator.
+#[derive(Clone, Copy)]
+struct Link {
+    ancestor: u32,
+    label: u32,
+    label_semi: u32,
+}
+
+/// Semi-NCA's eval with iterative path compression (numbers >= `last_linked` are linked):
+/// the smallest semidominator on the path from `v` up to its linked tree's top.
+fn eval(v: u32, last_linked: u32, forest: &mut [Link], path: &mut Vec<u32>) -> u32 {
+    let lv = forest[v as usize];
+    if lv.ancestor < last_linked {
+        return lv.label_semi;
     }
     path.clear();
     let mut x = v;
-    while ancestor[x as usize] >= last_linked {
+    while forest[x as usize].ancestor >= last_linked {
         path.push(x);
-        x = ancestor[x as usize];
+        x = forest[x as usize].ancestor;
     }
-    // x is the first unlinked ancestor; compress the path below it, top down.
-    let mut p = x;
-    let mut p_label = label[p as usize];
+    // x is the top of v's linked tree; compress the path below it, top down.
+    let mut top = forest[x as usize];
     while let Some(y) = path.pop() {
-        ancestor[y as usize] = ancestor[p as usize];
-        let y_label = label[y as usize];
-        if semi[p_label as usize] < semi[y_label as usize] {
-            label[y as usize] = p_label;
-        } else {
-            p_label = y_label;
+        let ly = &mut forest[y as usize];
+        ly.ancestor = top.ancestor;
+        if top.label_semi < ly.label_semi {
+            ly.label = top.label;
+            ly.label_semi = top.label_semi;
         }
-        p = y;
+        top = *ly;
     }
-    label[v as usize]
+    forest[v as usize].label_semi
 }

@@ -1,16 +1,18 @@
-//! The object graph: forward and reverse CSR over dense ids, plus one virtual root.
+//! The object graph: forward CSR over dense ids, one virtual root, and a depth-first
+//! spanning forest of it.
 //!
 //! Node `n` (one past the last object) is the virtual root. Its successors are the snapshot's
 //! roots and, after them, one entry per island of objects that no root reaches (garbage
-//! cycles awaiting collection), so every object has a dominator. Nothing here recurses: heap
-//! graphs hold chains of millions of objects.
+//! cycles awaiting collection), so every object has a dominator. One iterative depth-first
+//! search numbers every node in preorder and finds those islands; the dominator computation
+//! reuses it. Nothing here recurses: heap graphs hold chains of millions of objects.
 
 pub mod dominators;
 pub mod paths;
 
-use fixedbitset::FixedBitSet;
+const NONE: u32 = u32::MAX;
 
-/// Forward and reverse adjacency of the heap plus the virtual root.
+/// Forward adjacency of the heap plus the virtual root, with its DFS spanning forest.
 pub struct Graph<'a> {
     n: usize,
     fwd_start: &'a [u32],
@@ -19,11 +21,14 @@ pub struct Graph<'a> {
     root_succ: Vec<u32>,
     /// How many of `root_succ` are real roots.
     real_roots: usize,
-    /// Objects reachable from a real root.
-    reachable: FixedBitSet,
-    rev_start: Vec<u32>,
-    /// Predecessors; `n` stands for the virtual root.
-    rev: Vec<u32>,
+    /// Nodes in DFS preorder; `order[0]` is the virtual root.
+    order: Vec<u32>,
+    /// Preorder number of each node.
+    num: Vec<u32>,
+    /// Preorder number of each number's DFS-tree parent.
+    parent: Vec<u32>,
+    /// Numbers below this were reached from a real root.
+    reachable_below: u32,
 }
 
 impl<'a> Graph<'a> {
@@ -35,35 +40,46 @@ impl<'a> Graph<'a> {
         roots: impl IntoIterator<Item = u32>,
     ) -> Self {
         assert_eq!(fwd_start.len(), n + 1, "CSR offsets");
+        let mut dfs = Dfs {
+            fwd_start,
+            fwd,
+            num: vec![NONE; n + 1],
+            order: Vec::with_capacity(n + 1),
+            parent: Vec::with_capacity(n + 1),
+            stack: Vec::new(),
+        };
+        dfs.num[n] = 0;
+        dfs.order.push(n as u32);
+        dfs.parent.push(0);
         let mut root_succ = Vec::new();
-        let mut reachable = FixedBitSet::with_capacity(n);
-        let mut stack = Vec::new();
+        let mut listed = fixedbitset::FixedBitSet::with_capacity(n);
         for r in roots {
-            if (r as usize) < n && !reachable.put(r as usize) {
+            if (r as usize) < n && !listed.put(r as usize) {
                 root_succ.push(r);
-                stack.push(r);
             }
         }
+        drop(listed);
         let real_roots = root_succ.len();
-        mark_from(&mut stack, &mut reachable, fwd_start, fwd);
-        let mut seen = reachable.clone();
-        for v in 0..n {
-            if !seen.put(v) {
-                root_succ.push(v as u32);
-                stack.push(v as u32);
-                mark_from(&mut stack, &mut seen, fwd_start, fwd);
+        for &r in &root_succ {
+            dfs.run_from(r);
+        }
+        let reachable_below = dfs.order.len() as u32;
+        for v in 0..n as u32 {
+            if dfs.num[v as usize] == NONE {
+                root_succ.push(v);
+                dfs.run_from(v);
             }
         }
-        let (rev_start, rev) = reverse(n, fwd_start, fwd, &root_succ);
         Graph {
             n,
             fwd_start,
             fwd,
             root_succ,
             real_roots,
-            reachable,
-            rev_start,
-            rev,
+            order: dfs.order,
+            num: dfs.num,
+            parent: dfs.parent,
+            reachable_below,
         }
     }
 
@@ -86,53 +102,67 @@ impl<'a> Graph<'a> {
         }
     }
 
-    /// Predecessors of an object (`self.root()` among them for roots and island entries).
-    pub fn pred(&self, v: u32) -> &[u32] {
-        let v = v as usize;
-        &self.rev[self.rev_start[v] as usize..self.rev_start[v + 1] as usize]
-    }
-
     /// Whether some real root reaches the object.
     pub fn is_reachable(&self, v: u32) -> bool {
-        self.reachable.contains(v as usize)
+        self.num[v as usize] < self.reachable_below
     }
 
     /// The real roots, in the order given.
     pub fn roots(&self) -> &[u32] {
         &self.root_succ[..self.real_roots]
     }
+
+    /// Nodes in DFS preorder, the virtual root first.
+    pub fn preorder(&self) -> &[u32] {
+        &self.order
+    }
+
+    /// Preorder number of a node.
+    pub fn number(&self, v: u32) -> u32 {
+        self.num[v as usize]
+    }
+
+    /// Preorder number of the DFS-tree parent of number `i`.
+    pub fn tree_parent(&self, i: u32) -> u32 {
+        self.parent[i as usize]
+    }
 }
 
-fn mark_from(stack: &mut Vec<u32>, seen: &mut FixedBitSet, fwd_start: &[u32], fwd: &[u32]) {
-    while let Some(v) = stack.pop() {
-        for &w in &fwd[fwd_start[v as usize] as usize..fwd_start[v as usize + 1] as usize] {
-            if !seen.put(w as usize) {
-                stack.push(w);
+/// Iterative depth-first search state: an explicit stack of (node, next edge).
+struct Dfs<'a> {
+    fwd_start: &'a [u32],
+    fwd: &'a [u32],
+    num: Vec<u32>,
+    order: Vec<u32>,
+    parent: Vec<u32>,
+    stack: Vec<(u32, u32)>,
+}
+
+impl Dfs<'_> {
+    fn visit(&mut self, w: u32, from: u32) {
+        self.num[w as usize] = self.order.len() as u32;
+        self.parent.push(from);
+        self.order.push(w);
+        self.stack.push((w, self.fwd_start[w as usize]));
+    }
+
+    /// Number everything unnumbered reachable from `r` (a child of the virtual root).
+    fn run_from(&mut self, r: u32) {
+        if self.num[r as usize] != NONE {
+            return;
+        }
+        self.visit(r, 0);
+        while let Some(&(v, e)) = self.stack.last() {
+            if e < self.fwd_start[v as usize + 1] {
+                self.stack.last_mut().expect("non-empty").1 += 1;
+                let w = self.fwd[e as usize];
+                if self.num[w as usize] == NONE {
+                    let from = self.num[v as usize];
+                    self.visit(w, from);
+                }
+            } else {
+                self.stack.pop();
             }
         }
     }
-}
-
-/// Reverse CSR by counting sort (objects' in-edges, then the virtual root's out-edges).
-fn reverse(n: usize, fwd_start: &[u32], fwd: &[u32], root_succ: &[u32]) -> (Vec<u32>, Vec<u32>) {
-    let mut start = vec![0u32; n + 2];
-    for &w in fwd.iter().chain(root_succ) {
-        start[w as usize + 1] += 1;
-    }
-    for i in 1..start.len() {
-        start[i] += start[i - 1];
-    }
-    let mut fill = start.clone();
-    let mut rev = vec![0u32; fwd.len() + root_succ.len()];
-    for v in 0..n {
-        for &w in &fwd[fwd_start[v] as usize..fwd_start[v + 1] as usize] {
-            rev[fill[w as usize] as usize] = v as u32;
-            fill[w as usize] += 1;
-        }
-    }
-    for &w in root_succ {
-        rev[fill[w as usize] as usize] = n as u32;
-        fill[w as usize] += 1;
-    }
-    (start, rev)
 }

@@ -49,7 +49,23 @@ impl<'a> AddrIndex<'a> {
         let starts = &self.regions.iter().find(|(h, _)| *h == high)?.1;
         let w = ((addr & 0xFFFF_FFFF) >> WINDOW_BITS) as usize;
         let (lo, hi) = (starts[w] as usize, starts[w + 1] as usize);
-        self.addrs[lo..hi]
+        if lo == hi {
+            return None;
+        }
+        // Objects of one window usually share a pool and a size class, so they are evenly
+        // spaced: guess the position by interpolation, then step towards the address.
+        let window = &self.addrs[lo..hi];
+        let offset = addr & ((1 << WINDOW_BITS) - 1);
+        let mut k = ((offset as usize * window.len()) >> WINDOW_BITS).min(window.len() - 1);
+        for _ in 0..8 {
+            match window[k].cmp(&addr) {
+                std::cmp::Ordering::Equal => return Some(ObjId((lo + k) as u32)),
+                std::cmp::Ordering::Less if k + 1 < window.len() && window[k + 1] <= addr => k += 1,
+                std::cmp::Ordering::Greater if k > 0 && window[k - 1] >= addr => k -= 1,
+                _ => return None,
+            }
+        }
+        window
             .binary_search(&addr)
             .ok()
             .map(|k| ObjId((lo + k) as u32))
