@@ -738,19 +738,22 @@ def _roots(out):
         frames = {}
     import threading
 
+    # Thread names through the stdlib's own property getters (a subclass cannot intercept).
     names = {}
-    for t in threading.enumerate():
-        names[t.ident] = t.name
+    try:
+        for t in list(_dict_items(threading._active)):
+            names[t[0]] = threading.Thread.name.fget(t[1])
+    except Exception:
+        pass
     for ident, f in _dict_items(frames):
         tname = names.get(ident, str(ident))
         while f is not None:
             code = f.f_code
             if os.path.abspath(code.co_filename) != me:
-                w(
-                    '{"k":"root","a":%d,"kind":"frame","name":%s}\n'
-                    % (id(f), _js("thread %s: %s (%s:%d)" % (tname, code.co_name, code.co_filename, f.f_lineno)))
-                )
+                where = "thread %s: %s (%s:%d)" % (tname, code.co_name, code.co_filename, f.f_lineno)
+                w('{"k":"root","a":%d,"kind":"frame","name":%s}\n' % (id(f), _js(where)))
                 n += 1
+                n += _frame_locals(w, f, where)
             f = f.f_back
     del frames
     return n
@@ -802,6 +805,26 @@ def _owned_reader(t):
         if r is not None and c is not object:
             return r
     return None
+
+
+def _frame_locals(w, f, where):
+    """Roots for a running frame's local variables (its values are not traversable edges).
+
+    3.13 reads them through the frame's locals proxy; 3.8-3.12 through f_locals, which
+    refreshes the frame's locals dict as debuggers and tracebacks do."""
+    try:
+        loc = f.f_locals
+        if loc is f.f_globals:
+            return 0  # module-level code: its variables are the module's globals
+        items = list(_dict_items(loc)) if type(loc) is dict else list(loc.items())
+    except Exception:
+        return 0
+    n = 0
+    for name, value in items:
+        if type(name) is str:
+            w('{"k":"root","a":%d,"kind":"local","name":%s,"frame":%s}\n' % (id(value), _js(name), _js(where)))
+            n += 1
+    return n
 
 
 def _walk(out, types, values, pools):
@@ -882,6 +905,10 @@ def _walk(out, types, values, pools):
                 labels = labeller(o, refs)
         elif kind == K_SIZED:
             extra = ',"n":%d' % len(o)
+            if t is list:
+                refs = tuple(o)  # index order (some versions traverse lists from the end)
+            elif t is tuple:
+                refs = o
         elif kind == K_DICT:
             refs, labels = _dict_edges(o, refs, values)
             if t is dict:

@@ -51,6 +51,7 @@ pub fn facts(snap: &Snapshot) -> SnapshotFacts {
         let k = match r.kind {
             RootKind::Module => "module",
             RootKind::Frame => "frame",
+            RootKind::Local => "local",
             RootKind::Interpreter => "interpreter",
             RootKind::External => "external",
             RootKind::Other => "other",

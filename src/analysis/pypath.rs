@@ -8,9 +8,13 @@ use serde::Serialize;
 /// How the path's first object is held.
 #[derive(Debug, Clone, Serialize)]
 pub struct RootInfo {
-    /// module, frame, interpreter, external (held from C or objects not captured), unreachable
+    /// module, local (a running frame's variable), frame, interpreter, external (held from C
+    /// or by objects not captured), unreachable
     pub kind: String,
     pub name: String,
+    /// For locals: the frame, `thread T: function (file:line)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub frame: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -44,18 +48,21 @@ fn root_info(snap: &Snapshot, r: &Retention, id: ObjId) -> RootInfo {
         let kind = match root.kind {
             RootKind::Module => "module",
             RootKind::Frame => "frame",
+            RootKind::Local => "local",
             RootKind::Interpreter => "interpreter",
             _ => "other",
         };
         return RootInfo {
             kind: kind.into(),
             name: root.name.clone(),
+            frame: root.frame.clone(),
         };
     }
     if !r.graph.is_reachable(id.0) {
         return RootInfo {
             kind: "unreachable".into(),
             name: format!("<unreachable {t} {}>", hex(snap.objects.addr[id.index()])),
+            frame: None,
         };
     }
     RootInfo {
@@ -64,6 +71,7 @@ fn root_info(snap: &Snapshot, r: &Retention, id: ObjId) -> RootInfo {
             "<{t} {} held from outside>",
             hex(snap.objects.addr[id.index()])
         ),
+        frame: None,
     }
 }
 

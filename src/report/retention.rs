@@ -94,7 +94,7 @@ impl Report for Paths {
             match &row.path {
                 Some(p) => {
                     let _ = writeln!(out, "  {}", p.expr);
-                    let _ = writeln!(out, "  root: {} {}", p.root.kind, p.root.name);
+                    let _ = writeln!(out, "  root: {}", root_text(&p.root));
                     for s in &p.steps {
                         let _ = writeln!(
                             out,
@@ -163,6 +163,14 @@ pub fn paths_dot(p: &Paths) -> String {
     }
     out.push_str("}\n");
     out
+}
+
+/// `module shop`, `local keep in thread MainThread: main (app.py:12)`, ...
+fn root_text(r: &crate::analysis::pypath::RootInfo) -> String {
+    match &r.frame {
+        Some(f) => format!("{} {} in {f}", r.kind, r.name),
+        None => format!("{} {}", r.kind, r.name),
+    }
 }
 
 fn esc(s: &str) -> String {

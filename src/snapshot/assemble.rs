@@ -388,10 +388,12 @@ fn side_records(
                     kind: match &*r.kind {
                         "module" => RootKind::Module,
                         "frame" => RootKind::Frame,
+                        "local" => RootKind::Local,
                         "interpreter" => RootKind::Interpreter,
                         _ => RootKind::Other,
                     },
                     name: r.name.as_deref().unwrap_or("").to_string(),
+                    frame: r.frame.as_deref().map(str::to_string),
                 });
             }
         }
@@ -440,6 +442,7 @@ fn add_external_roots(objects: &Objects, roots: &mut Vec<Root>) {
                 obj: ObjId(i as u32),
                 kind: RootKind::External,
                 name: String::new(),
+                frame: None,
             });
         }
     }

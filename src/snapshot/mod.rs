@@ -17,7 +17,8 @@
 //!
 //! Edge labels are Python suffixes that concatenate into a path: `.attr`, `['key']`, `[3]`,
 //! `.__dict__`, `<key>` (the edge from a dict to one of its keys). List and tuple edges carry
-//! no labels in the file; their index is the position in `r`.
+//! no labels in the file: the agent writes their referents in index order, so the index is
+//! the position in `r`.
 //!
 //! Contents are private by default: strings and bytes are recorded as length and hash only.
 //! Dict keys appear in labels only when they are short identifier-like strings (names) or

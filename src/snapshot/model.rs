@@ -149,6 +149,8 @@ pub struct Arena {
 pub enum RootKind {
     Module,
     Frame,
+    /// A local variable of a running frame.
+    Local,
     Interpreter,
     /// Reference count exceeds the references found in the snapshot: held from C or
     /// from objects the capture did not see.
@@ -161,6 +163,8 @@ pub struct Root {
     pub obj: ObjId,
     pub kind: RootKind,
     pub name: String,
+    /// For locals: the frame (`thread T: function (file:line)`).
+    pub frame: Option<String>,
 }
 
 /// A buffer owned by an object (list items, dict keys/values, set table, bytearray).

@@ -52,6 +52,9 @@ pub struct RootLine<'a> {
     pub kind: Cow<'a, str>,
     #[serde(borrow, default)]
     pub name: Option<Cow<'a, str>>,
+    /// For `local` roots: the frame holding the variable.
+    #[serde(borrow, default)]
+    pub frame: Option<Cow<'a, str>>,
 }
 
 /// Marks a size or count too large for its u32 column; the value sits in a side list.

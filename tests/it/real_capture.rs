@@ -147,3 +147,26 @@ fn strings_are_private_unless_values_are_asked_for() {
         "values recorded when asked"
     );
 }
+
+#[test]
+fn locals_of_running_frames_are_roots_on_every_cpython() {
+    for (version, python) in pythons() {
+        let dir = tempdir().unwrap();
+        let snap = dir.path().join("heap.jsonl");
+        let truth = dir.path().join("truth.json");
+        run_python(python, "workload_locals.py", &[&snap, &truth], &[]);
+        let addr = read_json(&truth)["addr"].as_u64().unwrap().to_string();
+        let p = json(&["path", snap.to_str().unwrap(), &addr]);
+        let path = &p["paths"][0]["path"];
+        assert_eq!(path["expr"], "pending[7]", "{version}");
+        assert_eq!(path["root"]["kind"], "local", "{version}");
+        assert!(
+            path["root"]["frame"]
+                .as_str()
+                .unwrap()
+                .contains(": serve ("),
+            "{version}: {}",
+            path["root"]["frame"]
+        );
+    }
+}
