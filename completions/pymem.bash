@@ -271,7 +271,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__summary)
-            opts="-h --by --limit --partial --format --help"
+            opts="-h --by --limit --fold --partial --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

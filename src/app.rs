@@ -23,7 +23,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 SummaryBy::Type => GroupBy::Type,
                 SummaryBy::Module => GroupBy::Module,
             };
-            emit(&summary(&snap, by, a.limit), &a.load)
+            emit(&summary(&snap, by, a.limit, a.fold), &a.load)
         }
         Command::Top(a) => {
             let snap = load_snapshot(&a.snapshot, &a.load)?;

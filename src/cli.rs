@@ -105,6 +105,9 @@ pub struct SummaryArgs {
     /// Rows to show.
     #[arg(long, default_value_t = 25)]
     pub limit: usize,
+    /// Count each instance's own __dict__ in its class's row (heapy's "dict of class").
+    #[arg(long)]
+    pub fold: bool,
     #[command(flatten)]
     pub load: LoadArgs,
 }

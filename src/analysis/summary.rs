@@ -32,18 +32,69 @@ pub struct Summary {
     pub groups: usize,
     pub total_count: u64,
     pub total_bytes: u64,
+    /// With folding: instance `__dict__`s counted in their owners' rows (count, bytes).
+    pub folded_dicts: Option<(u64, u64)>,
 }
 
-pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize) -> Summary {
+/// Instance `__dict__`s: dicts reached through a `.__dict__` edge from an object that is
+/// not a module or a class, and referenced by nothing else. Returns (dict, owner) pairs.
+fn instance_dicts(snap: &Snapshot) -> Vec<(usize, usize)> {
+    let objs = &snap.objects;
+    let Some(label) = snap.labels.iter().position(|l| &**l == ".__dict__") else {
+        return Vec::new();
+    };
+    let mut indeg = vec![0u32; objs.count()];
+    for t in &objs.ref_targets {
+        indeg[t.index()] = indeg[t.index()].saturating_add(1);
+    }
+    let owner_of = |e: u32| objs.ref_start.partition_point(|&s| s <= e) - 1;
+    objs.edge_labels
+        .iter()
+        .filter(|(_, l)| *l as usize == label)
+        .filter_map(|&(e, _)| {
+            let dict = objs.ref_targets[e as usize].index();
+            let owner = owner_of(e);
+            let owner_type = snap.types[objs.type_id[owner] as usize].name.as_str();
+            let dict_type = snap.types[objs.type_id[dict] as usize].name.as_str();
+            (dict_type == "dict"
+                && indeg[dict] == 1
+                && owner_type != "module"
+                && !is_class(snap, owner))
+            .then_some((dict, owner))
+        })
+        .collect()
+}
+
+fn is_class(snap: &Snapshot, id: usize) -> bool {
+    // Classes are the objects some type record points at.
+    let addr = snap.objects.addr[id];
+    snap.types.iter().any(|t| t.addr == addr)
+}
+
+pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize, fold: bool) -> Summary {
     let ntypes = snap.types.len();
     let mut count = vec![0u64; ntypes];
     let mut bytes = vec![0u64; ntypes];
-    for (&t, s) in snap.objects.type_id.iter().zip(snap.objects.sizes()) {
+    let owned = snap.owned_bytes();
+    for (&t, &s) in snap.objects.type_id.iter().zip(&owned) {
         count[t as usize] += 1;
         bytes[t as usize] += s;
     }
-    for b in &snap.buffers {
-        bytes[snap.objects.type_id[b.owner.index()] as usize] += b.size;
+    let mut folded_dicts = None;
+    if fold {
+        let (mut n, mut b) = (0u64, 0u64);
+        for (dict, owner) in instance_dicts(snap) {
+            let (dt, ot) = (
+                snap.objects.type_id[dict] as usize,
+                snap.objects.type_id[owner] as usize,
+            );
+            count[dt] -= 1;
+            bytes[dt] -= owned[dict];
+            bytes[ot] += owned[dict];
+            n += 1;
+            b += owned[dict];
+        }
+        folded_dicts = Some((n, b));
     }
     let mut groups: std::collections::HashMap<&str, (u64, u64)> = Default::default();
     for (i, t) in snap.types.iter().enumerate() {
@@ -88,5 +139,6 @@ pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize) -> Summary {
         groups: ngroups,
         total_count,
         total_bytes,
+        folded_dicts,
     }
 }

@@ -32,6 +32,13 @@ impl Report for Summary {
                 count((self.groups - self.rows.len()) as u64)
             ));
         }
+        if let Some((n, b)) = self.folded_dicts {
+            out.push_str(&format!(
+                "folded: {} instance __dict__s ({}) are counted in their owners' rows, not as dict\n",
+                count(n),
+                bytes(b)
+            ));
+        }
         out.push_str(&format!(
             "total: {} objects, {} (objects and their owned buffers)\n",
             count(self.total_count),

@@ -53,3 +53,37 @@ fn fixtures_hold_the_planted_objects() {
         assert_eq!(row_count(&s, "shop.Customer"), 40, "{v}");
     }
 }
+
+#[test]
+fn fold_moves_instance_dicts_into_their_classes_and_says_so() {
+    // 3.8 keeps instance attributes in a __dict__ per instance; 3.12 does not create one.
+    let f = repo().join("fixtures/shop-3.8.jsonl.gz");
+    let plain = json(&["summary", f.to_str().unwrap(), "--limit", "100000"]);
+    let folded = json(&[
+        "summary",
+        f.to_str().unwrap(),
+        "--limit",
+        "100000",
+        "--fold",
+    ]);
+    let bytes = |s: &serde_json::Value, k: &str| {
+        s["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == k)
+            .unwrap()["bytes"]
+            .as_u64()
+            .unwrap()
+    };
+    let (n, b) = (
+        folded["folded_dicts"][0].as_u64().unwrap(),
+        folded["folded_dicts"][1].as_u64().unwrap(),
+    );
+    assert!(n >= 80, "customers and carts have dicts: {n}");
+    assert_eq!(row_count(&plain, "dict") - row_count(&folded, "dict"), n);
+    assert_eq!(bytes(&plain, "dict") - bytes(&folded, "dict"), b);
+    assert!(bytes(&folded, "shop.Customer") > bytes(&plain, "shop.Customer"));
+    assert_eq!(plain["total_bytes"], folded["total_bytes"]);
+    assert!(plain["folded_dicts"].is_null());
+}
