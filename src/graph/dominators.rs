@@ -21,12 +21,17 @@ impl Dominators {
         let order = g.preorder();
         let count = order.len();
         // 1. Predecessors by number (counting sort over every edge, the root's included).
-        // Edges are scanned in id order, so the adjacency itself is read sequentially.
+        // Edges are scanned in id order with their targets' numbers recorded by the DFS, so
+        // both passes read sequentially.
         let n = g.objects();
+        let root_succ = g.succ(g.root());
         let mut pstart = vec![0u32; count + 1];
-        for v in 0..=n as u32 {
-            for &w in g.succ(v) {
-                pstart[g.number(w) as usize + 1] += 1;
+        for &w in root_succ {
+            pstart[g.number(w) as usize + 1] += 1;
+        }
+        for v in 0..n as u32 {
+            for &j in g.succ_numbers(v) {
+                pstart[j as usize + 1] += 1;
             }
         }
         for i in 1..pstart.len() {
@@ -34,12 +39,16 @@ impl Dominators {
         }
         let mut fill = pstart.clone();
         let mut preds = vec![0u32; pstart[count] as usize];
-        for v in 0..=n as u32 {
+        for &w in root_succ {
+            let j = g.number(w) as usize;
+            preds[fill[j] as usize] = 0;
+            fill[j] += 1;
+        }
+        for v in 0..n as u32 {
             let i = g.number(v);
-            for &w in g.succ(v) {
-                let j = g.number(w) as usize;
-                preds[fill[j] as usize] = i;
-                fill[j] += 1;
+            for &j in g.succ_numbers(v) {
+                preds[fill[j as usize] as usize] = i;
+                fill[j as usize] += 1;
             }
         }
         drop(fill);

@@ -29,6 +29,8 @@ pub struct Graph<'a> {
     parent: Vec<u32>,
     /// Numbers below this were reached from a real root.
     reachable_below: u32,
+    /// Preorder number of each forward edge's target (parallel to `fwd`).
+    edge_num: Vec<u32>,
 }
 
 impl<'a> Graph<'a> {
@@ -47,6 +49,7 @@ impl<'a> Graph<'a> {
             order: Vec::with_capacity(n + 1),
             parent: Vec::with_capacity(n + 1),
             stack: Vec::new(),
+            edge_num: vec![NONE; fwd.len()],
         };
         dfs.num[n] = 0;
         dfs.order.push(n as u32);
@@ -80,6 +83,7 @@ impl<'a> Graph<'a> {
             num: dfs.num,
             parent: dfs.parent,
             reachable_below,
+            edge_num: dfs.edge_num,
         }
     }
 
@@ -122,6 +126,12 @@ impl<'a> Graph<'a> {
         self.num[v as usize]
     }
 
+    /// Preorder numbers of the targets of `v`'s forward edges (an object's, not the root's).
+    pub fn succ_numbers(&self, v: u32) -> &[u32] {
+        let v = v as usize;
+        &self.edge_num[self.fwd_start[v] as usize..self.fwd_start[v + 1] as usize]
+    }
+
     /// Preorder number of the DFS-tree parent of number `i`.
     pub fn tree_parent(&self, i: u32) -> u32 {
         self.parent[i as usize]
@@ -136,6 +146,7 @@ struct Dfs<'a> {
     order: Vec<u32>,
     parent: Vec<u32>,
     stack: Vec<(u32, u32)>,
+    edge_num: Vec<u32>,
 }
 
 impl Dfs<'_> {
@@ -160,6 +171,7 @@ impl Dfs<'_> {
                     let from = self.num[v as usize];
                     self.visit(w, from);
                 }
+                self.edge_num[e as usize] = self.num[w as usize];
             } else {
                 self.stack.pop();
             }
