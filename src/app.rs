@@ -1,5 +1,7 @@
 //! Dispatch: turns parsed arguments into library calls and writes the rendered reports.
 
+#![allow(clippy::disallowed_macros)] // part of the binary: it writes
+
 use crate::cli::{Cli, Command, LoadArgs, OutputFormat, PathFormat, Shell, SummaryBy, TopBy};
 use clap::CommandFactory;
 use pymem::analysis::inspect::inspect;

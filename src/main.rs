@@ -1,5 +1,8 @@
 //! pymem's entry point: parse arguments, dispatch, map the outcome to an exit code.
 
+// A binary: writing to the terminal is its job (see clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 mod app;
 mod cli;
 

@@ -11,6 +11,9 @@
 //! objects, 20 % anywhere. `--shape random`: owners and references chosen uniformly (the
 //! worst locality a heap can have).
 
+// A binary: writing to the terminal is its job (see clippy.toml).
+#![allow(clippy::disallowed_macros)]
+
 use std::io::{BufWriter, Write};
 
 struct Args {
