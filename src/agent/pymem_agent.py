@@ -542,6 +542,16 @@ def _calibrate():
         return rc - 1
 
 
+def _sole_reference_count():
+    """What getrefcount reports, in the walk's referent loop, for an object referenced
+    once (by its parent): the referents container and the loop variable add theirs."""
+    parent = [object()]
+    refs = _get_referents(parent)
+    del parent  # the object is now held only by `refs`, standing in for its one parent
+    for r in refs:
+        return _getrefcount(r) + 1  # + the parent's own reference, which `refs` replaced
+
+
 def dump(path, *, values=False, collect=False):
     """Write a snapshot of this process's heap to `path`; return a summary dict.
 
@@ -854,6 +864,7 @@ def _walk(out, types, values, pools):
     n_refs = skipped = 0
     own = {id(objs), id(seen_untracked), id(pools), id(types.ids)}
     rc_adjust = _calibrate()
+    sole = _sole_reference_count()
     js = _js
     for o in objs:
         rc = getrefcount(o)  # own statement: a call argument list would hold one more
@@ -905,10 +916,10 @@ def _walk(out, types, values, pools):
                 labels = labeller(o, refs)
         elif kind == K_SIZED:
             extra = ',"n":%d' % len(o)
-            if t is list:
-                refs = tuple(o)  # index order (some versions traverse lists from the end)
-            elif t is tuple:
-                refs = o
+            if t is list or t is tuple:
+                # Index order (some versions traverse from the end), in a fresh container:
+                # the sole-reference test below counts on one.
+                refs = list(o)
         elif kind == K_DICT:
             refs, labels = _dict_edges(o, refs, values)
             if t is dict:
@@ -937,6 +948,9 @@ def _walk(out, types, values, pools):
             )
             for r in refs:
                 if not is_tracked(r):
+                    if getrefcount(r) == sole:
+                        push(r)  # its only reference is this one: it cannot be met again
+                        continue
                     ri = id(r)
                     if ri not in seen_untracked:
                         add_seen(ri)

@@ -32,6 +32,9 @@ slotted = [Slotted() for _ in range(N_SLOTTED)]
 # Untracked objects reachable only through a container: 77 distinct bytes objects.
 blobs = tuple(bytes(1000 + i) for i in range(77))
 registry = {"k%d" % i: [i] * (i % 7) for i in range(500)}
+# Untracked objects met through several referrers (and twice in one tuple): captured once.
+shared = int("7" * 30)
+shared_holders = ([shared], (shared, shared), {"k": shared}, [shared])
 
 
 def independent_walk():
@@ -61,6 +64,7 @@ truth = {
     # The tuple and its bytes are all malloc'd (> 512 bytes), so their sizes are
     # sys.getsizeof's; nothing else refers to them, so the tuple retains exactly this.
     "blobs_addr": id(blobs),
+    "shared_addr": id(shared),
     "blobs_retained": sys.getsizeof(blobs) + sum(sys.getsizeof(b) for b in blobs),
 }
 values = len(sys.argv) > 4 and sys.argv[4] == "values"
