@@ -66,7 +66,11 @@ fn retained_size_and_path_match_ground_truth_on_every_cpython() {
         let addr = truth["shared_addr"].as_u64().unwrap().to_string();
         let s = json(&["show", snap.to_str().unwrap(), &addr, "--limit", "100"]);
         assert_eq!(s["type"], "int", "{version}");
-        assert!(s["referrers_total"].as_u64().unwrap() >= 5, "{version}: {}", s["referrers_total"]);
+        assert!(
+            s["referrers_total"].as_u64().unwrap() >= 5,
+            "{version}: {}",
+            s["referrers_total"]
+        );
     }
 }
 
