@@ -90,7 +90,7 @@ fn main() {
                 roots.iter().copied(),
             );
             let d = Dominators::compute(&g);
-            let r = d.retained(&own);
+            let r = d.retained(&g, &own);
             dom_t.push(t.elapsed().as_secs_f64());
             if run == 0 {
                 // Later runs reuse memory the allocator kept: only the first growth counts.

@@ -42,7 +42,7 @@ impl<'s> Retention<'s> {
         );
         let doms = Dominators::compute(&graph);
         let own = snap.owned_bytes();
-        let retained = doms.retained(&own);
+        let retained = doms.retained(&graph, &own);
         let islands: Vec<u32> = graph.succ(graph.root())[graph.roots().len()..].to_vec();
         let paths = ShortestPaths::compute(&graph, &objs.ref_start, &[&named, &external, &islands]);
         Retention {

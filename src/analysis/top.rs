@@ -146,7 +146,7 @@ fn retained_by_group(r: &Retention, by: TopBy) -> Vec<TopGroup> {
     let mut count = vec![0u64; keys.len()];
     let mut retained = vec![0u64; keys.len()];
     let mut active = vec![0u32; keys.len()];
-    let (start, kids) = r.doms.children();
+    let (start, kids) = r.doms.children(&r.graph);
     let root = r.graph.root();
     let group = |v: u32| group_of_type[snap.objects.type_id[v as usize] as usize] as usize;
     let mut stack: Vec<(u32, u32)> = vec![(root, start[root as usize])];

@@ -9,11 +9,9 @@ use super::Graph;
 
 /// The dominator tree of a [`Graph`].
 pub struct Dominators {
-    /// Immediate dominator of each node (the virtual root's is itself).
+    /// Immediate dominator of each node (the virtual root's is itself). In the graph's
+    /// preorder a dominator precedes the nodes it dominates, which `retained` relies on.
     idom: Vec<u32>,
-    /// Nodes in DFS preorder (`order[0]` is the virtual root); a dominator precedes the
-    /// nodes it dominates.
-    order: Vec<u32>,
 }
 
 impl Dominators {
@@ -93,10 +91,7 @@ impl Dominators {
         for (w, &d) in idom_num.iter().enumerate() {
             idom[order[w] as usize] = order[d as usize];
         }
-        Dominators {
-            idom,
-            order: order.to_vec(),
-        }
+        Dominators { idom }
     }
 
     /// Immediate dominator of `v` (the virtual root for roots and island entries).
@@ -104,17 +99,12 @@ impl Dominators {
         self.idom[v as usize]
     }
 
-    /// Nodes in DFS preorder, virtual root first.
-    pub fn preorder(&self) -> &[u32] {
-        &self.order
-    }
-
     /// Retained size of every node: its own bytes plus the bytes of all it dominates.
     /// `sizes` has one entry per object; the result has one more, the virtual root's total.
-    pub fn retained(&self, sizes: &[u64]) -> Vec<u64> {
+    pub fn retained(&self, g: &Graph, sizes: &[u64]) -> Vec<u64> {
         let mut out: Vec<u64> = sizes.to_vec();
         out.push(0);
-        for &v in self.order.iter().skip(1).rev() {
+        for &v in g.preorder().iter().skip(1).rev() {
             let d = self.idom[v as usize] as usize;
             out[d] += out[v as usize];
         }
@@ -122,18 +112,19 @@ impl Dominators {
     }
 
     /// Children lists of the dominator tree as CSR: (start offsets, children).
-    pub fn children(&self) -> (Vec<u32>, Vec<u32>) {
+    pub fn children(&self, g: &Graph) -> (Vec<u32>, Vec<u32>) {
+        let order = g.preorder();
         let total = self.idom.len();
         let mut start = vec![0u32; total + 1];
-        for &v in self.order.iter().skip(1) {
+        for &v in order.iter().skip(1) {
             start[self.idom[v as usize] as usize + 1] += 1;
         }
         for i in 1..start.len() {
             start[i] += start[i - 1];
         }
         let mut fill = start.clone();
-        let mut kids = vec![0u32; self.order.len().saturating_sub(1)];
-        for &v in self.order.iter().skip(1) {
+        let mut kids = vec![0u32; order.len().saturating_sub(1)];
+        for &v in order.iter().skip(1) {
             let d = self.idom[v as usize] as usize;
             kids[fill[d] as usize] = v;
             fill[d] += 1;

@@ -14,8 +14,6 @@ pub struct ShortestPaths {
     parent: Vec<u32>,
     /// Global forward-edge index of that step.
     via: Vec<u32>,
-    /// Distance in edges from its root.
-    depth: Vec<u32>,
 }
 
 /// One step of a path: the object, and the edge (global index) that led to it.
@@ -32,7 +30,6 @@ impl ShortestPaths {
         let n = g.objects();
         let mut parent = vec![UNSEEN; n];
         let mut via = vec![UNSEEN; n];
-        let mut depth = vec![0u32; n];
         let mut queue = VecDeque::new();
         for tier in tiers {
             for &r in *tier {
@@ -47,21 +44,16 @@ impl ShortestPaths {
                     if parent[w as usize] == UNSEEN {
                         parent[w as usize] = v;
                         via[w as usize] = first + i as u32;
-                        depth[w as usize] = depth[v as usize] + 1;
                         queue.push_back(w);
                     }
                 }
             }
         }
-        ShortestPaths { parent, via, depth }
+        ShortestPaths { parent, via }
     }
 
     pub fn reached(&self, v: u32) -> bool {
         self.parent[v as usize] != UNSEEN
-    }
-
-    pub fn depth(&self, v: u32) -> u32 {
-        self.depth[v as usize]
     }
 
     /// Root first, `v` last; empty when no tier reaches `v`.

@@ -19,12 +19,6 @@ pub fn bytes(n: u64) -> String {
     }
 }
 
-/// Signed bytes: `+1.5 KiB`, `-20 B`.
-pub fn signed_bytes(n: i64) -> String {
-    let sign = if n < 0 { "-" } else { "+" };
-    format!("{sign}{}", bytes(n.unsigned_abs()))
-}
-
 /// A count with thousands separators: `1,234,567`.
 pub fn count(n: u64) -> String {
     let s = n.to_string();
@@ -77,7 +71,6 @@ mod tests {
         assert_eq!(bytes(300 << 20), "300 MiB");
         assert_eq!(count(1234567), "1,234,567");
         assert_eq!(count(12), "12");
-        assert_eq!(signed_bytes(-2048), "-2.0 KiB");
         assert_eq!(utc(0.0), "1970-01-01 00:00:00 UTC");
         assert_eq!(utc(1_795_314_218.5), "2026-11-22 02:23:38 UTC");
     }
