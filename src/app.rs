@@ -2,9 +2,16 @@
 
 #![allow(clippy::disallowed_macros)] // part of the binary: it writes
 
-use crate::cli::{Cli, Command, LoadArgs, OutputFormat, PathFormat, Shell, SummaryBy, TopBy};
+use crate::cli::{
+    Cli, Command, DiffBy, DiffFormat, GateFormat, LeakFilterArgs, LoadArgs, OutputFormat,
+    PathFormat, Shell, SummaryBy, TopBy,
+};
 use clap::CommandFactory;
+use pymem::analysis::diff::{self, diff};
+use pymem::analysis::gate::{gate, GateOptions};
 use pymem::analysis::inspect::inspect;
+use pymem::analysis::leaks::{leaks, LeakOptions, Leaks};
+use pymem::analysis::noise::Suppressions;
 use pymem::analysis::paths::{path_of, paths_of_type};
 use pymem::analysis::retention::Retention;
 use pymem::analysis::summary::{summary, GroupBy};
@@ -67,6 +74,54 @@ pub fn run(cli: Cli) -> Result<i32> {
             let r = Retention::compute(&snap);
             emit(&inspect(&r, id, a.limit), &a.load)
         }
+        Command::Diff(a) => {
+            let load = LoadArgs {
+                partial: a.partial,
+                format: OutputFormat::Table,
+            };
+            let sa = load_snapshot(&a.a, &load)?;
+            let sb = load_snapshot(&a.b, &load)?;
+            let by = match a.by {
+                DiffBy::Type => diff::DiffBy::Type,
+                DiffBy::Module => diff::DiffBy::Module,
+                DiffBy::Traceback => return Err(no_tracebacks(&sa)),
+            };
+            let d = diff(&sa, &sb, by, a.limit);
+            let text = match a.format {
+                DiffFormat::Table => render(&d, Format::Table, &style()),
+                DiffFormat::Json => render(&d, Format::Json, &style()),
+                DiffFormat::Csv => d.csv(),
+            };
+            write_stdout(&text)?;
+            Ok(0)
+        }
+        Command::Leaks(a) => {
+            let found = find_leaks(&a.snapshots, &a.suppress, a.limit)?;
+            emit(
+                &found,
+                &LoadArgs {
+                    partial: false,
+                    format: a.format,
+                },
+            )
+        }
+        Command::Gate(a) => {
+            let found = find_leaks(&a.snapshots, &a.suppress, a.limit)?;
+            let verdict = gate(
+                found,
+                GateOptions {
+                    max_growth: a.max_growth,
+                    max_leaks: a.max_leaks,
+                },
+            );
+            let text = match a.format {
+                GateFormat::Table => render(&verdict, Format::Table, &style()),
+                GateFormat::Json => render(&verdict, Format::Json, &style()),
+                GateFormat::Junit => verdict.junit(),
+            };
+            write_stdout(&text)?;
+            Ok(if verdict.passed { 0 } else { 1 })
+        }
         Command::Agent(a) => {
             if let Some(dir) = a.write {
                 let path = pymem::agent::write_to(&dir)?;
@@ -83,6 +138,39 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// Load two or three snapshots and find their leak roots.
+fn find_leaks(paths: &[std::path::PathBuf], s: &LeakFilterArgs, limit: usize) -> Result<Leaks> {
+    let load = LoadArgs {
+        partial: s.partial,
+        format: OutputFormat::Table,
+    };
+    let mut suppressions = Suppressions::new(!s.no_builtin_suppressions, &s.ignore);
+    for f in &s.suppressions {
+        suppressions.add_file(f)?;
+    }
+    let snaps = paths
+        .iter()
+        .map(|p| load_snapshot(p, &load))
+        .collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&Snapshot> = snaps.iter().collect();
+    leaks(
+        &refs,
+        &LeakOptions {
+            limit,
+            min_growth: s.min_growth,
+            suppressions,
+        },
+    )
+}
+
+/// `--by traceback` on snapshots without allocation tracebacks.
+fn no_tracebacks(snap: &Snapshot) -> Error {
+    Error::file(
+        &snap.path,
+        "no allocation tracebacks recorded (capture with tracemalloc tracing to group by traceback)",
+    )
 }
 
 /// The captured object at a user-typed address.

@@ -48,6 +48,33 @@ else from an object held from outside the snapshot (C code, an extension)."
         after_help = "Examples:\n  pymem show heap.jsonl 0x7f3a2c1b4e80\n  pymem show heap.jsonl 139887123456 --limit 50 --format json"
     )]
     Show(ShowArgs),
+    /// What changed between two snapshots: counts and bytes per type or module, new and gone objects.
+    #[command(
+        after_help = "Examples:\n  pymem diff before.jsonl after.jsonl\n  pymem diff before.jsonl after.jsonl --by module --limit 10\n  pymem diff before.jsonl after.jsonl --format csv > changes.csv\n\n\
+New and gone objects are matched by identity: same address and same type (and for str, bytes\n\
+and tuple the same length and content hash). An object freed and replaced by a new one of the\n\
+same type at the same address between the captures looks unchanged; snapshots of different\n\
+processes are compared by totals only."
+    )]
+    Diff(DiffArgs),
+    /// The containers that grow: leak roots named by their paths, with growth per round.
+    #[command(
+        after_help = "Examples:\n  pymem leaks baseline.jsonl after-100.jsonl after-200.jsonl\n  pymem leaks a.jsonl b.jsonl --ignore 'myapp.metrics.*' --limit 5\n  pymem leaks a.jsonl b.jsonl c.jsonl --format json | jq '.roots[0].path.expr'\n\n\
+Candidates are objects new in B (absent from A) and, with C, still alive in C. Each is charged\n\
+to the nearest pre-existing object that dominates it: the container that grows. Take A after a\n\
+warm-up, B and C after equal rounds of work. Interpreter noise (import machinery, linecache,\n\
+typing/re caches, warning registries, test runners) is suppressed and reported as such."
+    )]
+    Leaks(LeaksArgs),
+    /// CI leak gate: exit 0 pass, 1 fail (leak roots grew beyond the limits), 2 error.
+    #[command(
+        after_help = "Examples:\n  pymem gate baseline.jsonl after-100.jsonl after-200.jsonl\n  pymem gate a.jsonl b.jsonl c.jsonl --max-growth 256KiB --format junit > pymem.xml\n  pymem gate a.jsonl b.jsonl c.jsonl --max-leaks 0\n\n\
+A root counts as a leak when it grew (retained bytes or entries) between every pair of\n\
+consecutive snapshots, by at least --min-growth per round; bounded caches and rotating buffers\n\
+in steady state do not. The gate fails when the leak roots grew by more than --max-growth in\n\
+all, or number more than --max-leaks."
+    )]
+    Gate(GateArgs),
     /// Write or print the capture agent (pymem_agent.py, stdlib only).
     #[command(
         after_help = "Examples:\n  pymem agent --write .\n  pymem agent --print > pymem_agent.py\n\n\
@@ -172,6 +199,109 @@ pub struct ShowArgs {
     pub limit: usize,
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DiffBy {
+    Type,
+    Module,
+    /// Allocation site (needs snapshots captured with tracemalloc on).
+    Traceback,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum DiffFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier snapshot.
+    pub a: PathBuf,
+    /// The later snapshot.
+    pub b: PathBuf,
+    /// Group by type, by the module that defines the type, or by allocation traceback.
+    #[arg(long, value_enum, default_value_t = DiffBy::Type)]
+    pub by: DiffBy,
+    /// Rows (and new/gone objects) to show.
+    #[arg(long, default_value_t = 25)]
+    pub limit: usize,
+    /// Load snapshots that have no end record.
+    #[arg(long)]
+    pub partial: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = DiffFormat::Table)]
+    pub format: DiffFormat,
+}
+
+/// Which leak roots count and which are ignored, shared by `leaks` and `gate`.
+#[derive(Debug, Args)]
+pub struct LeakFilterArgs {
+    /// A root that grew in every round counts as a leak only if it grew at least this much per round.
+    #[arg(long, value_name = "SIZE", default_value = "1KiB", value_parser = size)]
+    pub min_growth: u64,
+    /// Ignore leak roots whose path matches this wildcard pattern (`*`, `?`); repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub ignore: Vec<String>,
+    /// A file of patterns, one per line (`#` starts a comment); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub suppressions: Vec<PathBuf>,
+    /// Do not suppress the built-in interpreter noise (import machinery, linecache, ...).
+    #[arg(long)]
+    pub no_builtin_suppressions: bool,
+    /// Load snapshots that have no end record.
+    #[arg(long)]
+    pub partial: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct LeaksArgs {
+    /// Two or three snapshots of one process, oldest first: baseline, target[, final].
+    #[arg(num_args = 2..=3, required = true, value_name = "SNAPSHOT")]
+    pub snapshots: Vec<PathBuf>,
+    /// Leak roots to show.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub suppress: LeakFilterArgs,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = OutputFormat::Table)]
+    pub format: OutputFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum GateFormat {
+    Table,
+    Json,
+    Junit,
+}
+
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// Two or three snapshots of one process, oldest first: baseline, target[, final].
+    #[arg(num_args = 2..=3, required = true, value_name = "SNAPSHOT")]
+    pub snapshots: Vec<PathBuf>,
+    /// Bytes the leak roots may grow by in all, first snapshot to last (e.g. 65536, 64KiB, 1.5MiB).
+    #[arg(long, value_name = "SIZE", default_value = "64KiB", value_parser = size)]
+    pub max_growth: u64,
+    /// Leak roots allowed (default: any number within --max-growth).
+    #[arg(long, value_name = "N")]
+    pub max_leaks: Option<u64>,
+    /// Leak roots to list.
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub suppress: LeakFilterArgs,
+    /// Output format (junit: a JUnit XML report for CI systems).
+    #[arg(long, value_enum, default_value_t = GateFormat::Table)]
+    pub format: GateFormat,
+}
+
+fn size(text: &str) -> Result<u64, String> {
+    pymem::analysis::gate::parse_size(text)
+        .ok_or_else(|| format!("{text:?} is not a size (e.g. 65536, 64KiB, 1.5MiB)"))
 }
 
 #[derive(Debug, Args)]

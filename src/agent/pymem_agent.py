@@ -48,7 +48,14 @@ _t_basicsize = _tdict["__basicsize__"].__get__
 _t_itemsize = _tdict["__itemsize__"].__get__
 _t_qualname = _tdict["__qualname__"].__get__
 _t_module = _tdict["__module__"].__get__
-_t_mro = _tdict["__mro__"].__get__
+_t_mro_slot = _tdict["__mro__"].__get__
+
+
+def _t_mro(t):
+    """The MRO; (t,) for a C type never readied (3.8's lru_list_elem has no tp_mro)."""
+    return _t_mro_slot(t) or (t,)
+
+
 _t_ns = _tdict["__dict__"].__get__
 _dict_items = dict.items
 _dict_keys = dict.keys
@@ -721,7 +728,7 @@ def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
             % (address, idx, ntotal, nfree, ",".join("[%d,%d,%d,%d]" % p for p in plist))
         )
     types = _Types(out, debug_shift)
-    n_obj, n_refs = _walk(out, types, values, pools)
+    n_obj, n_refs = _walk(out, types, values, pools, arenas)
     n_roots = _roots(out)
     w(
         '{"k":"end","objects":%d,"refs":%d,"types":%d,"arenas":%d,"pools":%d,"roots":%d,"elapsed":%.3f}\n'
@@ -837,7 +844,7 @@ def _frame_locals(w, f, where):
     return n
 
 
-def _walk(out, types, values, pools):
+def _walk(out, types, values, pools, arenas):
     """Every gc-tracked object plus the untracked objects they reference, one line each.
 
     One loop over gc.get_objects(), to which untracked referents are appended as they are
@@ -863,10 +870,26 @@ def _walk(out, types, values, pools):
     push = objs.append
     n_refs = skipped = 0
     own = {id(objs), id(seen_untracked), id(pools), id(types.ids)}
+    # The allocator tables read for this capture, and the output file's objects: not the
+    # program's (a later snapshot would see them as new objects held from outside).
+    own.update(map(id, pools.values()))
+    for arena in arenas or ():
+        own.add(id(arena))
+        own.add(id(arena[4]))
+        own.update(map(id, arena[4]))
+    own.add(id(arenas))
+    f = out
+    while f is not None and id(f) not in own:
+        own.add(id(f))
+        f = getattr(f, "buffer", None) or getattr(f, "raw", None)
     rc_adjust = _calibrate()
     sole = _sole_reference_count()
     js = _js
+    refs = r = t = None
     for o in objs:
+        # The previous object's referents, last referent and type must not count as
+        # references to this one (an object right after its owner in the walk).
+        refs = r = t = None
         rc = getrefcount(o)  # own statement: a call argument list would hold one more
         t = type(o)
         tid = tids.get(id(t))
@@ -1141,7 +1164,7 @@ def _type_edges(t, refs):
         # The mappingproxy's one referent is the type's real namespace dict.
         for d in _get_referents(_t_ns(t)):
             known[id(d)] = ".__dict__"
-        known[id(_t_mro(t))] = ".__mro__"
+        known[id(_t_mro_slot(t))] = ".__mro__"
     except Exception:
         pass
     return extra, [known.get(id(r)) for r in refs]

@@ -1,7 +1,12 @@
 //! Analyses: one module per question. Each returns plain `Serialize` data and never prints.
 
+pub mod diff;
 pub mod facts;
+pub mod gate;
+pub mod identity;
 pub mod inspect;
+pub mod leaks;
+pub mod noise;
 pub mod paths;
 pub mod pypath;
 pub mod retention;

@@ -19,32 +19,17 @@ pub struct Retention<'s> {
 
 impl<'s> Retention<'s> {
     pub fn compute(snap: &'s Snapshot) -> Self {
-        let objs = &snap.objects;
-        let n = objs.count();
-        // Named roots (modules, frames, the interpreter) first: paths prefer them.
-        let named: Vec<u32> = snap
-            .roots
-            .iter()
-            .filter(|r| r.kind != RootKind::External)
-            .map(|r| r.obj.0)
-            .collect();
-        let external: Vec<u32> = snap
-            .roots
-            .iter()
-            .filter(|r| r.kind == RootKind::External)
-            .map(|r| r.obj.0)
-            .collect();
-        let graph = Graph::new(
-            n,
-            &objs.ref_start,
-            objs.ref_targets_u32(),
-            named.iter().chain(&external).copied(),
-        );
+        let (named, external) = root_tiers(snap);
+        let graph = graph_of(snap, &named, &external);
         let doms = Dominators::compute(&graph);
         let own = snap.owned_bytes();
         let retained = doms.retained(&graph, &own);
         let islands: Vec<u32> = graph.succ(graph.root())[graph.roots().len()..].to_vec();
-        let paths = ShortestPaths::compute(&graph, &objs.ref_start, &[&named, &external, &islands]);
+        let paths = ShortestPaths::compute(
+            &graph,
+            &snap.objects.ref_start,
+            &[&named, &external, &islands],
+        );
         Retention {
             snap,
             graph,
@@ -82,4 +67,35 @@ impl<'s> Retention<'s> {
         }
         (count, bytes)
     }
+}
+
+/// Root object ids in path-preference tiers: named roots (modules, frames, the interpreter),
+/// then objects held from outside.
+fn root_tiers(snap: &Snapshot) -> (Vec<u32>, Vec<u32>) {
+    let pick = |external: bool| -> Vec<u32> {
+        snap.roots
+            .iter()
+            .filter(|r| (r.kind == RootKind::External) == external)
+            .map(|r| r.obj.0)
+            .collect()
+    };
+    (pick(false), pick(true))
+}
+
+fn graph_of<'s>(snap: &'s Snapshot, named: &[u32], external: &[u32]) -> Graph<'s> {
+    let objs = &snap.objects;
+    Graph::new(
+        objs.count(),
+        &objs.ref_start,
+        objs.ref_targets_u32(),
+        named.iter().chain(external).copied(),
+    )
+}
+
+/// Retained size of every object (and the total last), without paths: for snapshots that
+/// are only compared against.
+pub fn retained_sizes(snap: &Snapshot) -> Vec<u64> {
+    let (named, external) = root_tiers(snap);
+    let graph = graph_of(snap, &named, &external);
+    Dominators::compute(&graph).retained(&graph, &snap.owned_bytes())
 }

@@ -1,8 +1,10 @@
 //! Reports: the only code that writes. Every command's findings render through one trait,
 //! as a human table or as a versioned JSON envelope.
 
+mod diff;
 mod facts;
 pub mod fmt;
+mod leaks;
 mod retention;
 mod summary;
 

@@ -1,0 +1,573 @@
+//! `leaks`: the containers that grow, named by their paths.
+//!
+//! Candidates are the objects of the last snapshot that are new since the first (absent from
+//! it by identity) and, with three snapshots, already present in the middle one (memlab's
+//! rule: allocated during the target round and still alive at the end). Each candidate is
+//! charged to its *leak root*: the nearest pre-existing object that dominates it — the
+//! container that grows. Two refinements make the root the one a programmer would fix:
+//! - roots that are elements of one plain container (the lists of a `defaultdict(list)`)
+//!   are merged into that container, so one growing registry is one finding;
+//! - a root that is only a namespace (an instance, module or class `__dict__`) is replaced by
+//!   the pre-existing container on the shortest path to the largest candidate under it, and
+//!   an `lru_cache` wrapper's internal dict is reported as the wrapper.
+//!
+//! Growth is then measured on each root in every snapshot: entries and retained bytes.
+
+use super::facts::{facts, SnapshotFacts};
+use super::identity::{incomparable, match_objects, NO_MATCH};
+use super::noise::Suppressions;
+use super::pypath::{hex, path_to, PyPath};
+use super::retention::{retained_sizes, Retention};
+use crate::error::{Error, Result};
+use crate::snapshot::{ObjId, Snapshot};
+use fixedbitset::FixedBitSet;
+use serde::Serialize;
+use std::collections::{HashMap, HashSet};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TypeCount {
+    #[serde(rename = "type")]
+    pub type_name: String,
+    pub count: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct LeakRoot {
+    pub addr: String,
+    #[serde(rename = "type")]
+    pub type_name: String,
+    /// dict, list, set, deque, lru_cache, module, class, instance, ...
+    pub kind: String,
+    pub path: Option<PyPath>,
+    /// Candidates charged to this root: count and own bytes (blocks plus owned buffers).
+    pub new_objects: u64,
+    pub new_bytes: u64,
+    /// Entries of the container in each snapshot, where known.
+    pub entries: Vec<Option<u64>>,
+    /// Bytes the root retains in each snapshot.
+    pub retained: Vec<Option<u64>>,
+    /// Retained bytes, last snapshot minus first.
+    pub growth_bytes: i64,
+    pub growth_per_round: i64,
+    pub entries_per_round: Option<f64>,
+    /// Retained bytes or entries rose between every pair of consecutive snapshots.
+    pub grew_every_round: bool,
+    /// Counted as a leak: grew in every round, by at least the minimum growth per round.
+    pub leak: bool,
+    /// The types that accumulate, by bytes (at most five).
+    pub types: Vec<TypeCount>,
+    /// A path to the largest accumulated object.
+    pub sample: Option<PyPath>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SuppressedGroup {
+    pub pattern: String,
+    pub origin: String,
+    pub roots: u64,
+    pub new_objects: u64,
+    pub new_bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Leaks {
+    pub snapshots: Vec<SnapshotFacts>,
+    /// Which objects are candidates, in words.
+    pub rule: String,
+    pub candidates: u64,
+    pub candidate_bytes: u64,
+    /// Candidates no root reaches (garbage awaiting collection): not leaks.
+    pub garbage_objects: u64,
+    pub garbage_bytes: u64,
+    /// Leak roots by new bytes, largest first (at most `limit`).
+    pub roots: Vec<LeakRoot>,
+    /// Unsuppressed roots beyond the limit.
+    pub more_roots: u64,
+    pub suppressed: Vec<SuppressedGroup>,
+    /// Every root counted as a leak, suppressed ones excepted, largest growth first:
+    /// (path or address, growth in bytes). The gate judges these.
+    pub counted: Vec<(String, i64)>,
+    /// Growth per round below which a root that grew in every round is not counted.
+    pub min_growth: u64,
+}
+
+pub struct LeakOptions {
+    pub limit: usize,
+    /// Bytes per round a root must grow by to count as a leak.
+    pub min_growth: u64,
+    pub suppressions: Suppressions,
+}
+
+/// Candidates charged to one root while grouping.
+#[derive(Default)]
+struct Group {
+    count: u64,
+    bytes: u64,
+    types: HashMap<u32, (u64, u64)>,
+    /// (retained, id) of the largest candidate.
+    best: (u64, u32),
+    /// The node whose retained size measures growth.
+    measure: u32,
+    /// The node whose length counts entries.
+    entries_of: u32,
+}
+
+impl Group {
+    fn absorb(&mut self, other: Group) {
+        self.count += other.count;
+        self.bytes += other.bytes;
+        for (t, (c, b)) in other.types {
+            let e = self.types.entry(t).or_default();
+            e.0 += c;
+            e.1 += b;
+        }
+        self.best = self.best.max(other.best);
+    }
+}
+
+const PLAIN_CONTAINERS: &[&str] = &[
+    "dict",
+    "list",
+    "set",
+    "frozenset",
+    "tuple",
+    "collections.deque",
+    "collections.OrderedDict",
+    "collections.defaultdict",
+];
+
+const LRU_WRAPPER: &str = "functools._lru_cache_wrapper";
+
+pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
+    check_order(snaps)?;
+    let first = snaps[0];
+    let last = *snaps.last().expect("two or more snapshots");
+    let earlier = &snaps[..snaps.len() - 1];
+    let (r, earlier_retained) = rayon::join(
+        || Retention::compute(last),
+        || {
+            earlier
+                .iter()
+                .map(|s| retained_sizes(s))
+                .collect::<Vec<_>>()
+        },
+    );
+    let n = last.objects.count();
+    let in_first = match_objects(first, last);
+    let in_target = (snaps.len() == 3).then(|| match_objects(snaps[1], last));
+    let root = r.graph.root();
+
+    // Pre-existing objects: present in the first snapshot, and dominated by pre-existing
+    // objects only. The second condition catches addresses reused by new objects (a new
+    // Cart's list at the address of a list freed since A), which identity alone cannot.
+    // All three columns are filled in preorder: a dominator comes before what it dominates.
+    let mut old = FixedBitSet::with_capacity(n + 1);
+    old.insert(n);
+    // Nearest pre-existing strict dominator, and the top of each dominator subtree.
+    let mut near_old = vec![root; n + 1];
+    let mut top = vec![root; n + 1];
+    for &v in r.graph.preorder().iter().skip(1) {
+        let d = r.doms.idom(v);
+        if old.contains(d as usize) && in_first[v as usize] != NO_MATCH {
+            old.insert(v as usize);
+        }
+        if d == root {
+            top[v as usize] = v;
+        } else {
+            top[v as usize] = top[d as usize];
+            near_old[v as usize] = if old.contains(d as usize) {
+                d
+            } else {
+                near_old[d as usize]
+            };
+        }
+    }
+    let old = |v: u32| old.contains(v as usize);
+    let is_candidate =
+        |v: u32| !old(v) && in_target.as_ref().is_none_or(|m| m[v as usize] != NO_MATCH);
+
+    let mut out = Leaks {
+        snapshots: snaps.iter().map(|s| facts(s)).collect(),
+        rule: if snaps.len() == 3 {
+            "objects new in B (absent from A) and still alive in C".into()
+        } else {
+            "objects new in B (absent from A)".into()
+        },
+        candidates: 0,
+        candidate_bytes: 0,
+        garbage_objects: 0,
+        garbage_bytes: 0,
+        roots: Vec::new(),
+        more_roots: 0,
+        suppressed: Vec::new(),
+        counted: Vec::new(),
+        min_growth: opts.min_growth,
+    };
+
+    // Charge every candidate to a holder.
+    let mut fallback: HashMap<u32, u32> = HashMap::new();
+    let mut groups: HashMap<u32, Group> = HashMap::new();
+    for v in 0..n as u32 {
+        if !is_candidate(v) {
+            continue;
+        }
+        let own = r.own[v as usize];
+        out.candidates += 1;
+        out.candidate_bytes += own;
+        if !r.graph.is_reachable(v) {
+            out.garbage_objects += 1;
+            out.garbage_bytes += own;
+            continue;
+        }
+        let mut h = near_old[v as usize];
+        if h == root {
+            // Held by several roots and nothing old dominates it: the last pre-existing
+            // object on the shortest path to its subtree's top, else that top itself.
+            let t = top[v as usize];
+            h = *fallback
+                .entry(t)
+                .or_insert_with(|| last_old_on_path(&r, t, &old).unwrap_or(t));
+        }
+        let g = groups.entry(h).or_default();
+        g.count += 1;
+        g.bytes += own;
+        let e = g.types.entry(last.objects.type_id[v as usize]).or_default();
+        e.0 += 1;
+        e.1 += own;
+        g.best = g.best.max((r.retained[v as usize], v));
+    }
+
+    let namespace = namespace_dicts(last);
+    let plain: Vec<bool> = last
+        .types
+        .iter()
+        .map(|t| PLAIN_CONTAINERS.contains(&t.name.as_str()))
+        .collect();
+    let is_plain = |v: u32| {
+        (v as usize) < n
+            && plain[last.objects.type_id[v as usize] as usize]
+            && !namespace.contains(v as usize)
+    };
+    lift_into_containers(&mut groups, &near_old, root, &is_plain);
+
+    // Name each group's root the way a programmer would fix it, and merge groups that end
+    // up with the same root.
+    let mut named: HashMap<u32, Group> = HashMap::new();
+    for (h, mut g) in groups {
+        let (d, measure) = display_root(&r, h, g.best.1, &old, &is_plain, &namespace);
+        g.measure = measure;
+        g.entries_of = if d != h && type_name(last, d) == LRU_WRAPPER {
+            h
+        } else {
+            d
+        };
+        match named.get_mut(&d) {
+            Some(x) => x.absorb(g),
+            None => {
+                named.insert(d, g);
+            }
+        }
+    }
+
+    let mut ranked: Vec<(u32, Group)> = named.into_iter().collect();
+    ranked.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(&b.0)));
+    let classes: HashSet<u64> = last.types.iter().map(|t| t.addr).collect();
+    let mut suppressed: Vec<SuppressedGroup> = Vec::new();
+    for (d, g) in ranked {
+        let mut root_row = describe(&r, snaps, &earlier_retained, &classes, d, &g);
+        root_row.leak =
+            root_row.grew_every_round && root_row.growth_per_round >= opts.min_growth as i64;
+        let mut subjects: Vec<&str> = Vec::new();
+        if let Some(p) = &root_row.path {
+            subjects.push(&p.expr);
+            if let Some(f) = &p.root.frame {
+                subjects.push(f);
+            }
+        }
+        if let Some(i) = opts.suppressions.find(&subjects) {
+            let pat = &opts.suppressions.patterns[i];
+            match suppressed.iter_mut().find(|s| s.pattern == pat.text) {
+                Some(s) => {
+                    s.roots += 1;
+                    s.new_objects += g.count;
+                    s.new_bytes += g.bytes;
+                }
+                None => suppressed.push(SuppressedGroup {
+                    pattern: pat.text.clone(),
+                    origin: pat.origin.clone(),
+                    roots: 1,
+                    new_objects: g.count,
+                    new_bytes: g.bytes,
+                }),
+            }
+            continue;
+        }
+        if root_row.leak {
+            let name = root_row
+                .path
+                .as_ref()
+                .map_or_else(|| root_row.addr.clone(), |p| p.expr.clone());
+            out.counted.push((name, root_row.growth_bytes));
+        }
+        if out.roots.len() < opts.limit {
+            out.roots.push(root_row);
+        } else {
+            out.more_roots += 1;
+        }
+    }
+    suppressed.sort_by_key(|s| std::cmp::Reverse(s.new_bytes));
+    out.suppressed = suppressed;
+    out.counted.sort_by_key(|c| std::cmp::Reverse(c.1));
+    Ok(out)
+}
+
+/// Snapshots must come from one process and be given oldest first.
+fn check_order(snaps: &[&Snapshot]) -> Result<()> {
+    if !(2..=3).contains(&snaps.len()) {
+        return Err(Error::Usage(
+            "give two snapshots (A B) or three (A B C)".into(),
+        ));
+    }
+    for w in snaps.windows(2) {
+        if let Some(why) = incomparable(w[0], w[1]) {
+            return Err(Error::file(&w[1].path, why));
+        }
+        if let (Some(t0), Some(t1)) = (w[0].header.time, w[1].header.time) {
+            if t1 < t0 {
+                return Err(Error::file(
+                    &w[1].path,
+                    format!(
+                        "taken before {} — give the snapshots oldest first",
+                        w[0].path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn type_name(snap: &Snapshot, v: u32) -> &str {
+    &snap.type_of(ObjId(v)).name
+}
+
+/// The last pre-existing object before `v` on the shortest path from a root to `v`.
+fn last_old_on_path(r: &Retention, v: u32, old: &impl Fn(u32) -> bool) -> Option<u32> {
+    let steps = r.paths.path(v);
+    steps.iter().rev().skip(1).map(|s| s.node).find(|&x| old(x))
+}
+
+/// Dicts that are some object's `__dict__` (module, class and instance namespaces).
+fn namespace_dicts(snap: &Snapshot) -> FixedBitSet {
+    let objs = &snap.objects;
+    let mut out = FixedBitSet::with_capacity(objs.count());
+    if let Some(label) = snap.labels.iter().position(|l| &**l == ".__dict__") {
+        for &(e, l) in &objs.edge_labels {
+            if l as usize == label {
+                out.insert(objs.ref_targets[e as usize].index());
+            }
+        }
+    }
+    out
+}
+
+/// Merge groups held by elements of one plain container into that container: when two or
+/// more group holders share the same nearest pre-existing dominator that is a plain
+/// container, or that container is itself a holder.
+fn lift_into_containers(
+    groups: &mut HashMap<u32, Group>,
+    near_old: &[u32],
+    root: u32,
+    is_plain: &impl Fn(u32) -> bool,
+) {
+    for _ in 0..32 {
+        let mut by_parent: HashMap<u32, Vec<u32>> = HashMap::new();
+        for &h in groups.keys() {
+            if h == root {
+                continue;
+            }
+            let p = near_old[h as usize];
+            if p != root && is_plain(p) {
+                by_parent.entry(p).or_default().push(h);
+            }
+        }
+        let mut changed = false;
+        for (p, hs) in by_parent {
+            if hs.len() >= 2 || groups.contains_key(&p) {
+                for h in hs {
+                    if let Some(g) = groups.remove(&h) {
+                        groups.entry(p).or_default().absorb(g);
+                        changed = true;
+                    }
+                }
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+}
+
+/// The root to show for holder `h` (largest candidate `best`), and the node whose retained
+/// size measures the group's growth.
+fn display_root(
+    r: &Retention,
+    h: u32,
+    best: u32,
+    old: &impl Fn(u32) -> bool,
+    is_plain: &impl Fn(u32) -> bool,
+    namespace: &FixedBitSet,
+) -> (u32, u32) {
+    let snap = r.snap;
+    let n = r.graph.objects() as u32;
+    if h >= n {
+        return (h, h);
+    }
+    let steps = r.paths.path(best);
+    let pos = steps.iter().position(|s| s.node == h);
+    let mut d = h;
+    // A namespace or an instance: the container on the way to the accumulated objects.
+    if !is_plain(h) {
+        if let Some(p) = pos {
+            if let Some(x) = steps[p..steps.len().saturating_sub(1)]
+                .iter()
+                .rev()
+                .map(|s| s.node)
+                .find(|&x| old(x))
+            {
+                d = x;
+            }
+        }
+    }
+    let mut measure = h;
+    // An lru_cache's dict is shown as the wrapper; an object's __dict__ as the object.
+    if let Some(i) = steps.iter().position(|s| s.node == d) {
+        if i > 0 {
+            let parent = steps[i - 1].node;
+            let promote = (type_name(snap, d) == "dict" && type_name(snap, parent) == LRU_WRAPPER)
+                || namespace.contains(d as usize) && r.idom(ObjId(d)) == Some(ObjId(parent));
+            if promote {
+                d = parent;
+            }
+        }
+    }
+    if dominates(r, d, h) {
+        measure = d;
+    }
+    (d, measure)
+}
+
+fn dominates(r: &Retention, a: u32, mut b: u32) -> bool {
+    let root = r.graph.root();
+    loop {
+        if b == a {
+            return true;
+        }
+        if b == root {
+            return false;
+        }
+        b = r.doms.idom(b);
+    }
+}
+
+fn kind_of(snap: &Snapshot, v: u32, classes: &HashSet<u64>) -> String {
+    let t = snap.type_of(ObjId(v));
+    let k = match t.name.as_str() {
+        "dict" | "list" | "set" | "frozenset" | "tuple" | "module" | "function" | "cell" => {
+            t.name.as_str()
+        }
+        "collections.deque" => "deque",
+        "collections.OrderedDict" => "OrderedDict",
+        "collections.defaultdict" => "defaultdict",
+        LRU_WRAPPER => "lru_cache",
+        "type" => "class",
+        _ if classes.contains(&snap.objects.addr[v as usize]) => "class",
+        // A builtin type's name has no module: `int`, `bytearray`.
+        name if !name.contains('.') => name,
+        _ => "instance",
+    };
+    k.to_string()
+}
+
+/// Find `v` of the last snapshot in `s` (same address and type name).
+fn counterpart(last: &Snapshot, v: u32, s: &Snapshot) -> Option<ObjId> {
+    let id = s.objects.find(last.objects.addr[v as usize])?;
+    (s.type_of(id).name == type_name(last, v)).then_some(id)
+}
+
+fn describe(
+    r: &Retention,
+    snaps: &[&Snapshot],
+    earlier_retained: &[Vec<u64>],
+    classes: &HashSet<u64>,
+    d: u32,
+    g: &Group,
+) -> LeakRoot {
+    let last = r.snap;
+    let rounds = (snaps.len() - 1) as i64;
+    let mut entries = Vec::new();
+    let mut retained = Vec::new();
+    for (i, s) in snaps.iter().enumerate() {
+        if i + 1 == snaps.len() {
+            entries.push(last.objects.len_of(ObjId(g.entries_of)));
+            retained.push(Some(r.retained[g.measure as usize]));
+        } else {
+            entries.push(counterpart(last, g.entries_of, s).and_then(|id| s.objects.len_of(id)));
+            retained
+                .push(counterpart(last, g.measure, s).map(|id| earlier_retained[i][id.index()]));
+        }
+    }
+    let rising =
+        |xs: &[Option<u64>]| xs.iter().all(Option::is_some) && xs.windows(2).all(|w| w[1] > w[0]);
+    let grew_every_round = rising(&retained) || rising(&entries);
+    let growth_bytes = match (retained.first(), retained.last()) {
+        (Some(Some(a)), Some(Some(b))) => *b as i64 - *a as i64,
+        _ => g.bytes as i64,
+    };
+    let entries_per_round = match (entries.first(), entries.last()) {
+        (Some(Some(a)), Some(Some(b))) => Some((*b as f64 - *a as f64) / rounds as f64),
+        _ => None,
+    };
+    let mut types: Vec<TypeCount> = g
+        .types
+        .iter()
+        .map(|(&t, &(count, bytes))| TypeCount {
+            type_name: last.types[t as usize].name.clone(),
+            count,
+            bytes,
+        })
+        .collect();
+    types.sort_by(|a, b| b.bytes.cmp(&a.bytes).then(a.type_name.cmp(&b.type_name)));
+    types.truncate(5);
+    let valid = (d as usize) < last.objects.count();
+    LeakRoot {
+        addr: if valid {
+            hex(last.objects.addr[d as usize])
+        } else {
+            "-".into()
+        },
+        type_name: if valid {
+            type_name(last, d).to_string()
+        } else {
+            "-".into()
+        },
+        kind: if valid {
+            kind_of(last, d, classes)
+        } else {
+            "-".into()
+        },
+        path: valid.then(|| path_to(r, ObjId(d))).flatten(),
+        new_objects: g.count,
+        new_bytes: g.bytes,
+        entries,
+        retained,
+        growth_bytes,
+        growth_per_round: growth_bytes / rounds,
+        entries_per_round,
+        grew_every_round,
+        leak: false,
+        types,
+        sample: path_to(r, ObjId(g.best.1)),
+    }
+}

@@ -1,0 +1,211 @@
+//! Table and JUnit rendering of `leaks` and `gate`.
+
+use super::diff::{signed_bytes, signed_count};
+use super::fmt::{bytes, count};
+use super::{Report, Style};
+use crate::analysis::gate::Gate;
+use crate::analysis::leaks::{LeakRoot, Leaks};
+use std::fmt::Write;
+
+const LETTERS: [&str; 3] = ["A", "B", "C"];
+
+fn series(xs: &[Option<u64>], f: fn(u64) -> String) -> String {
+    xs.iter()
+        .map(|x| x.map_or_else(|| "?".into(), f))
+        .collect::<Vec<_>>()
+        .join(" -> ")
+}
+
+fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
+    let name = r
+        .path
+        .as_ref()
+        .map_or_else(|| r.addr.clone(), |p| p.expr.clone());
+    let what = if r.kind == r.type_name {
+        r.kind.clone()
+    } else {
+        format!("{} {}", r.kind, r.type_name)
+    };
+    let _ = writeln!(out, "#{} {name}  ({what}, {})", i + 1, r.addr);
+    let _ = writeln!(
+        out,
+        "   new       {} objects, {}{}",
+        count(r.new_objects),
+        bytes(r.new_bytes),
+        if r.leak {
+            "   LEAK: grew in every round"
+        } else if r.grew_every_round {
+            "   grew in every round, below the minimum growth"
+        } else {
+            "   did not grow in every round"
+        }
+    );
+    if r.entries.iter().any(Option::is_some) {
+        let mut line = format!("   entries   {}", series(&r.entries, count));
+        if let Some(per) = r.entries_per_round {
+            let _ = write!(line, "   ({} per round)", signed_count(per.round() as i64));
+        }
+        let _ = writeln!(out, "{line}");
+    }
+    let _ = writeln!(
+        out,
+        "   retained  {}   ({} per round)",
+        series(&r.retained, bytes),
+        signed_bytes(r.growth_per_round)
+    );
+    let types: Vec<String> = r
+        .types
+        .iter()
+        .map(|t| format!("{} x{} ({})", t.type_name, count(t.count), bytes(t.bytes)))
+        .collect();
+    let _ = writeln!(out, "   types     {}", types.join(", "));
+    if let Some(s) = &r.sample {
+        let _ = writeln!(out, "   sample    {}", s.expr);
+    }
+    if let Some(p) = &r.path {
+        let mut held = format!("   held by   {} {}", p.root.kind, p.root.name);
+        if let Some(f) = &p.root.frame {
+            let _ = write!(held, " in {f}");
+        }
+        let _ = writeln!(out, "{held}");
+    }
+}
+
+impl Report for Leaks {
+    const COMMAND: &'static str = "leaks";
+
+    fn table(&self, _style: &Style) -> String {
+        let mut out = String::new();
+        for (i, s) in self.snapshots.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "{}          {} ({} objects)",
+                LETTERS[i.min(2)],
+                s.path,
+                count(s.objects)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "Candidates {}: {} objects, {}",
+            self.rule,
+            count(self.candidates),
+            bytes(self.candidate_bytes)
+        );
+        if self.garbage_objects > 0 {
+            let _ = writeln!(
+                out,
+                "           of which unreachable (garbage awaiting collection, not leaks): {} objects, {}",
+                count(self.garbage_objects),
+                bytes(self.garbage_bytes)
+            );
+        }
+        out.push('\n');
+        if self.roots.is_empty() {
+            out.push_str("No leak roots: nothing new is held by a pre-existing object.\n");
+        }
+        for (i, r) in self.roots.iter().enumerate() {
+            render_root(i, r, &mut out);
+            out.push('\n');
+        }
+        if self.more_roots > 0 {
+            let _ = writeln!(
+                out,
+                "... {} more leak roots (--limit to show more)",
+                count(self.more_roots)
+            );
+        }
+        if !self.suppressed.is_empty() {
+            out.push_str("Suppressed (interpreter noise and --ignore patterns):\n");
+            for s in &self.suppressed {
+                let _ = writeln!(
+                    out,
+                    "  {:<28} {} root(s), {} objects, {}  [{}]",
+                    s.pattern,
+                    count(s.roots),
+                    count(s.new_objects),
+                    bytes(s.new_bytes),
+                    s.origin
+                );
+            }
+        }
+        out
+    }
+}
+
+impl Report for Gate {
+    const COMMAND: &'static str = "gate";
+
+    fn table(&self, style: &Style) -> String {
+        let mut out = String::new();
+        if self.passed {
+            let _ = writeln!(
+                out,
+                "PASS: {} leak root(s), {} of growth in all (allowed {}{})",
+                self.leak_roots,
+                bytes(self.growth),
+                bytes(self.max_growth),
+                self.max_leaks
+                    .map_or_else(String::new, |m| format!(", at most {m} root(s)"))
+            );
+        } else {
+            out.push_str("FAIL:\n");
+            for r in &self.reasons {
+                let _ = writeln!(out, "  {r}");
+            }
+        }
+        for (name, g) in &self.leaks.counted {
+            let _ = writeln!(out, "  {:>10}  {name}", signed_bytes(*g));
+        }
+        out.push('\n');
+        out.push_str(&self.leaks.table(style));
+        out
+    }
+}
+
+fn xml_escape(s: &str) -> String {
+    quick_xml::escape::escape(s).into_owned()
+}
+
+impl Gate {
+    /// JUnit XML: one test case per growing root, failed when the gate failed.
+    pub fn junit(&self) -> String {
+        let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let cases = self.leaks.counted.len().max(1);
+        let failures = if self.passed { 0 } else { cases };
+        let _ = writeln!(
+            out,
+            "<testsuite name=\"pymem gate\" tests=\"{cases}\" failures=\"{failures}\">"
+        );
+        let detail = xml_escape(&self.leaks.table(&Style::default()));
+        if self.leaks.counted.is_empty() {
+            let _ = writeln!(
+                out,
+                "  <testcase classname=\"pymem.gate\" name=\"no leak roots\"/>"
+            );
+        }
+        for (name, g) in &self.leaks.counted {
+            let _ = write!(
+                out,
+                "  <testcase classname=\"pymem.gate\" name=\"{}\"",
+                xml_escape(name)
+            );
+            if self.passed {
+                out.push_str("/>\n");
+            } else {
+                let msg = format!(
+                    "{name} grew by {} ({})",
+                    bytes(g.max(&0).unsigned_abs()),
+                    self.reasons.join("; ")
+                );
+                let _ = writeln!(
+                    out,
+                    ">\n    <failure message=\"{}\">{detail}</failure>\n  </testcase>",
+                    xml_escape(&msg)
+                );
+            }
+        }
+        out.push_str("</testsuite>\n");
+        out
+    }
+}

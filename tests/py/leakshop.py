@@ -1,0 +1,133 @@
+"""A small service with one planted leak (or steady-state control) per scenario.
+
+Each scenario is a function called once per iteration of the workload; the leaking ones
+grow a container held in a different place, the controls churn without growing."""
+import collections
+import functools
+import logging
+
+
+class Cart:
+    def __init__(self, i):
+        self.user = "u%d" % i
+        self.items = [i, i + 1, i + 2]
+
+
+class Session:
+    def __init__(self, i):
+        self.token = "t%d" % i
+        self.data = {"n": i}
+
+
+# --- leaks -------------------------------------------------------------------------------
+_carts = {}
+
+
+def module_global(i):
+    _carts["u%d" % i] = Cart(i)
+
+
+class Registry:
+    instances = []
+
+
+def class_attr(i):
+    Registry.instances.append(Session(i))
+
+
+class App:
+    def __init__(self):
+        self.history = []
+
+
+app = App()
+
+
+def instance_attr(i):
+    app.history.append({"request": i, "path": "/items/%d" % i})
+
+
+def remember(x, _seen=[]):  # noqa: B006 - the leak under test
+    _seen.append(x)
+
+
+def func_default(i):
+    remember(Cart(i))
+
+
+def _make_tracker():
+    log = []
+
+    def track(x):
+        log.append(x)
+
+    return track
+
+
+track = _make_tracker()
+
+
+def closure(i):
+    track(("event", i, [i]))
+
+
+@functools.lru_cache(maxsize=None)
+def lookup(key):
+    return [key, key * 2, "v%d" % key]
+
+
+def lru_unbounded(i):
+    lookup(i)
+
+
+def stdlib_registry(i):
+    logging.getLogger("leakshop.request.%d" % i)
+
+
+_by_user = collections.defaultdict(list)
+
+
+def defaultdict_lists(i):
+    _by_user["user%d" % (i % 10)].append(Session(i))
+
+
+# --- controls: steady state ----------------------------------------------------------------
+@functools.lru_cache(maxsize=64)
+def bounded(key):
+    return [key, "v%d" % key]
+
+
+def bounded_lru(i):
+    bounded(i)
+
+
+_recent = collections.deque(maxlen=100)
+
+
+def deque_ring(i):
+    _recent.append(Session(i))
+
+
+_slots = {}
+
+
+def overwrite(i):
+    _slots["k%d" % (i % 50)] = Cart(i)
+
+
+def temporary(i):
+    batch = [Cart(i + j) for j in range(20)]
+    return len(batch)
+
+
+LEAKS = {
+    "module_global": "leakshop._carts",
+    "class_attr": "leakshop.Registry.instances",
+    "instance_attr": "leakshop.app.history",
+    "func_default": "leakshop.remember.__defaults__[0]",
+    "closure": "leakshop.track.__closure__[0].cell_contents",
+    "lru_unbounded": "leakshop.lookup",
+    "stdlib_registry": "loggerDict",
+    "defaultdict_lists": "leakshop._by_user",
+}
+CONTROLS = ["bounded_lru", "deque_ring", "overwrite", "temporary"]
