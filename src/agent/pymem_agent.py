@@ -17,6 +17,7 @@ pymem's `snapshot` module. Rules this module keeps, each covered by pymem's test
 * it writes to a temporary file beside the target and renames it only when complete.
 """
 
+import _collections
 import ctypes
 import gc
 import os
@@ -58,6 +59,7 @@ def _t_mro(t):
 
 _t_ns = _tdict["__dict__"].__get__
 _dict_items = dict.items
+_dict_len = dict.__len__
 _dict_keys = dict.keys
 _str_isidentifier = str.isidentifier
 _getrefcount = sys.getrefcount
@@ -65,6 +67,7 @@ _get_referents = gc.get_referents
 _is_tracked = gc.is_tracked
 _getsizeof = sys.getsizeof
 _modtype = type(sys)
+_deque = _collections.deque
 _functype = type(lambda: 0)
 _codetype = type((lambda: 0).__code__)
 _builtin_fn_type = type(len)
@@ -786,6 +789,7 @@ _EXACT_KINDS = {
     tuple: K_SIZED,
     set: K_SIZED,
     frozenset: K_SIZED,
+    _deque: K_SIZED,
     _modtype: K_MODULE,
     _functype: K_FUNC,
     _codetype: K_CODE,
@@ -945,8 +949,7 @@ def _walk(out, types, values, pools, arenas):
                 refs = list(o)
         elif kind == K_DICT:
             refs, labels = _dict_edges(o, refs, values)
-            if t is dict:
-                extra = ',"n":%d' % len(o)
+            extra = ',"n":%d' % (len(o) if t is dict else _dict_len(o))  # C-level for subclasses
         elif kind == K_FUNC:
             extra, labels = _function_edges(o, refs)
         elif kind == K_TYPE:

@@ -87,7 +87,7 @@ pub fn edge_text(snap: &Snapshot, parent: ObjId, e: u32) -> String {
         return ".__class__".into();
     }
     match snap.type_of(parent).name.as_str() {
-        "list" | "tuple" => format!("[{pos}]"),
+        "list" | "tuple" | "collections.deque" => format!("[{pos}]"),
         "cell" => ".cell_contents".into(),
         _ => format!(" -> <{}>", snap.type_of(child).name),
     }

@@ -7,6 +7,7 @@ mod errors;
 mod fuzz_loader;
 mod graph_engine;
 mod graph_fixtures;
+mod leaks;
 mod real_capture;
 mod safety;
 mod summary_fixtures;

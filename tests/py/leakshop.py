@@ -131,3 +131,19 @@ LEAKS = {
     "defaultdict_lists": "leakshop._by_user",
 }
 CONTROLS = ["bounded_lru", "deque_ring", "overwrite", "temporary"]
+
+
+def planted(scenario):
+    """The container a leak scenario grows, and its entries, found by the program itself."""
+    if scenario == "lru_unbounded":
+        return lookup, lookup.cache_info().currsize
+    container = {
+        "module_global": lambda: _carts,
+        "class_attr": lambda: Registry.instances,
+        "instance_attr": lambda: app.history,
+        "func_default": lambda: remember.__defaults__[0],
+        "closure": lambda: track.__closure__[0].cell_contents,
+        "stdlib_registry": lambda: logging.Logger.manager.loggerDict,
+        "defaultdict_lists": lambda: _by_user,
+    }[scenario]()
+    return container, len(container)

@@ -2,7 +2,11 @@
 
 usage: workload_leaks.py AGENT_DIR SCENARIO OUT_DIR [ITERATIONS_PER_ROUND]
 
-Writes OUT_DIR/a.jsonl (after a warm-up), b.jsonl and c.jsonl (after each round)."""
+Writes OUT_DIR/a.jsonl (after a warm-up), b.jsonl and c.jsonl (after each round), and
+OUT_DIR/truth.json: what the program itself sees at each snapshot (instances of leakshop's
+classes counted with gc, and for leak scenarios the planted container's address and entries)."""
+import gc
+import json
 import os
 import sys
 
@@ -14,14 +18,34 @@ import leakshop  # noqa: E402
 step = getattr(leakshop, sys.argv[2])
 out = sys.argv[3]
 per_round = int(sys.argv[4]) if len(sys.argv) > 4 else 1000
+truth = {"counts": [], "container": None, "entries": []}
+
+
+def observe():
+    counts = {}
+    for o in gc.get_objects():
+        t = type(o)
+        if t.__module__ == "leakshop":
+            key = "leakshop." + t.__qualname__
+            counts[key] = counts.get(key, 0) + 1
+    truth["counts"].append(counts)
+    if sys.argv[2] in leakshop.LEAKS:
+        container, entries = leakshop.planted(sys.argv[2])
+        truth["container"] = id(container)
+        truth["entries"].append(entries)
+
+
 i = 0
 for _ in range(50):  # warm-up: lazily created state settles before the baseline
     step(i)
     i += 1
 for name in ("a", "b", "c"):
     pymem_agent.dump(os.path.join(out, name + ".jsonl"), collect=True)
+    observe()
     if name == "c":
         break
     for _ in range(per_round):
         step(i)
         i += 1
+with open(os.path.join(out, "truth.json"), "w") as f:
+    json.dump(truth, f)
