@@ -30,6 +30,9 @@ complete -c pymem -n "__fish_pymem_needs_command" -f -a "summary" -d 'What is in
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "top" -d 'The biggest retainers (dominator tree) with their paths, or retained bytes by type/module'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "path" -d 'Why objects are alive: shortest labelled paths from a root, e.g. shop._carts[\'u42\'].payload[3]'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "show" -d 'One object: sizes, retained size, referrers and referents with labels, path to a root'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "diff" -d 'What changed between two snapshots: counts and bytes per type or module, new and gone objects'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "leaks" -d 'The containers that grow: leak roots named by their paths, with growth per round'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "gate" -d 'CI leak gate: exit 0 pass, 1 fail (leak roots grew beyond the limits), 2 error'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
@@ -61,14 +64,47 @@ complete -c pymem -n "__fish_pymem_using_subcommand show" -l format -d 'Output f
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand show" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
 complete -c pymem -n "__fish_pymem_using_subcommand show" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand diff" -l by -d 'Group by type, by the module that defines the type, or by allocation traceback' -r -f -a "type\t''
+module\t''
+traceback\t'Allocation site (needs snapshots captured with tracemalloc on)'"
+complete -c pymem -n "__fish_pymem_using_subcommand diff" -l limit -d 'Rows (and new/gone objects) to show' -r
+complete -c pymem -n "__fish_pymem_using_subcommand diff" -l format -d 'Output format' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand diff" -l partial -d 'Load snapshots that have no end record'
+complete -c pymem -n "__fish_pymem_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l limit -d 'Leak roots to show' -r
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l min-growth -d 'A root that grew in every round counts as a leak only if it grew at least this much per round' -r
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l ignore -d 'Ignore leak roots whose path matches this wildcard pattern (`*`, `?`); repeatable' -r
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l suppressions -d 'A file of patterns, one per line (`#` starts a comment); repeatable' -r -F
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l format -d 'Output format' -r -f -a "table\t''
+json\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l no-builtin-suppressions -d 'Do not suppress the built-in interpreter noise (import machinery, linecache, ...)'
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l partial -d 'Load snapshots that have no end record'
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l max-growth -d 'Bytes the leak roots may grow by in all, first snapshot to last (e.g. 65536, 64KiB, 1.5MiB)' -r
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l max-leaks -d 'Leak roots allowed (default: any number within --max-growth)' -r
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l limit -d 'Leak roots to list' -r
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l min-growth -d 'A root that grew in every round counts as a leak only if it grew at least this much per round' -r
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l ignore -d 'Ignore leak roots whose path matches this wildcard pattern (`*`, `?`); repeatable' -r
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l suppressions -d 'A file of patterns, one per line (`#` starts a comment); repeatable' -r -F
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l format -d 'Output format (junit: a JUnit XML report for CI systems)' -r -f -a "table\t''
+json\t''
+junit\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l no-builtin-suppressions -d 'Do not suppress the built-in interpreter noise (import machinery, linecache, ...)'
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l partial -d 'Load snapshots that have no end record'
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -l write -d 'Directory to write pymem_agent.py into' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -l print -d 'Print the agent\'s source on stdout'
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "top" -d 'The biggest retainers (dominator tree) with their paths, or retained bytes by type/module'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "path" -d 'Why objects are alive: shortest labelled paths from a root, e.g. shop._carts[\'u42\'].payload[3]'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "show" -d 'One object: sizes, retained size, referrers and referents with labels, path to a root'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "completions" -d 'Print shell completions'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "top" -d 'The biggest retainers (dominator tree) with their paths, or retained bytes by type/module'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "path" -d 'Why objects are alive: shortest labelled paths from a root, e.g. shop._carts[\'u42\'].payload[3]'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "show" -d 'One object: sizes, retained size, referrers and referents with labels, path to a root'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "diff" -d 'What changed between two snapshots: counts and bytes per type or module, new and gone objects'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "leaks" -d 'The containers that grow: leak roots named by their paths, with growth per round'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "gate" -d 'CI leak gate: exit 0 pass, 1 fail (leak roots grew beyond the limits), 2 error'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "completions" -d 'Print shell completions'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -8,6 +8,7 @@ mod fuzz_loader;
 mod graph_engine;
 mod graph_fixtures;
 mod leaks;
+mod pytest_plugin;
 mod real_capture;
 mod safety;
 mod summary_fixtures;
