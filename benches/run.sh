@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks: synthetic snapshots (1M, 10M objects), `pymem summary` wall time and peak RSS
-# (median of 5), the engine steps, and the agent on a real heap. Takes a few minutes and
+# (median of 5), the engine steps, `diff` and `leaks` on a leaking process's snapshots, and
+# the agent on a real heap. Takes a few minutes and
 # ~3 GB of disk under bench-data/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,6 +20,17 @@ for f in synth-1m synth-10m; do
 done
 cargo bench -q --bench engine -- bench-data/synth-1m.jsonl bench-data/synth-1m-random.jsonl \
   bench-data/synth-10m.jsonl bench-data/synth-10m-random.jsonl --runs 3
+# diff and leaks: one leaking process, baseline + two rounds of 10,000 entries.
+for k in 0 10000 20000; do
+  [ -f "bench-data/leak-1m-$k.jsonl" ] || ./target/release/pymem-gen --objects 1000000 --leak $k -o "bench-data/leak-1m-$k.jsonl"
+done
+for cmd in "diff bench-data/leak-1m-0.jsonl bench-data/leak-1m-10000.jsonl" \
+           "leaks bench-data/leak-1m-0.jsonl bench-data/leak-1m-10000.jsonl bench-data/leak-1m-20000.jsonl"; do
+  for i in 1 2 3 4 5; do
+    # shellcheck disable=SC2086
+    /usr/bin/time -f "%e %M" ./target/release/pymem $cmd 2>&1 >/dev/null | tail -1
+  done | sort -n | awk -v c="${cmd%% *}" 'NR==3 {printf "%-6s 1M-object snapshots: median %.2f s, peak RSS %d MiB\n", c, $1, $2/1024}'
+done
 py=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.11.* | sort -V | tail -1)/bin/python3
 "$py" benches/agent_bench.py 250000 bench-data/agent.jsonl
 cargo bench -q --bench engine -- bench-data/agent.jsonl --runs 3

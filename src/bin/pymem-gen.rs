@@ -10,6 +10,10 @@
 //! 64 objects, 90 % of the time) and 80 % of the extra references point within ±1000
 //! objects, 20 % anywhere. `--shape random`: owners and references chosen uniformly (the
 //! worst locality a heap can have).
+//!
+//! `--leak K` adds K entries (an `app.cache.Entry` holding a `str`) to one dict of the base
+//! heap, allocated after everything else: the same seed with growing K gives the baseline,
+//! target and final snapshots of one leaking process, for `diff`, `leaks` and `gate`.
 
 // A binary: writing to the terminal is its job (see clippy.toml).
 #![allow(clippy::disallowed_macros)]
@@ -20,6 +24,7 @@ struct Args {
     objects: u64,
     refs_per_object: f64,
     chain: u64,
+    leak: u64,
     seed: u64,
     random: bool,
     out: String,
@@ -30,6 +35,7 @@ fn parse_args() -> Result<Args, String> {
         objects: 1_000_000,
         refs_per_object: 3.0,
         chain: 0,
+        leak: 0,
         seed: 42,
         random: false,
         out: String::new(),
@@ -55,6 +61,12 @@ fn parse_args() -> Result<Args, String> {
                     .parse()
                     .map_err(|e| format!("--chain: {e}"))?
             }
+            "--leak" => {
+                a.leak = val("--leak")?
+                    .replace('_', "")
+                    .parse()
+                    .map_err(|e| format!("--leak: {e}"))?
+            }
             "--seed" => a.seed = val("--seed")?.parse().map_err(|e| format!("--seed: {e}"))?,
             "--shape" => {
                 a.random = match val("--shape")?.as_str() {
@@ -66,7 +78,7 @@ fn parse_args() -> Result<Args, String> {
             "-o" | "--output" => a.out = val("-o")?,
             "-h" | "--help" => {
                 println!(
-                    "usage: pymem-gen --objects N [--refs-per-object R] [--shape realistic|random] [--chain N] [--seed S] -o FILE\n\n\
+                    "usage: pymem-gen --objects N [--refs-per-object R] [--shape realistic|random] [--chain N] [--leak K] [--seed S] -o FILE\n\n\
                      Writes a synthetic pymem snapshot (format v1) with N objects and about N*R references."
                 );
                 std::process::exit(0);
@@ -122,8 +134,13 @@ fn main() {
     }
 }
 
+/// The dict that `--leak` grows.
+const LEAK_HOLDER: u64 = 7;
+
 fn generate(a: &Args) -> std::io::Result<()> {
     let n = a.objects + a.chain;
+    let leaked = |j: u64| n + 2 * j;
+    let total = n + 2 * a.leak;
     let mut rng = Rng(a.seed);
     // Every object gets a 64-byte slot: addresses in address order = index order.
     let base = 0x7f00_0000_0000u64;
@@ -136,9 +153,9 @@ fn generate(a: &Args) -> std::io::Result<()> {
     )?;
     // Arenas: 64-byte blocks (size class 3) in 16 KiB pools, 64 pools per arena.
     let per_pool = (POOL - 48) / 64;
-    let pools = n.div_ceil(per_pool);
+    let pools = total.div_ceil(per_pool);
     let arenas = pools.div_ceil(64);
-    let mut left = n;
+    let mut left = total;
     for ar in 0..arenas {
         write!(
             w,
@@ -169,7 +186,7 @@ fn generate(a: &Args) -> std::io::Result<()> {
     }
     // Scrambled write order: blocks of 4096 objects in a permuted order.
     let block = 4096u64;
-    let nblocks = n.div_ceil(block);
+    let nblocks = total.div_ceil(block);
     let stride = {
         let mut s = (nblocks / 2) | 1;
         while gcd(s, nblocks) != 1 {
@@ -205,11 +222,19 @@ fn generate(a: &Args) -> std::io::Result<()> {
     let extra_mean = (a.refs_per_object - 1.0).max(0.0);
     for b in 0..nblocks {
         let blk = (b * stride) % nblocks;
-        for i in blk * block..((blk + 1) * block).min(n) {
+        for i in blk * block..((blk + 1) * block).min(total) {
             refs.clear();
+            // Per-object randomness: an object is the same whatever else is generated.
+            let mut rng = Rng(a.seed ^ i.wrapping_mul(0x9E37_79B9_7F4A_7C15));
             let chain_start = a.objects;
-            let t;
-            if i >= chain_start {
+            let mut t;
+            if i >= n {
+                // Leaked entries: an Entry holding a str.
+                t = if (i - n) % 2 == 0 { 6 } else { 2 };
+                if t == 6 {
+                    refs.push(i + 1);
+                }
+            } else if i >= chain_start {
                 // Linked list node: refs the next node.
                 t = 7;
                 if i + 1 < n {
@@ -233,6 +258,10 @@ fn generate(a: &Args) -> std::io::Result<()> {
                 }
                 if i == 0 && a.chain > 0 {
                     refs.push(chain_start);
+                }
+                if i == LEAK_HOLDER {
+                    t = 0;
+                    refs.extend((0..a.leak).map(leaked));
                 }
             }
             line.clear();
@@ -273,7 +302,7 @@ fn generate(a: &Args) -> std::io::Result<()> {
     }
     writeln!(
         w,
-        r#"{{"k":"end","objects":{n},"refs":0,"types":{},"arenas":{arenas},"elapsed":0}}"#,
+        r#"{{"k":"end","objects":{total},"refs":0,"types":{},"arenas":{arenas},"elapsed":0}}"#,
         TYPES.len()
     )?;
     w.flush()
