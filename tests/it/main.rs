@@ -7,6 +7,7 @@ mod errors;
 mod fuzz_loader;
 mod graph_engine;
 mod graph_fixtures;
+mod leak_fixtures;
 mod leaks;
 mod pytest_plugin;
 mod real_capture;
