@@ -18,6 +18,7 @@ pymem's `snapshot` module. Rules this module keeps, each covered by pymem's test
 """
 
 import _collections
+import _struct
 import ctypes
 import gc
 import os
@@ -77,6 +78,25 @@ _bytes_hash = bytes.__hash__
 _KEY_LABEL_MAX = 64
 
 
+_STRUCTS = {}
+
+
+def _S(fmt):
+    """A compiled struct format. Not struct.unpack(fmt, ...): that fills the struct module's
+    cache, which a later snapshot would report as new objects of the observed program."""
+    s = _STRUCTS.get(fmt)
+    if s is None:
+        s = _STRUCTS[fmt] = _struct.Struct(fmt)
+    return s
+
+
+def _raw_buffer(n):
+    """A writable n-byte buffer and its address. A bytearray, not a ctypes array: every new
+    ctypes array length creates a type that ctypes caches for the life of the process."""
+    buf = bytearray(n)
+    return buf, ctypes.addressof(ctypes.c_char.from_buffer(buf))
+
+
 class _Memory:
     """Reads process memory through /proc/self/mem: an unmapped address fails, never faults."""
 
@@ -89,7 +109,7 @@ class _Memory:
             fn.restype = ctypes.c_ssize_t
             fn.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long]
             self._pread = fn
-            self._buf = ctypes.create_string_buffer(4096)
+            self._buf, self._buf_addr = _raw_buffer(4096)
         except Exception:
             self._pread = None
 
@@ -97,10 +117,10 @@ class _Memory:
         if addr <= 0 or addr >= 1 << 63:
             return None
         if self._pread is not None and n <= 4096:
-            got = self._pread(self.fd, self._buf, n, addr)
+            got = self._pread(self.fd, self._buf_addr, n, addr)
             if got != n:
                 return None
-            return self._buf.raw[:n]
+            return bytes(self._buf[:n])
         try:
             data = os.pread(self.fd, n, addr)
         except OSError:
@@ -121,18 +141,12 @@ def _u64s(data):
 
 def _pool_header(mem, pool):
     """Parse and validate a pool header; None when it is not a plausible pool."""
-    import struct
-
     raw = mem.read(pool, _POOL_OVERHEAD)
     return None if raw is None else _parse_pool_header(raw, pool)
 
 
 def _parse_pool_header(raw, pool):
-    import struct
-
-    count, freeblock, _nxt, _prv, arenaindex, szidx, nextoffset, maxnext = struct.unpack(
-        "<I4xQQQIIII", raw
-    )
+    count, freeblock, _nxt, _prv, arenaindex, szidx, nextoffset, maxnext = _S("<I4xQQQIIII").unpack(raw)
     if szidx >= _NB_CLASSES:
         return None
     size = (szidx + 1) * 16
@@ -226,8 +240,6 @@ def _usedpools_in_run(mem, lo, w, first, stop):
 
 def _find_arenas(mem, usedpools_addr, used_words, seg):
     """Locate the words holding `arenas` and `maxarenas`; return their addresses or None."""
-    import struct
-
     # Known (pool, arenaindex) pairs from the used rings, re-read now: the scan's copy is stale.
     fresh = mem.read(usedpools_addr, 512)
     if fresh is not None:
@@ -247,7 +259,7 @@ def _find_arenas(mem, usedpools_addr, used_words, seg):
             raw = mem.read(ptr + 48 * idx, 24)
             if raw is None:
                 return False
-            base, pool_address, nfree, ntotal = struct.unpack("<QQII", raw)
+            base, pool_address, nfree, ntotal = _S("<QQII").unpack(raw)
             if not (base and base % 4096 == 0 and base <= pool < base + _ARENA_SIZE):
                 return False
             if not (base < pool_address <= base + _ARENA_SIZE and nfree <= ntotal <= 64):
@@ -257,7 +269,7 @@ def _find_arenas(mem, usedpools_addr, used_words, seg):
     if _V >= (3, 12):
         raw = mem.read(usedpools_addr + 512, 12)
         if raw is not None:
-            ptr, maxa = struct.unpack("<QI", raw)
+            ptr, maxa = _S("<QI").unpack(raw)
             if ptr and fits(ptr):
                 return usedpools_addr + 512, usedpools_addr + 520
     top = max(idx for _p, idx in known)
@@ -310,15 +322,13 @@ class _AllocatorReader:
     reading them does not itself allocate pymalloc blocks (which would skew the figures)."""
 
     def __init__(self, mem, where):
-        import struct
-
         self.mem = mem
         self.arenas_word, self.maxarenas_word = where
         raw = mem.read(self.maxarenas_word, 4) if self.maxarenas_word else None
-        cap = struct.unpack("<I", raw)[0] if raw else 1 << 12
+        cap = _S("<I").unpack(raw)[0] if raw else 1 << 12
         self.cap = max(16, cap) * 2
-        self.arena_buf = ctypes.create_string_buffer(self.cap * 48)
-        self.pool_buf = ctypes.create_string_buffer(self.cap * 64 * _POOL_OVERHEAD)
+        self.arena_buf, self.arena_addr = _raw_buffer(self.cap * 48)
+        self.pool_buf, self.pool_addr = _raw_buffer(self.cap * 64 * _POOL_OVERHEAD)
         self.narenas = 0
         self.npools = 0
         self.ok = False
@@ -337,11 +347,11 @@ class _AllocatorReader:
             if fn(fd, ctypes.byref(m), 4, self.maxarenas_word) != 4 or m.value > limit:
                 return
             limit = m.value
-        if fn(fd, self.arena_buf, limit * 48, word.value) != limit * 48:
+        if fn(fd, self.arena_addr, limit * 48, word.value) != limit * 48:
             return
         self.narenas = limit
-        base = ctypes.addressof(self.pool_buf)
-        a = (ctypes.c_uint64 * (limit * 6)).from_buffer(self.arena_buf)
+        base = self.pool_addr
+        a = memoryview(self.arena_buf).cast("Q")
         k = 0
         for i in range(limit):
             address = a[6 * i]
@@ -359,16 +369,14 @@ class _AllocatorReader:
 
     def arenas(self):
         """[(address, index, ntotal, nfree, [(pool, szidx, count, nextoffset), ...])]"""
-        import struct
-
         if not self.ok:
             return None
         out = []
         k = 0
-        raw = self.arena_buf.raw
-        pools = self.pool_buf.raw[: self.npools * _POOL_OVERHEAD]
+        raw = bytes(self.arena_buf)
+        pools = bytes(self.pool_buf[: self.npools * _POOL_OVERHEAD])
         for i in range(self.narenas):
-            address, pool_address, nfree, ntotal = struct.unpack_from("<QQII", raw, 48 * i)
+            address, pool_address, nfree, ntotal = _S("<QQII").unpack_from(raw, 48 * i)
             if not address:
                 continue
             if not (address <= pool_address <= address + _ARENA_SIZE and nfree <= ntotal <= 64):
@@ -577,11 +585,35 @@ def dump(path, *, values=False, collect=False):
     # No automatic collection may run during the capture: it would change what is measured.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    global _CAPTURE_MARK
+    # Everything tracked after this marker in the youngest generation is the capture's own.
+    _CAPTURE_MARK = [None]
     try:
         return _dump(path, tmp, values, t0)
     finally:
+        _CAPTURE_MARK = None
         if gc_was_enabled:
             gc.enable()
+
+
+_CAPTURE_MARK = None
+
+
+def _capture_objects():
+    """Ids of the objects this capture created before its walk (its tables, its frames'
+    locals, its output file): with collection off they sit after the marker, in creation
+    order, at the end of the youngest generation. Objects another thread creates meanwhile
+    are there too, and are left out with them: a snapshot shows the heap as the capture
+    began. Left in, the capture's own objects would look like new objects held from outside
+    to a later snapshot whose capture reused their addresses."""
+    mark = _CAPTURE_MARK
+    young = gc.get_objects(0)
+    own = {id(young)}
+    for k in range(len(young) - 1, -1, -1):
+        if young[k] is mark:
+            own.update(map(id, young[k:]))
+            break
+    return own
 
 
 def _dump(path, tmp, values, t0):
@@ -873,7 +905,8 @@ def _walk(out, types, values, pools, arenas):
     add_seen = seen_untracked.add
     push = objs.append
     n_refs = skipped = 0
-    own = {id(objs), id(seen_untracked), id(pools), id(types.ids)}
+    own = _capture_objects()
+    own.update((id(objs), id(seen_untracked), id(pools), id(types.ids)))
     # The allocator tables read for this capture, and the output file's objects: not the
     # program's (a later snapshot would see them as new objects held from outside).
     own.update(map(id, pools.values()))
@@ -1012,8 +1045,6 @@ def _shared_key_names(t):
     ht_cached_keys is the word after ht_qualname in the heap type (ht_name two words before);
     both are found by identity in the type's own memory, and every key is checked to be a
     str before it is turned back into an object."""
-    import struct
-
     mem = _MEM
     if mem is None:
         return None
@@ -1025,7 +1056,7 @@ def _shared_key_names(t):
         return None
     if raw is None:
         return None
-    words = struct.unpack("<%dQ" % (size // 8), raw[: size // 8 * 8])
+    words = _struct.Struct("<%dQ" % (size // 8)).unpack(raw[: size // 8 * 8])
     for i in range(2, len(words) - 1):
         if words[i] == qn and words[i - 2] == nm:
             keys = words[i + 1]
@@ -1035,7 +1066,7 @@ def _shared_key_names(t):
     hdr = mem.read(keys, 32) if keys else None
     if hdr is None:
         return None
-    _rc, _l2size, l2idx, kind, _ver, _usable, nent = struct.unpack("<qBBBxIqq", hdr)
+    _rc, _l2size, l2idx, kind, _ver, _usable, nent = _S("<qBBBxIqq").unpack(hdr)
     if kind != 2 or not 0 < nent <= 1 << 16 or l2idx > 24:  # DICT_KEYS_SPLIT
         return None
     ent = mem.read(keys + 32 + (1 << l2idx), 16 * nent)
@@ -1043,9 +1074,9 @@ def _shared_key_names(t):
         return None
     names = []
     str_type = id(str)
-    for k in struct.unpack("<%dQ" % (2 * nent), ent)[0::2]:
+    for k in _struct.Struct("<%dQ" % (2 * nent)).unpack(ent)[0::2]:
         tp = mem.read(k + 8, 8) if k else None
-        if tp is None or struct.unpack("<Q", tp)[0] != str_type:
+        if tp is None or _S("<Q").unpack(tp)[0] != str_type:
             names.append(None)
             continue
         names.append(ctypes.cast(k, ctypes.py_object).value)
@@ -1054,8 +1085,6 @@ def _shared_key_names(t):
 
 def _make_labeller(t, flags):
     """A function labelling an instance's referents by attribute name, or None."""
-    import struct
-
     slots = _slot_descriptors(t)
     if _V >= (3, 11) and flags & _MANAGED_DICT:
         names = _shared_key_names(t)
@@ -1070,9 +1099,9 @@ def _make_labeller(t, flags):
         if dictoffset <= 0 and not slots:
             return None
     string_at = ctypes.string_at
-    word_at = struct.Struct("<Q").unpack
+    word_at = _S("<Q").unpack
     dotted = [None if n is None else "." + n for n in names] if names else None
-    values_at = struct.Struct("<%dQ" % len(names)).unpack if names else None
+    values_at = _struct.Struct("<%dQ" % len(names)).unpack if names else None
     dotted_type = dotted + [None] if dotted and None not in dotted else None
     managed = _V >= (3, 11) and flags & _MANAGED_DICT
 
@@ -1174,30 +1203,24 @@ def _type_edges(t, refs):
 
 
 def _list_buffers(o, pget):
-    import struct
-
     raw = ctypes.string_at(id(o) + 24, 16)
-    items, allocated = struct.unpack("<Qq", raw)
+    items, allocated = _S("<Qq").unpack(raw)
     if not items:
         return ()
     return (_buffer(items, allocated * 8, pget),)
 
 
 def _set_buffers(o, pget):
-    import struct
-
     raw = ctypes.string_at(id(o) + 32, 16)
-    mask, table = struct.unpack("<qQ", raw)
+    mask, table = _S("<qQ").unpack(raw)
     if not table or table == id(o) + 64:
         return ()
     return (_buffer(table, (mask + 1) * 16, pget),)
 
 
 def _bytearray_buffers(o, pget):
-    import struct
-
     raw = ctypes.string_at(id(o) + 24, 16)
-    alloc, ob_bytes = struct.unpack("<qQ", raw)
+    alloc, ob_bytes = _S("<qQ").unpack(raw)
     if not ob_bytes:
         return ()
     return (_buffer(ob_bytes, alloc, pget),)
@@ -1208,10 +1231,8 @@ _EMPTY_DICT_SIZE = _dict_sizeof({})
 
 
 def _dict_buffers(o, pget):
-    import struct
-
     raw = ctypes.string_at(id(o) + 32, 16)
-    keys, vals = struct.unpack("<QQ", raw)
+    keys, vals = _S("<QQ").unpack(raw)
     out = []
     rest = max(0, _dict_sizeof(o) - _EMPTY_DICT_SIZE)
     for ptr, owned in ((keys, vals == 0), (vals, True)):
@@ -1322,7 +1343,8 @@ def _run_leak_check(item, marker):
     if proc.returncode != 1:
         pytest.fail("pymem_leaks: pymem gate failed: %s" % proc.stderr.strip(), pytrace=False)
     verdict = json.loads(proc.stdout)
-    lines = ["pymem: %s leaks: %s" % (item.name, "; ".join(verdict["reasons"]))]
+    broken = ["%s %d > %d" % (b["limit"], b["value"], b["allowed"]) for b in verdict["breaches"]]
+    lines = ["pymem: %s leaks (%s)" % (item.name, "; ".join(broken))]
     for root in verdict["leaks"]["roots"]:
         if root["leak"]:
             where = root["path"]["expr"] if root.get("path") else root["addr"]

@@ -17,11 +17,20 @@ pub struct GateOptions {
 /// rotating buffer in steady state does not grow in every round at all.
 pub const DEFAULT_MAX_GROWTH: u64 = 64 * 1024;
 
+/// A limit the leak roots broke.
+#[derive(Debug, Clone, Serialize)]
+pub struct Breach {
+    /// `max_growth` (bytes) or `max_leaks` (roots).
+    pub limit: &'static str,
+    pub value: u64,
+    pub allowed: u64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Gate {
     pub passed: bool,
-    /// Why it failed, one sentence per broken limit (empty when it passed).
-    pub reasons: Vec<String>,
+    /// The limits broken (empty when it passed).
+    pub breaches: Vec<Breach>,
     pub max_growth: u64,
     pub max_leaks: Option<u64>,
     /// Growth of the roots counted as leaks, in all.
@@ -33,21 +42,26 @@ pub struct Gate {
 pub fn gate(leaks: Leaks, opts: GateOptions) -> Gate {
     let growth: u64 = leaks.counted.iter().map(|(_, g)| (*g).max(0) as u64).sum();
     let leak_roots = leaks.counted.len() as u64;
-    let mut reasons = Vec::new();
+    let mut breaches = Vec::new();
     if growth > opts.max_growth {
-        reasons.push(format!(
-            "{leak_roots} leak root(s) grew by {growth} bytes in all (allowed: {})",
-            opts.max_growth
-        ));
+        breaches.push(Breach {
+            limit: "max_growth",
+            value: growth,
+            allowed: opts.max_growth,
+        });
     }
     if let Some(max) = opts.max_leaks {
         if leak_roots > max {
-            reasons.push(format!("{leak_roots} leak root(s) (allowed: {max})"));
+            breaches.push(Breach {
+                limit: "max_leaks",
+                value: leak_roots,
+                allowed: max,
+            });
         }
     }
     Gate {
-        passed: reasons.is_empty(),
-        reasons,
+        passed: breaches.is_empty(),
+        breaches,
         max_growth: opts.max_growth,
         max_leaks: opts.max_leaks,
         growth,

@@ -3,7 +3,7 @@
 use super::diff::{signed_bytes, signed_count};
 use super::fmt::{bytes, count};
 use super::{Report, Style};
-use crate::analysis::gate::Gate;
+use crate::analysis::gate::{Breach, Gate};
 use crate::analysis::leaks::{LeakRoot, Leaks};
 use std::fmt::Write;
 
@@ -150,8 +150,8 @@ impl Report for Gate {
             );
         } else {
             out.push_str("FAIL:\n");
-            for r in &self.reasons {
-                let _ = writeln!(out, "  {r}");
+            for b in &self.breaches {
+                let _ = writeln!(out, "  {}", breach(b, self.leak_roots));
             }
         }
         for (name, g) in &self.leaks.counted {
@@ -160,6 +160,18 @@ impl Report for Gate {
         out.push('\n');
         out.push_str(&self.leaks.table(style));
         out
+    }
+}
+
+/// One broken limit as a sentence.
+fn breach(b: &Breach, roots: u64) -> String {
+    match b.limit {
+        "max_growth" => format!(
+            "{roots} leak root(s) grew by {} in all (--max-growth {})",
+            bytes(b.value),
+            bytes(b.allowed)
+        ),
+        _ => format!("{} leak root(s) (--max-leaks {})", b.value, b.allowed),
     }
 }
 
@@ -196,7 +208,11 @@ impl Gate {
                 let msg = format!(
                     "{name} grew by {} ({})",
                     bytes(g.max(&0).unsigned_abs()),
-                    self.reasons.join("; ")
+                    self.breaches
+                        .iter()
+                        .map(|b| breach(b, self.leak_roots))
+                        .collect::<Vec<_>>()
+                        .join("; ")
                 );
                 let _ = writeln!(
                     out,
