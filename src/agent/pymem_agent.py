@@ -19,8 +19,10 @@ pymem's `snapshot` module. Rules this module keeps, each covered by pymem's test
 
 import _collections
 import _struct
+import array
 import ctypes
 import gc
+import json
 import os
 import re
 import sys
@@ -132,8 +134,6 @@ class _Memory:
 
 
 def _u64s(data):
-    import array
-
     a = array.array("Q")
     a.frombytes(data[: len(data) - len(data) % 8])
     return a
@@ -398,8 +398,20 @@ _CLASS_LINE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
 _FREE_LINE = re.compile(r"^\s*(\d+) free (\w+)s? \* (\d+) bytes each")
 
 
-def _mallocstats_text(tmp):
-    """Raw sys._debugmallocstats() output (written to C stderr; fd 2 is redirected briefly)."""
+def _scratch_fd(directory):
+    """An unnamed read-write file (no tempfile import: the agent must not load modules)."""
+    try:
+        return os.open(directory, os.O_TMPFILE | os.O_RDWR, 0o600)
+    except (AttributeError, OSError):
+        name = os.path.join(directory, ".pymem-stats.%d" % os.getpid())
+        fd = os.open(name, os.O_CREAT | os.O_EXCL | os.O_RDWR, 0o600)
+        os.unlink(name)
+        return fd
+
+
+def _mallocstats_text(fd):
+    """Raw sys._debugmallocstats() output (written to C stderr; fd 2 is redirected briefly
+    to the scratch file `fd`)."""
     if not hasattr(sys, "_debugmallocstats"):
         return None
     try:
@@ -408,13 +420,18 @@ def _mallocstats_text(tmp):
         pass
     saved = os.dup(2)
     try:
-        os.dup2(tmp.fileno(), 2)
+        os.dup2(fd, 2)
         sys._debugmallocstats()
     finally:
         os.dup2(saved, 2)
         os.close(saved)
-    tmp.seek(0)
-    return tmp.read()
+    os.lseek(fd, 0, os.SEEK_SET)
+    chunks = []
+    while True:
+        chunk = os.read(fd, 1 << 16)
+        if not chunk:
+            return b"".join(chunks)
+        chunks.append(chunk)
 
 
 def _parse_mallocstats(raw):
@@ -631,14 +648,15 @@ def _dump(path, tmp, values, t0):
             where, why = _locate_allocator(mem)
         except Exception as e:  # never let allocator archaeology kill the capture
             where, why = None, "%s: %s" % (type(e).__name__, e)
-    import tempfile
-
     arenas = None
     reader = _AllocatorReader(mem, where) if where is not None else None
-    with tempfile.TemporaryFile(mode="w+b") as stats_file:
-        raw_stats = _mallocstats_text(stats_file)
+    stats_fd = _scratch_fd(os.path.dirname(tmp))
+    try:
+        raw_stats = _mallocstats_text(stats_fd)
         if reader is not None:
             reader.capture()
+    finally:
+        os.close(stats_fd)
     if reader is not None:
         arenas = reader.arenas()
         del reader
@@ -716,14 +734,10 @@ def _allocator_info(stats, debug_shift):
 
 
 def _json_value(v):
-    import json
-
     return json.dumps(v, separators=(",", ":"), default=str)
 
 
 def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
-    import json
-
     w = out.write
     header = {
         "k": "header",
@@ -788,8 +802,8 @@ def _roots(out):
         frames = sys._current_frames()
     except Exception:
         frames = {}
-    import threading
-
+    # Loaded by the program or not at all: the agent imports nothing at capture time.
+    threading = sys.modules.get("threading")
     # Thread names through the stdlib's own property getters (a subclass cannot intercept).
     names = {}
     try:

@@ -1,5 +1,5 @@
 //! The agent's safety rules, each proven on every CPython: no user code, no materialised
-//! instance dicts, no collections, no partial files.
+//! instance dicts, no collections, no imports, no partial files.
 
 use crate::common::*;
 
@@ -23,6 +23,11 @@ fn capture_runs_no_user_code_and_changes_nothing_on_every_cpython() {
         assert_eq!(
             r["dict_before"], r["dict_after"],
             "{version}: an instance dict was materialised"
+        );
+        assert_eq!(
+            r["modules_imported"],
+            serde_json::json!([]),
+            "{version}: the capture imported modules into the program"
         );
         assert_eq!(r["failed_raised"], true, "{version}");
         assert_eq!(

@@ -110,8 +110,11 @@ def has_materialised_dict(o):
 
 
 before = has_materialised_dict(probe)
+modules_before = sorted(sys.modules)
+collections_before = len(collections)
 pymem_agent.dump(sys.argv[2])
-collections_during_dump = len(collections)
+collections_during_dump = len(collections) - collections_before
+modules_imported = sorted(set(sys.modules) - set(modules_before))
 after = has_materialised_dict(probe)
 
 # A failed capture leaves neither the target nor a partial file behind.
@@ -142,6 +145,7 @@ with open(sys.argv[3], "w") as f:
             "dict_after": after,
             "failed_raised": raised,
             "leftovers": leftovers,
+            "modules_imported": modules_imported,
         },
         f,
     )
