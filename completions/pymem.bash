@@ -25,6 +25,9 @@ _pymem() {
             pymem,diff)
                 cmd="pymem__subcmd__diff"
                 ;;
+            pymem,frag)
+                cmd="pymem__subcmd__frag"
+                ;;
             pymem,gate)
                 cmd="pymem__subcmd__gate"
                 ;;
@@ -55,6 +58,9 @@ _pymem() {
             pymem__subcmd__help,diff)
                 cmd="pymem__subcmd__help__subcmd__diff"
                 ;;
+            pymem__subcmd__help,frag)
+                cmd="pymem__subcmd__help__subcmd__frag"
+                ;;
             pymem__subcmd__help,gate)
                 cmd="pymem__subcmd__help__subcmd__gate"
                 ;;
@@ -83,7 +89,7 @@ _pymem() {
 
     case "${cmd}" in
         pymem)
-            opts="-h -V --help --version summary top path show diff leaks gate agent completions help"
+            opts="-h -V --help --version summary top path show diff leaks gate frag agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -154,6 +160,40 @@ _pymem() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pymem__subcmd__frag)
+            opts="-h --threshold --by --svg --limit --partial --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --threshold)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --by)
+                    COMPREPLY=($(compgen -W "type owner traceback" -- "${cur}"))
+                    return 0
+                    ;;
+                --svg)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pymem__subcmd__gate)
             opts="-h --max-growth --max-leaks --limit --min-growth --ignore --suppressions --no-builtin-suppressions --partial --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -197,7 +237,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help)
-            opts="summary top path show diff leaks gate agent completions help"
+            opts="summary top path show diff leaks gate frag agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -239,6 +279,20 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help__subcmd__diff)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__help__subcmd__frag)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

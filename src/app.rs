@@ -3,11 +3,12 @@
 #![allow(clippy::disallowed_macros)] // part of the binary: it writes
 
 use crate::cli::{
-    Cli, Command, DiffBy, DiffFormat, GateFormat, LeakFilterArgs, LoadArgs, OutputFormat,
+    Cli, Command, DiffBy, DiffFormat, FragBy, GateFormat, LeakFilterArgs, LoadArgs, OutputFormat,
     PathFormat, Shell, SummaryBy, TopBy,
 };
 use clap::CommandFactory;
 use pymem::analysis::diff::{self, diff};
+use pymem::analysis::frag::{self, frag, frag_change, FragOptions};
 use pymem::analysis::gate::{gate, GateOptions};
 use pymem::analysis::inspect::inspect;
 use pymem::analysis::leaks::{leaks, LeakOptions, Leaks};
@@ -122,6 +123,41 @@ pub fn run(cli: Cli) -> Result<i32> {
             write_stdout(&text)?;
             Ok(if verdict.passed { 0 } else { 1 })
         }
+        Command::Frag(a) => {
+            if !(0.0..=100.0).contains(&a.threshold) {
+                return Err(Error::Usage(format!(
+                    "--threshold {} is not a percentage (0-100)",
+                    a.threshold
+                )));
+            }
+            let snaps = a
+                .snapshots
+                .iter()
+                .map(|p| load_snapshot(p, &a.load))
+                .collect::<Result<Vec<_>>>()?;
+            let by = match a.by {
+                FragBy::Type => frag::FragBy::Type,
+                FragBy::Owner => frag::FragBy::Owner,
+                FragBy::Traceback => return Err(no_tracebacks(&snaps[0])),
+            };
+            let opts = |limit| FragOptions {
+                by,
+                threshold: a.threshold / 100.0,
+                limit,
+            };
+            let text = if snaps.len() == 2 {
+                let fa = frag(&snaps[0], &opts(usize::MAX))?;
+                let fb = frag(&snaps[1], &opts(usize::MAX))?;
+                write_svg(a.svg.as_deref(), &fb)?;
+                render(&frag_change(fa, fb, a.limit), format(&a.load), &style())
+            } else {
+                let f = frag(&snaps[0], &opts(a.limit))?;
+                write_svg(a.svg.as_deref(), &f)?;
+                render(&f, format(&a.load), &style())
+            };
+            write_stdout(&text)?;
+            Ok(0)
+        }
         Command::Agent(a) => {
             if let Some(dir) = a.write {
                 let path = pymem::agent::write_to(&dir)?;
@@ -165,6 +201,25 @@ fn find_leaks(paths: &[std::path::PathBuf], s: &LeakFilterArgs, limit: usize) ->
     )
 }
 
+/// The arena map, when asked for.
+fn write_svg(path: Option<&Path>, f: &frag::Frag) -> Result<()> {
+    if let Some(path) = path {
+        std::fs::write(path, pymem::report::svg::arena_map(f)).map_err(|e| Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?;
+        eprintln!("wrote {}", path.display());
+    }
+    Ok(())
+}
+
+fn format(load: &LoadArgs) -> Format {
+    match load.format {
+        OutputFormat::Table => Format::Table,
+        OutputFormat::Json => Format::Json,
+    }
+}
+
 /// `--by traceback` on snapshots without allocation tracebacks.
 fn no_tracebacks(snap: &Snapshot) -> Error {
     Error::file(
@@ -205,11 +260,7 @@ fn style() -> Style {
 }
 
 fn emit<R: Report>(report: &R, load: &LoadArgs) -> Result<i32> {
-    let format = match load.format {
-        OutputFormat::Table => Format::Table,
-        OutputFormat::Json => Format::Json,
-    };
-    write_stdout(&render(report, format, &style()))?;
+    write_stdout(&render(report, format(load), &style()))?;
     Ok(0)
 }
 

@@ -395,7 +395,7 @@ class _AllocatorReader:
 
 _STAT_LINE = re.compile(r"^# ?([a-z][a-z ]+?)\s+=\s+([\d,]+)\s*$")
 _CLASS_LINE = re.compile(r"^\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*$")
-_FREE_LINE = re.compile(r"^\s*(\d+) free (\w+)s? \* (\d+) bytes each")
+_FREE_LINE = re.compile(r"^\s*(\d+) free (?:(\d+)-sized )?(\w+) \* (\d+) bytes each")
 
 
 def _scratch_fd(directory):
@@ -438,7 +438,7 @@ def _parse_mallocstats(raw):
     if raw is None:
         return None
     text = raw.decode("ascii", "replace")
-    out = {"pymalloc": "Small block threshold" in text, "classes": [], "counters": {}, "free_lists": {}}
+    out = {"pymalloc": "Small block threshold" in text, "classes": [], "counters": {}, "free_lists": {}, "free_list_bytes": {}}
     for line in text.splitlines():
         m = _CLASS_LINE.match(line)
         if m:
@@ -450,7 +450,9 @@ def _parse_mallocstats(raw):
             continue
         m = _FREE_LINE.match(line)
         if m:
-            out["free_lists"][m.group(2)] = int(m.group(1))
+            key = m.group(3) + ("[%s]" % m.group(2) if m.group(2) else "")
+            out["free_lists"][key] = int(m.group(1))
+            out["free_list_bytes"][key] = int(m.group(4))
     out["blocks_in_use"] = sum(c[3] for c in out["classes"])
     return out
 

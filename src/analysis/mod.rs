@@ -2,6 +2,7 @@
 
 pub mod diff;
 pub mod facts;
+pub mod frag;
 pub mod gate;
 pub mod identity;
 pub mod inspect;

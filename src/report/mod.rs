@@ -4,9 +4,11 @@
 mod diff;
 mod facts;
 pub mod fmt;
+mod frag;
 mod leaks;
 mod retention;
 mod summary;
+pub mod svg;
 
 pub use retention::paths_dot;
 

@@ -84,6 +84,7 @@ fn parse_line<'a>(chunk: &mut Chunk<'a>, line: &'a [u8], line_no: u64) -> Result
                 module,
                 flags: t.flags,
                 basicsize: t.basicsize,
+                pre: t.pre,
             };
             chunk.types.push((line_no, t.id, info));
         }

@@ -83,6 +83,9 @@ pub struct AllocatorInfo {
     pub pool_overhead: Option<u64>,
     #[serde(default)]
     pub size_classes: Option<u32>,
+    /// Bytes the debug hooks put before each block (0 without them).
+    #[serde(default)]
+    pub debug_shift: Option<u64>,
 }
 
 /// Figures printed by `sys._debugmallocstats()` at capture.
@@ -95,8 +98,13 @@ pub struct MallocStats {
     pub classes: Vec<[u64; 5]>,
     #[serde(default)]
     pub counters: BTreeMap<String, u64>,
+    /// Objects on each free list (`PyFloatObjects`, `PyTupleObjects[5]` for the free list of
+    /// 5-tuples, ...).
     #[serde(default)]
     pub free_lists: BTreeMap<String, u64>,
+    /// Bytes of each free list's objects as printed (without the GC header).
+    #[serde(default)]
+    pub free_list_bytes: BTreeMap<String, u64>,
     #[serde(default)]
     pub blocks_in_use: u64,
 }
@@ -123,6 +131,9 @@ pub struct TypeInfo {
     pub module: String,
     pub flags: u64,
     pub basicsize: u64,
+    /// Bytes before the object's address that belong to its block (GC header, managed
+    /// dict/weakref pointers, debug-hook header): the block starts at `addr - pre`.
+    pub pre: u64,
 }
 
 /// A pymalloc pool as its header described it at capture.

@@ -30,6 +30,8 @@ pub struct TypeLine<'a> {
     pub flags: u64,
     #[serde(default)]
     pub basicsize: u64,
+    #[serde(default)]
+    pub pre: u64,
 }
 
 #[derive(Deserialize)]

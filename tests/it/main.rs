@@ -4,6 +4,7 @@
 mod common;
 mod completions;
 mod errors;
+mod frag;
 mod fuzz_loader;
 mod graph_engine;
 mod graph_fixtures;

@@ -1,0 +1,652 @@
+//! `frag`: which live blocks pin which pymalloc arenas.
+//!
+//! An arena goes back to the OS only when every pool in it is empty, so a few long-lived
+//! blocks in an otherwise empty arena keep the whole arena (256 KiB up to 3.9, 1 MiB from
+//! 3.10) resident. From the pool headers in the snapshot every arena's live bytes are known;
+//! each object's block (its address minus its type's pre-header) and each owned buffer is
+//! placed in its pool, and whatever the pool header counts beyond them is a free-listed or
+//! unattributed block (free-listed: as many as the free lists printed at capture hold of
+//! that block size, charged to pinned arenas first — an assumption, said in the output). Arenas used below a threshold are *pinned*; their held-but-unused
+//! bytes are attributed to the groups of blocks inside them in proportion to live bytes, and
+//! a group that is alone in an arena would return it outright if freed.
+
+use super::facts::{facts, SnapshotFacts};
+use super::pypath::{path_to, PyPath};
+use super::retention::Retention;
+use crate::error::{Error, Result};
+use crate::snapshot::{ObjId, Snapshot};
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FragBy {
+    /// Objects by type, buffers by their owner's type, other blocks by size.
+    Type,
+    /// Objects by the container holding them, buffers by their owner.
+    Owner,
+}
+
+/// One size class over the whole heap, with `sys._debugmallocstats()`'s row beside it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SizeClass {
+    pub class: u32,
+    pub block_size: u64,
+    pub pools: u64,
+    pub blocks_in_use: u64,
+    /// Free blocks inside the class's used pools.
+    pub free_blocks: u64,
+    /// `[pools, blocks in use, avail blocks]` as printed at capture, when recorded.
+    pub mallocstats: Option<[u64; 3]>,
+}
+
+/// What the allocator printed at capture against what the pool headers say.
+#[derive(Debug, Clone, Serialize)]
+pub struct Reconciliation {
+    pub arenas: u64,
+    pub mallocstats_arenas: Option<u64>,
+    pub blocks_in_use: u64,
+    pub mallocstats_blocks_in_use: Option<u64>,
+    /// Size classes whose pools or blocks in use differ (empty when all agree).
+    pub mismatched_classes: Vec<u32>,
+    /// Free-list lengths printed at capture (`PyFloatObjects`: 4, ...): blocks in use that
+    /// hold no live object.
+    pub free_lists: Vec<(String, u64)>,
+}
+
+/// A group of blocks inside pinned arenas.
+#[derive(Debug, Clone, Serialize)]
+pub struct PinGroup {
+    pub key: String,
+    /// objects, buffers, free-listed (objects kept for reuse by a type's free list, counted
+    /// from the free lists printed at capture) or unattributed (interpreter allocations).
+    pub kind: &'static str,
+    pub blocks: u64,
+    pub live_bytes: u64,
+    /// Pinned arenas holding at least one of these blocks.
+    pub arenas: u64,
+    /// Held-but-unused bytes of those arenas charged to this group (in proportion to its
+    /// share of each arena's live bytes).
+    pub attributed_bytes: u64,
+    /// Arenas in which these blocks are the only live ones: freeing them returns these.
+    pub sole_arenas: u64,
+    pub reclaimable_bytes: u64,
+    /// Where most of them are held (objects: the container; buffers: the owner).
+    pub held_by: Option<PyPath>,
+}
+
+/// One arena, for the map.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArenaUse {
+    pub addr: u64,
+    pub index: u32,
+    pub live_bytes: u64,
+    pub utilisation: f64,
+    pub pinned: bool,
+    /// Per pool slot (in address order): used fraction 0..=1 of a used pool, or -1 for an
+    /// empty or not yet carved pool.
+    pub pools: Vec<f32>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Frag {
+    pub snapshot: SnapshotFacts,
+    pub by: FragBy,
+    pub threshold: f64,
+    pub arena_size: u64,
+    pub pool_size: u64,
+    pub arenas: u64,
+    pub held_bytes: u64,
+    pub live_bytes: u64,
+    /// Held bytes not in live blocks, as a share of held bytes.
+    pub fragmentation: f64,
+    pub classes: Vec<SizeClass>,
+    pub reconciliation: Reconciliation,
+    pub pinned_arenas: u64,
+    pub pinned_held_bytes: u64,
+    pub pinned_live_bytes: u64,
+    pub pinned_unused_bytes: u64,
+    /// Share of the pinned arenas' unused bytes charged to objects, buffers and free lists
+    /// (the rest to unattributed blocks).
+    pub attributed_share: f64,
+    /// Groups by attributed bytes, largest first (at most `limit`).
+    pub findings: Vec<PinGroup>,
+    pub more_findings: usize,
+    #[serde(skip)]
+    pub map: Vec<ArenaUse>,
+}
+
+/// Pool geometry of one snapshot.
+struct Geometry {
+    arena_size: u64,
+    pool_size: u64,
+    overhead: u64,
+    debug_shift: u64,
+}
+
+impl Geometry {
+    fn of(snap: &Snapshot) -> Result<Self> {
+        let a = &snap.header.allocator;
+        if !snap.has_pools() || a.arena_size.is_none() || a.pool_size.is_none() {
+            let why = snap
+                .header
+                .missing
+                .iter()
+                .find(|m| m.starts_with("pools"))
+                .cloned()
+                .unwrap_or_else(|| format!("allocator {}", a.name));
+            return Err(Error::file(
+                &snap.path,
+                format!("no pymalloc arenas in this snapshot ({why}): frag needs them"),
+            ));
+        }
+        Ok(Geometry {
+            arena_size: a.arena_size.unwrap_or(0),
+            pool_size: a.pool_size.unwrap_or(0),
+            overhead: a.pool_overhead.unwrap_or(48),
+            debug_shift: a.debug_shift.unwrap_or(0),
+        })
+    }
+
+    fn capacity(&self, block: u64) -> u64 {
+        (self.pool_size - self.overhead) / block.max(1)
+    }
+}
+
+fn block_size(class: u8) -> u64 {
+    (class as u64 + 1) * 16
+}
+
+/// Placement of blocks into pools: sorted pool addresses and each pool's arena.
+struct Pools<'s> {
+    snap: &'s Snapshot,
+    geo: &'s Geometry,
+    sorted: Vec<(u64, u32)>,
+    arena_of: Vec<u32>,
+}
+
+impl<'s> Pools<'s> {
+    fn new(snap: &'s Snapshot, geo: &'s Geometry) -> Self {
+        let mut sorted: Vec<(u64, u32)> = snap
+            .pools
+            .iter()
+            .enumerate()
+            .map(|(i, p)| (p.addr, i as u32))
+            .collect();
+        sorted.sort_unstable();
+        let mut arena_of = vec![0u32; snap.pools.len()];
+        for (ai, a) in snap.arenas.iter().enumerate() {
+            for p in a.pools.clone() {
+                arena_of[p as usize] = ai as u32;
+            }
+        }
+        Pools {
+            snap,
+            geo,
+            sorted,
+            arena_of,
+        }
+    }
+
+    /// The used pool holding the block that starts at `block`, if any.
+    fn pool_of(&self, block: u64) -> Option<u32> {
+        let base = block & !(self.geo.pool_size - 1);
+        let i = self.sorted.binary_search_by_key(&base, |p| p.0).ok()?;
+        let pi = self.sorted[i].1;
+        let p = &self.snap.pools[pi as usize];
+        let off = block.checked_sub(base + self.geo.overhead)?;
+        (p.used_blocks > 0
+            && off % block_size(p.size_class) == 0
+            && block < base + self.geo.pool_size)
+            .then_some(pi)
+    }
+}
+
+/// Free lists printed at capture, by the pymalloc block size of their objects:
+/// (their names, objects on them).
+fn free_lists_by_size(snap: &Snapshot) -> HashMap<u64, (String, u64)> {
+    let mut out: HashMap<u64, (String, u64)> = HashMap::new();
+    let Some(ms) = &snap.header.mallocstats else {
+        return out;
+    };
+    for (name, &n) in &ms.free_lists {
+        let Some(&each) = ms.free_list_bytes.get(name) else {
+            continue;
+        };
+        if n == 0 {
+            continue;
+        }
+        // Floats and dict keys carry no GC header; the other free-listed types do.
+        let pre = if name.starts_with("PyFloat") || name.starts_with("PyDictKeys") {
+            0
+        } else {
+            16
+        };
+        let size = (each + pre).div_ceil(16) * 16;
+        let e = out.entry(size).or_default();
+        if !e.0.is_empty() {
+            e.0.push_str(", ");
+        }
+        e.0.push_str(name);
+        e.1 += n;
+    }
+    out
+}
+
+/// Accumulates one group's blocks.
+#[derive(Default)]
+struct Acc {
+    kind: &'static str,
+    blocks: u64,
+    live: u64,
+    attributed: f64,
+    per_arena: HashMap<u32, u64>,
+    holders: HashMap<u32, u64>,
+}
+
+pub struct FragOptions {
+    pub by: FragBy,
+    /// Arenas used below this share (0..1) are pinned.
+    pub threshold: f64,
+    pub limit: usize,
+}
+
+pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
+    let geo = Geometry::of(snap)?;
+    let pools = Pools::new(snap, &geo);
+    let arena_live: Vec<u64> = snap
+        .arenas
+        .iter()
+        .map(|a| {
+            a.pools
+                .clone()
+                .map(|p| {
+                    let p = &snap.pools[p as usize];
+                    p.used_blocks as u64 * block_size(p.size_class)
+                })
+                .sum()
+        })
+        .collect();
+    let pinned: Vec<bool> = arena_live
+        .iter()
+        .map(|&l| (l as f64) < opts.threshold * geo.arena_size as f64)
+        .collect();
+    let unused_ratio: Vec<f64> = arena_live
+        .iter()
+        .map(|&l| {
+            if l == 0 {
+                0.0
+            } else {
+                geo.arena_size.saturating_sub(l) as f64 / l as f64
+            }
+        })
+        .collect();
+
+    // Place every object's block and every owned buffer; group those in pinned arenas.
+    let mut found_in_pool = vec![0u32; snap.pools.len()];
+    let mut pinned_blocks: Vec<(u32, u32, bool)> = Vec::new(); // (object, pool, is_buffer)
+    let objs = &snap.objects;
+    for i in 0..objs.count() {
+        let block = objs.addr[i].wrapping_sub(snap.types[objs.type_id[i] as usize].pre);
+        if let Some(p) = pools.pool_of(block) {
+            found_in_pool[p as usize] += 1;
+            if pinned[pools.arena_of[p as usize] as usize] {
+                pinned_blocks.push((i as u32, p, false));
+            }
+        }
+    }
+    for b in &snap.buffers {
+        if let Some(p) = pools.pool_of(b.addr.wrapping_sub(geo.debug_shift)) {
+            found_in_pool[p as usize] += 1;
+            if pinned[pools.arena_of[p as usize] as usize] {
+                pinned_blocks.push((b.owner.0, p, true));
+            }
+        }
+    }
+
+    let needs_paths = !pinned_blocks.is_empty();
+    let retention = needs_paths.then(|| Retention::compute(snap));
+    let mut groups: HashMap<String, Acc> = HashMap::new();
+    // `n` blocks of one pool join group `key`.
+    let mut add = |key: String, kind: &'static str, pool: u32, holder: Option<u32>, n: u64| {
+        if n == 0 {
+            return;
+        }
+        let p = &snap.pools[pool as usize];
+        let arena = pools.arena_of[pool as usize];
+        let bytes = block_size(p.size_class) * n;
+        let g = groups.entry(key).or_default();
+        g.kind = kind;
+        g.blocks += n;
+        g.live += bytes;
+        g.attributed += bytes as f64 * unused_ratio[arena as usize];
+        *g.per_arena.entry(arena).or_default() += bytes;
+        if let Some(h) = holder {
+            *g.holders.entry(h).or_default() += n;
+        }
+    };
+    let holder_of = |obj: u32, is_buffer: bool| -> Option<u32> {
+        if is_buffer {
+            return Some(obj);
+        }
+        let r = retention.as_ref()?;
+        let steps = r.paths.path(obj);
+        (steps.len() >= 2).then(|| steps[steps.len() - 2].node)
+    };
+    let mut owner_keys: HashMap<u32, String> = HashMap::new();
+    for &(obj, pool, is_buffer) in &pinned_blocks {
+        let holder = holder_of(obj, is_buffer);
+        let type_name = &snap.type_of(ObjId(obj)).name;
+        let key = match (opts.by, is_buffer) {
+            (FragBy::Type, false) => type_name.clone(),
+            (FragBy::Type, true) => format!("buffer of {type_name}"),
+            (FragBy::Owner, _) => {
+                let what = if is_buffer { "buffers" } else { "objects" };
+                match (holder, retention.as_ref()) {
+                    (Some(h), Some(r)) => {
+                        let p = owner_keys.entry(h).or_insert_with(|| {
+                            path_to(r, ObjId(h)).map_or_else(
+                                || format!("0x{:x}", objs.addr[h as usize]),
+                                |p| p.expr,
+                            )
+                        });
+                        format!("{what} held by {p}")
+                    }
+                    _ => format!("{what} held by a root"),
+                }
+            }
+        };
+        add(
+            key,
+            if is_buffer { "buffers" } else { "objects" },
+            pool,
+            holder,
+            1,
+        );
+    }
+    // Blocks the pool headers count but no object or buffer accounts for: free-listed
+    // objects, as many as the free lists printed at capture hold blocks of that size, charged
+    // to pinned arenas first (a free list fills as a burst of objects dies, so its blocks
+    // sit where the burst was; which blocks exactly is not recorded), and the rest.
+    let mut on_lists = free_lists_by_size(snap);
+    for (ai, a) in snap.arenas.iter().enumerate() {
+        if !pinned[ai] {
+            continue;
+        }
+        for p in a.pools.clone() {
+            let pool = &snap.pools[p as usize];
+            let extra = (pool.used_blocks as u64).saturating_sub(found_in_pool[p as usize] as u64);
+            let size = block_size(pool.size_class);
+            let mut listed = 0;
+            if let Some((names, left)) = on_lists.get_mut(&size) {
+                listed = extra.min(*left);
+                *left -= listed;
+                add(
+                    format!("free-listed {names} ({size}-byte blocks)"),
+                    "free-listed",
+                    p,
+                    None,
+                    listed,
+                );
+            }
+            add(
+                format!("unattributed {size}-byte blocks"),
+                "unattributed",
+                p,
+                None,
+                extra - listed,
+            );
+        }
+    }
+
+    let mut findings: Vec<PinGroup> = groups
+        .into_iter()
+        .map(|(key, g)| {
+            let sole = g
+                .per_arena
+                .iter()
+                .filter(|(a, b)| arena_live[**a as usize] == **b)
+                .count() as u64;
+            let top_holder = g
+                .holders
+                .iter()
+                .max_by_key(|(h, n)| (**n, std::cmp::Reverse(**h)))
+                .map(|(h, _)| *h);
+            PinGroup {
+                key,
+                kind: g.kind,
+                blocks: g.blocks,
+                live_bytes: g.live,
+                arenas: g.per_arena.len() as u64,
+                attributed_bytes: g.attributed.round() as u64,
+                sole_arenas: sole,
+                reclaimable_bytes: sole * geo.arena_size,
+                held_by: match (top_holder, retention.as_ref()) {
+                    (Some(h), Some(r)) => path_to(r, ObjId(h)),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        b.attributed_bytes
+            .cmp(&a.attributed_bytes)
+            .then(b.live_bytes.cmp(&a.live_bytes))
+            .then(a.key.cmp(&b.key))
+    });
+
+    let held_bytes = snap.arenas.len() as u64 * geo.arena_size;
+    let live_bytes: u64 = arena_live.iter().sum();
+    let pinned_arenas = pinned.iter().filter(|p| **p).count() as u64;
+    let pinned_live_bytes: u64 = arena_live
+        .iter()
+        .zip(&pinned)
+        .filter(|(_, p)| **p)
+        .map(|(l, _)| *l)
+        .sum();
+    let pinned_held_bytes = pinned_arenas * geo.arena_size;
+    let pinned_unused_bytes = pinned_held_bytes - pinned_live_bytes.min(pinned_held_bytes);
+    let attributed: u64 = findings
+        .iter()
+        .filter(|f| f.kind != "unattributed")
+        .map(|f| f.attributed_bytes)
+        .sum();
+    let more_findings = findings.len().saturating_sub(opts.limit);
+    findings.truncate(opts.limit);
+    Ok(Frag {
+        snapshot: facts(snap),
+        by: opts.by,
+        threshold: opts.threshold,
+        arena_size: geo.arena_size,
+        pool_size: geo.pool_size,
+        arenas: snap.arenas.len() as u64,
+        held_bytes,
+        live_bytes,
+        fragmentation: share(held_bytes.saturating_sub(live_bytes), held_bytes),
+        classes: size_classes(snap, &geo),
+        reconciliation: reconcile(snap),
+        pinned_arenas,
+        pinned_held_bytes,
+        pinned_live_bytes,
+        pinned_unused_bytes,
+        attributed_share: share(attributed, pinned_unused_bytes),
+        findings,
+        more_findings,
+        map: arena_map(snap, &geo, &arena_live, &pinned),
+    })
+}
+
+fn share(part: u64, whole: u64) -> f64 {
+    if whole == 0 {
+        0.0
+    } else {
+        part as f64 / whole as f64
+    }
+}
+
+fn size_classes(snap: &Snapshot, geo: &Geometry) -> Vec<SizeClass> {
+    let mut rows: Vec<SizeClass> = Vec::new();
+    for p in snap.pools.iter().filter(|p| p.used_blocks > 0) {
+        let c = p.size_class as u32;
+        let i = match rows.iter().position(|r| r.class == c) {
+            Some(i) => i,
+            None => {
+                rows.push(SizeClass {
+                    class: c,
+                    block_size: block_size(p.size_class),
+                    pools: 0,
+                    blocks_in_use: 0,
+                    free_blocks: 0,
+                    mallocstats: None,
+                });
+                rows.len() - 1
+            }
+        };
+        let r = &mut rows[i];
+        r.pools += 1;
+        r.blocks_in_use += p.used_blocks as u64;
+        r.free_blocks += geo
+            .capacity(r.block_size)
+            .saturating_sub(p.used_blocks as u64);
+    }
+    if let Some(ms) = &snap.header.mallocstats {
+        for row in &ms.classes {
+            let [class, size, npools, used, avail] = *row;
+            match rows.iter_mut().find(|r| r.class as u64 == class) {
+                Some(r) => r.mallocstats = Some([npools, used, avail]),
+                None => rows.push(SizeClass {
+                    class: class as u32,
+                    block_size: size,
+                    pools: 0,
+                    blocks_in_use: 0,
+                    free_blocks: 0,
+                    mallocstats: Some([npools, used, avail]),
+                }),
+            }
+        }
+    }
+    rows.sort_by_key(|r| r.class);
+    rows
+}
+
+fn reconcile(snap: &Snapshot) -> Reconciliation {
+    let f = facts(snap);
+    let a = f.arenas.as_ref();
+    let ms = snap.header.mallocstats.as_ref();
+    let geo_classes = snap
+        .header
+        .mallocstats
+        .as_ref()
+        .map(|m| m.classes.clone())
+        .unwrap_or_default();
+    let mut mismatched = Vec::new();
+    for [class, _size, npools, used, _avail] in geo_classes {
+        let (mut p, mut u) = (0u64, 0u64);
+        for pool in snap
+            .pools
+            .iter()
+            .filter(|x| x.used_blocks > 0 && x.size_class as u64 == class)
+        {
+            p += 1;
+            u += pool.used_blocks as u64;
+        }
+        if p != npools || u != used {
+            mismatched.push(class as u32);
+        }
+    }
+    Reconciliation {
+        arenas: snap.arenas.len() as u64,
+        mallocstats_arenas: a.and_then(|a| a.mallocstats_arenas),
+        blocks_in_use: a.map_or(0, |a| a.blocks_in_use),
+        mallocstats_blocks_in_use: a.and_then(|a| a.mallocstats_blocks),
+        mismatched_classes: mismatched,
+        free_lists: ms
+            .map(|m| m.free_lists.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default(),
+    }
+}
+
+fn arena_map(snap: &Snapshot, geo: &Geometry, live: &[u64], pinned: &[bool]) -> Vec<ArenaUse> {
+    let slots = (geo.arena_size / geo.pool_size.max(1)) as usize;
+    let mut out: Vec<ArenaUse> = snap
+        .arenas
+        .iter()
+        .enumerate()
+        .map(|(ai, a)| {
+            let mut cells = vec![-1.0f32; slots];
+            // Pools start at the first pool-aligned address in the arena.
+            let first = (a.addr + geo.pool_size - 1) & !(geo.pool_size - 1);
+            for p in a.pools.clone() {
+                let p = &snap.pools[p as usize];
+                let slot = ((p.addr - first) / geo.pool_size) as usize;
+                if slot < slots && p.used_blocks > 0 {
+                    let cap = geo.capacity(block_size(p.size_class)).max(1);
+                    cells[slot] = (p.used_blocks as f32 / cap as f32).min(1.0);
+                }
+            }
+            ArenaUse {
+                addr: a.addr,
+                index: a.index,
+                live_bytes: live[ai],
+                utilisation: share(live[ai], geo.arena_size),
+                pinned: pinned[ai],
+                pools: cells,
+            }
+        })
+        .collect();
+    out.sort_by_key(|a| a.addr);
+    out
+}
+
+/// `frag A B`: how footprint, fragmentation and pinning changed.
+#[derive(Debug, Clone, Serialize)]
+pub struct FragChange {
+    pub a: Frag,
+    pub b: Frag,
+    /// Groups in either snapshot, by the change in attributed bytes (largest first).
+    pub groups: Vec<GroupChange>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct GroupChange {
+    pub key: String,
+    pub attributed_a: u64,
+    pub attributed_b: u64,
+    pub blocks_a: u64,
+    pub blocks_b: u64,
+}
+
+/// Compare two results computed with an unlimited finding list; keeps `limit` of each.
+pub fn frag_change(mut a: Frag, mut b: Frag, limit: usize) -> FragChange {
+    let mut by_key: HashMap<&str, GroupChange> = HashMap::new();
+    for (f, first) in [(&a, true), (&b, false)] {
+        for g in &f.findings {
+            let e = by_key.entry(&g.key).or_insert_with(|| GroupChange {
+                key: g.key.clone(),
+                attributed_a: 0,
+                attributed_b: 0,
+                blocks_a: 0,
+                blocks_b: 0,
+            });
+            if first {
+                e.attributed_a = g.attributed_bytes;
+                e.blocks_a = g.blocks;
+            } else {
+                e.attributed_b = g.attributed_bytes;
+                e.blocks_b = g.blocks;
+            }
+        }
+    }
+    let mut groups: Vec<GroupChange> = by_key.into_values().collect();
+    groups.sort_by(|x, y| {
+        let dx = (x.attributed_b as i64 - x.attributed_a as i64).unsigned_abs();
+        let dy = (y.attributed_b as i64 - y.attributed_a as i64).unsigned_abs();
+        dy.cmp(&dx).then(x.key.cmp(&y.key))
+    });
+    groups.truncate(limit);
+    for f in [&mut a, &mut b] {
+        f.more_findings += f.findings.len().saturating_sub(limit);
+        f.findings.truncate(limit);
+    }
+    FragChange { a, b, groups }
+}

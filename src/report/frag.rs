@@ -1,0 +1,267 @@
+//! Table rendering of `frag` (one snapshot, or how two compare).
+
+use super::diff::{signed_bytes, signed_count};
+use super::fmt::{bytes, count, pct};
+use super::{align_right, facts, finish, new_table, Report, Style};
+use crate::analysis::frag::{Frag, FragChange, PinGroup};
+use std::fmt::Write;
+
+fn held_by(g: &PinGroup) -> String {
+    g.held_by
+        .as_ref()
+        .map_or_else(|| "-".into(), |p| p.expr.clone())
+}
+
+/// The finding as a sentence: what holds how much, and what freeing it would return.
+fn sentence(f: &Frag, g: &PinGroup) -> String {
+    let what = match g.kind {
+        "unattributed" | "free-listed" => format!("{} {}", count(g.blocks), g.key),
+        _ => format!("{} blocks of {}", count(g.blocks), g.key),
+    };
+    let mut s = format!(
+        "{} arena(s) ({} of {} held) are pinned by {what} ({} live)",
+        count(g.arenas),
+        bytes(g.attributed_bytes),
+        bytes(g.arenas * f.arena_size),
+        bytes(g.live_bytes)
+    );
+    if let Some(p) = &g.held_by {
+        let _ = write!(s, ", reachable from {}", p.expr);
+    }
+    if g.sole_arenas > 0 {
+        let _ = write!(
+            s,
+            "; freeing them would return {} arena(s), {}",
+            count(g.sole_arenas),
+            bytes(g.reclaimable_bytes)
+        );
+    }
+    s
+}
+
+fn whole_heap(f: &Frag, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "Arenas     {} of {} held = {}; {} in live blocks; fragmentation {}",
+        count(f.arenas),
+        bytes(f.arena_size),
+        bytes(f.held_bytes),
+        bytes(f.live_bytes),
+        pct(f.fragmentation)
+    );
+    let _ = writeln!(
+        out,
+        "Pinned     {} arena(s) under {} used hold {} with {} live: {} held but unused",
+        count(f.pinned_arenas),
+        pct(f.threshold),
+        bytes(f.pinned_held_bytes),
+        bytes(f.pinned_live_bytes),
+        bytes(f.pinned_unused_bytes)
+    );
+    if f.pinned_arenas > 0 {
+        let _ = writeln!(
+            out,
+            "           {} of it is charged to objects, their buffers and free lists, the rest to unattributed blocks",
+            pct(f.attributed_share)
+        );
+    }
+}
+
+impl Report for Frag {
+    const COMMAND: &'static str = "frag";
+
+    fn table(&self, style: &Style) -> String {
+        let mut out = String::new();
+        facts::render(&self.snapshot, &mut out);
+        out.push('\n');
+        whole_heap(self, &mut out);
+        if !self.findings.is_empty() {
+            out.push_str(
+                "\nWhat pins them (held-but-unused bytes charged by share of live bytes):\n",
+            );
+            let mut t = new_table(
+                style,
+                &[
+                    "charged",
+                    "arenas",
+                    "sole",
+                    "reclaimable",
+                    "blocks",
+                    "live",
+                    "blocks of",
+                    "held by",
+                ],
+            );
+            for g in &self.findings {
+                t.add_row(vec![
+                    bytes(g.attributed_bytes),
+                    count(g.arenas),
+                    count(g.sole_arenas),
+                    bytes(g.reclaimable_bytes),
+                    count(g.blocks),
+                    bytes(g.live_bytes),
+                    g.key.clone(),
+                    held_by(g),
+                ]);
+            }
+            align_right(&mut t, &[0, 1, 2, 3, 4, 5]);
+            out.push_str(&finish(&t));
+            if self.more_findings > 0 {
+                let _ = writeln!(
+                    out,
+                    "... {} more groups (--limit to show more)",
+                    count(self.more_findings as u64)
+                );
+            }
+            out.push('\n');
+            for g in self.findings.iter().take(3) {
+                let _ = writeln!(out, "- {}", sentence(self, g));
+            }
+        }
+        out.push_str("\nSize classes\n");
+        let mut t = new_table(
+            style,
+            &[
+                "class",
+                "block",
+                "pools",
+                "in use",
+                "free",
+                "at capture (pools/in use/avail)",
+            ],
+        );
+        for c in &self.classes {
+            t.add_row(vec![
+                c.class.to_string(),
+                format!("{} B", c.block_size),
+                count(c.pools),
+                count(c.blocks_in_use),
+                count(c.free_blocks),
+                c.mallocstats.map_or_else(
+                    || "-".into(),
+                    |[p, u, a]| format!("{} / {} / {}", count(p), count(u), count(a)),
+                ),
+            ]);
+        }
+        align_right(&mut t, &[0, 1, 2, 3, 4, 5]);
+        out.push_str(&finish(&t));
+        let r = &self.reconciliation;
+        let mut line = format!(
+            "Reconciliation with sys._debugmallocstats(): arenas {}",
+            count(r.arenas)
+        );
+        match r.mallocstats_arenas {
+            Some(m) if m == r.arenas => line.push_str(" (same)"),
+            Some(m) => {
+                let _ = write!(line, " vs {} printed (DIFFERENT)", count(m));
+            }
+            None => line.push_str(" (not printed)"),
+        }
+        let _ = write!(line, "; blocks in use {}", count(r.blocks_in_use));
+        match r.mallocstats_blocks_in_use {
+            Some(m) if m == r.blocks_in_use => line.push_str(" (same)"),
+            Some(m) => {
+                let _ = write!(
+                    line,
+                    " vs {} printed ({})",
+                    count(m),
+                    signed_count(m as i64 - r.blocks_in_use as i64)
+                );
+            }
+            None => {}
+        }
+        if !r.mismatched_classes.is_empty() {
+            let _ = write!(
+                line,
+                "; size classes that differ: {:?}",
+                r.mismatched_classes
+            );
+        }
+        let _ = writeln!(out, "{line}");
+        if !r.free_lists.is_empty() {
+            let fl: Vec<String> = r
+                .free_lists
+                .iter()
+                .map(|(k, v)| format!("{k} {}", count(*v)))
+                .collect();
+            let _ = writeln!(
+                out,
+                "Free lists at capture (blocks in use holding no live object): {}",
+                fl.join(", ")
+            );
+        }
+        out
+    }
+}
+
+impl Report for FragChange {
+    const COMMAND: &'static str = "frag";
+
+    fn table(&self, style: &Style) -> String {
+        let (a, b) = (&self.a, &self.b);
+        let mut out = String::new();
+        let _ = writeln!(out, "A          {}", a.snapshot.path);
+        let _ = writeln!(out, "B          {}\n", b.snapshot.path);
+        let mut t = new_table(style, &["", "A", "B", "change"]);
+        let row = |name: &str, x: u64, y: u64, size: bool| {
+            if size {
+                vec![
+                    name.to_string(),
+                    bytes(x),
+                    bytes(y),
+                    signed_bytes(y as i64 - x as i64),
+                ]
+            } else {
+                vec![
+                    name.to_string(),
+                    count(x),
+                    count(y),
+                    signed_count(y as i64 - x as i64),
+                ]
+            }
+        };
+        t.add_row(row("arenas", a.arenas, b.arenas, false));
+        t.add_row(row("held", a.held_bytes, b.held_bytes, true));
+        t.add_row(row("live", a.live_bytes, b.live_bytes, true));
+        t.add_row(vec![
+            "fragmentation".into(),
+            pct(a.fragmentation),
+            pct(b.fragmentation),
+            format!("{:+.1} points", (b.fragmentation - a.fragmentation) * 100.0),
+        ]);
+        t.add_row(row(
+            "pinned arenas",
+            a.pinned_arenas,
+            b.pinned_arenas,
+            false,
+        ));
+        t.add_row(row(
+            "held but unused in pinned arenas",
+            a.pinned_unused_bytes,
+            b.pinned_unused_bytes,
+            true,
+        ));
+        align_right(&mut t, &[1, 2, 3]);
+        out.push_str(&finish(&t));
+        if !self.groups.is_empty() {
+            out.push_str("\nWhat pins arenas (charged held-but-unused bytes)\n");
+            let mut t = new_table(
+                style,
+                &["A", "B", "change", "blocks A", "blocks B", "blocks of"],
+            );
+            for g in &self.groups {
+                t.add_row(vec![
+                    bytes(g.attributed_a),
+                    bytes(g.attributed_b),
+                    signed_bytes(g.attributed_b as i64 - g.attributed_a as i64),
+                    count(g.blocks_a),
+                    count(g.blocks_b),
+                    g.key.clone(),
+                ]);
+            }
+            align_right(&mut t, &[0, 1, 2, 3, 4]);
+            out.push_str(&finish(&t));
+        }
+        out
+    }
+}
