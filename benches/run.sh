@@ -31,6 +31,9 @@ for cmd in "diff bench-data/leak-1m-0.jsonl bench-data/leak-1m-10000.jsonl" \
     /usr/bin/time -f "%e %M" ./target/release/pymem $cmd 2>&1 >/dev/null | tail -1
   done | sort -n | awk -v c="${cmd%% *}" 'NR==3 {printf "%-6s 1M-object snapshots: median %.2f s, peak RSS %d MiB\n", c, $1, $2/1024}'
 done
+for i in 1 2 3 4 5; do
+  /usr/bin/time -f "%e %M" ./target/release/pymem frag bench-data/synth-1m.jsonl 2>&1 >/dev/null | tail -1
+done | sort -n | awk 'NR==3 {printf "frag   1M-object snapshot: median %.2f s, peak RSS %d MiB\n", $1, $2/1024}'
 py=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.11.* | sort -V | tail -1)/bin/python3
 "$py" benches/agent_bench.py 250000 bench-data/agent.jsonl
 cargo bench -q --bench engine -- bench-data/agent.jsonl --runs 3

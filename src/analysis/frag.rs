@@ -49,6 +49,9 @@ pub struct Reconciliation {
     pub mallocstats_blocks_in_use: Option<u64>,
     /// Size classes whose pools or blocks in use differ (empty when all agree).
     pub mismatched_classes: Vec<u32>,
+    /// Pools whose header counts fewer blocks than the objects found in them (blocks
+    /// allocated after the allocator was read); their larger figure is used.
+    pub stale_pools: u64,
     /// Free-list lengths printed at capture (`PyFloatObjects`: 4, ...): blocks in use that
     /// hold no live object.
     pub free_lists: Vec<(String, u64)>,
@@ -254,16 +257,39 @@ pub struct FragOptions {
 pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
     let geo = Geometry::of(snap)?;
     let pools = Pools::new(snap, &geo);
+    // Place every object's block and every owned buffer in its pool.
+    let objs = &snap.objects;
+    let mut found_in_pool = vec![0u32; snap.pools.len()];
+    let object_pool: Vec<Option<u32>> = (0..objs.count())
+        .map(|i| {
+            let block = objs.addr[i].wrapping_sub(snap.types[objs.type_id[i] as usize].pre);
+            pools.pool_of(block)
+        })
+        .collect();
+    let buffer_pool: Vec<Option<u32>> = snap
+        .buffers
+        .iter()
+        .map(|b| pools.pool_of(b.addr.wrapping_sub(geo.debug_shift)))
+        .collect();
+    for p in object_pool.iter().chain(&buffer_pool).flatten() {
+        found_in_pool[*p as usize] += 1;
+    }
+    // A pool header read before blocks were allocated in it (by another thread, during the
+    // capture) counts fewer than were found: the larger figure is the truth.
+    let stale_pools = snap
+        .pools
+        .iter()
+        .zip(&found_in_pool)
+        .filter(|(p, f)| **f > p.used_blocks)
+        .count() as u64;
+    let live_blocks = |p: usize| (snap.pools[p].used_blocks).max(found_in_pool[p]) as u64;
     let arena_live: Vec<u64> = snap
         .arenas
         .iter()
         .map(|a| {
             a.pools
                 .clone()
-                .map(|p| {
-                    let p = &snap.pools[p as usize];
-                    p.used_blocks as u64 * block_size(p.size_class)
-                })
+                .map(|p| live_blocks(p as usize) * block_size(snap.pools[p as usize].size_class))
                 .sum()
         })
         .collect();
@@ -282,25 +308,17 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         })
         .collect();
 
-    // Place every object's block and every owned buffer; group those in pinned arenas.
-    let mut found_in_pool = vec![0u32; snap.pools.len()];
-    let mut pinned_blocks: Vec<(u32, u32, bool)> = Vec::new(); // (object, pool, is_buffer)
-    let objs = &snap.objects;
-    for i in 0..objs.count() {
-        let block = objs.addr[i].wrapping_sub(snap.types[objs.type_id[i] as usize].pre);
-        if let Some(p) = pools.pool_of(block) {
-            found_in_pool[p as usize] += 1;
-            if pinned[pools.arena_of[p as usize] as usize] {
-                pinned_blocks.push((i as u32, p, false));
-            }
+    // (object, pool, is_buffer) of every block in a pinned arena.
+    let in_pinned = |p: &Option<u32>| p.filter(|p| pinned[pools.arena_of[*p as usize] as usize]);
+    let mut pinned_blocks: Vec<(u32, u32, bool)> = Vec::new();
+    for (i, p) in object_pool.iter().enumerate() {
+        if let Some(p) = in_pinned(p) {
+            pinned_blocks.push((i as u32, p, false));
         }
     }
-    for b in &snap.buffers {
-        if let Some(p) = pools.pool_of(b.addr.wrapping_sub(geo.debug_shift)) {
-            found_in_pool[p as usize] += 1;
-            if pinned[pools.arena_of[p as usize] as usize] {
-                pinned_blocks.push((b.owner.0, p, true));
-            }
+    for (b, p) in snap.buffers.iter().zip(&buffer_pool) {
+        if let Some(p) = in_pinned(p) {
+            pinned_blocks.push((b.owner.0, p, true));
         }
     }
 
@@ -464,7 +482,10 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         live_bytes,
         fragmentation: share(held_bytes.saturating_sub(live_bytes), held_bytes),
         classes: size_classes(snap, &geo),
-        reconciliation: reconcile(snap),
+        reconciliation: Reconciliation {
+            stale_pools,
+            ..reconcile(snap)
+        },
         pinned_arenas,
         pinned_held_bytes,
         pinned_live_bytes,
@@ -560,6 +581,7 @@ fn reconcile(snap: &Snapshot) -> Reconciliation {
         blocks_in_use: a.map_or(0, |a| a.blocks_in_use),
         mallocstats_blocks_in_use: a.and_then(|a| a.mallocstats_blocks),
         mismatched_classes: mismatched,
+        stale_pools: 0,
         free_lists: ms
             .map(|m| m.free_lists.iter().map(|(k, v)| (k.clone(), *v)).collect())
             .unwrap_or_default(),

@@ -177,13 +177,21 @@ impl Report for Frag {
                 r.mismatched_classes
             );
         }
+        if r.stale_pools > 0 {
+            let _ = write!(
+                line,
+                "; {} pool header(s) counted fewer blocks than objects found (allocated after the allocator was read)",
+                count(r.stale_pools)
+            );
+        }
         let _ = writeln!(out, "{line}");
-        if !r.free_lists.is_empty() {
-            let fl: Vec<String> = r
-                .free_lists
-                .iter()
-                .map(|(k, v)| format!("{k} {}", count(*v)))
-                .collect();
+        let fl: Vec<String> = r
+            .free_lists
+            .iter()
+            .filter(|(_, v)| *v > 0)
+            .map(|(k, v)| format!("{k} {}", count(*v)))
+            .collect();
+        if !fl.is_empty() {
             let _ = writeln!(
                 out,
                 "Free lists at capture (blocks in use holding no live object): {}",
