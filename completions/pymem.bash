@@ -19,6 +19,9 @@ _pymem() {
             pymem,agent)
                 cmd="pymem__subcmd__agent"
                 ;;
+            pymem,caches)
+                cmd="pymem__subcmd__caches"
+                ;;
             pymem,completions)
                 cmd="pymem__subcmd__completions"
                 ;;
@@ -51,6 +54,9 @@ _pymem() {
                 ;;
             pymem__subcmd__help,agent)
                 cmd="pymem__subcmd__help__subcmd__agent"
+                ;;
+            pymem__subcmd__help,caches)
+                cmd="pymem__subcmd__help__subcmd__caches"
                 ;;
             pymem__subcmd__help,completions)
                 cmd="pymem__subcmd__help__subcmd__completions"
@@ -89,7 +95,7 @@ _pymem() {
 
     case "${cmd}" in
         pymem)
-            opts="-h -V --help --version summary top path show diff leaks gate frag agent completions help"
+            opts="-h -V --help --version summary top path show diff leaks gate caches frag agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -111,6 +117,32 @@ _pymem() {
             case "${prev}" in
                 --write)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__caches)
+            opts="-h --min-entries --limit --partial --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --min-entries)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -237,7 +269,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help)
-            opts="summary top path show diff leaks gate frag agent completions help"
+            opts="summary top path show diff leaks gate caches frag agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -251,6 +283,20 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help__subcmd__agent)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__help__subcmd__caches)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

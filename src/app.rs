@@ -7,6 +7,7 @@ use crate::cli::{
     PathFormat, Shell, SummaryBy, TopBy,
 };
 use clap::CommandFactory;
+use pymem::analysis::caches::caches;
 use pymem::analysis::diff::{self, diff};
 use pymem::analysis::frag::{self, frag, frag_change, FragOptions};
 use pymem::analysis::gate::{gate, GateOptions};
@@ -122,6 +123,15 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             write_stdout(&text)?;
             Ok(if verdict.passed { 0 } else { 1 })
+        }
+        Command::Caches(a) => {
+            let snaps = a
+                .snapshots
+                .iter()
+                .map(|p| load_snapshot(p, &a.load))
+                .collect::<Result<Vec<_>>>()?;
+            let refs: Vec<&Snapshot> = snaps.iter().collect();
+            emit(&caches(&refs, a.min_entries, a.limit)?, &a.load)
         }
         Command::Frag(a) => {
             if !(0.0..=100.0).contains(&a.threshold) {

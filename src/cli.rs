@@ -75,6 +75,14 @@ in steady state do not. The gate fails when the leak roots grew by more than --m
 all, or number more than --max-leaks."
     )]
     Gate(GateArgs),
+    /// Caches: containers held by modules, classes and long-lived objects, their bounds and growth.
+    #[command(
+        after_help = "Examples:\n  pymem caches heap.jsonl\n  pymem caches before.jsonl after.jsonl --min-entries 50\n  pymem caches a.jsonl b.jsonl c.jsonl --format json | jq '.caches[] | select(.verdict==\"growing\")'\n\n\
+With several snapshots of one process (oldest first), a cache with no bound whose entries grow\n\
+in every snapshot is GROWING and comes first. lru_cache bounds and hit counts are read by the\n\
+agent through the wrapper's C-level cache_info()."
+    )]
+    Caches(CachesArgs),
     /// Fragmentation: which live blocks pin which pymalloc arenas, so RSS never goes down.
     #[command(
         after_help = "Examples:\n  pymem frag heap.jsonl\n  pymem frag heap.jsonl --threshold 10 --by owner\n  pymem frag heap.jsonl --svg arenas.svg\n  pymem frag before.jsonl after.jsonl\n\n\
@@ -311,6 +319,21 @@ pub struct GateArgs {
 fn size(text: &str) -> Result<u64, String> {
     pymem::analysis::gate::parse_size(text)
         .ok_or_else(|| format!("{text:?} is not a size (e.g. 65536, 64KiB, 1.5MiB)"))
+}
+
+#[derive(Debug, Args)]
+pub struct CachesArgs {
+    /// One or more snapshots of one process, oldest first.
+    #[arg(num_args = 1.., required = true, value_name = "SNAPSHOT")]
+    pub snapshots: Vec<PathBuf>,
+    /// Containers with fewer entries are not listed.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub min_entries: u64,
+    /// Caches to show.
+    #[arg(long, default_value_t = 20)]
+    pub limit: usize,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -829,7 +829,8 @@ def _roots(out):
 
 # Kinds of object the walk treats specially, decided once per type by identity over its MRO.
 # Leaves (no referents) come last: the walk tests `kind >= K_INT`.
-K_PLAIN, K_DICT, K_SIZED, K_MODULE, K_FUNC, K_CODE, K_TYPE, K_BUILTIN, K_INT, K_STR, K_BYTES, K_FLOAT = range(12)
+K_PLAIN, K_DICT, K_SIZED, K_MODULE, K_FUNC, K_CODE, K_TYPE, K_BUILTIN, K_LRU = range(9)
+K_INT, K_STR, K_BYTES, K_FLOAT = range(9, 13)
 _EXACT_KINDS = {
     str: K_STR,
     bytes: K_BYTES,
@@ -845,6 +846,31 @@ _EXACT_KINDS = {
     int: K_INT,
     float: K_FLOAT,
 }
+
+
+try:  # the C implementation of functools.lru_cache
+    import _functools
+
+    _lru_type = _functools._lru_cache_wrapper
+    _lru_info = _lru_type.cache_info
+    _EXACT_KINDS[_lru_type] = K_LRU
+except (ImportError, AttributeError):
+    _lru_type = _lru_info = None
+_deque_maxlen = _deque.maxlen.__get__
+_tuple_item = tuple.__getitem__
+
+
+def _lru_extra(o):
+    """Entries, bound and hit counts of an lru_cache, from its C-level cache_info()."""
+    try:
+        info = _lru_info(o)
+        hits, misses, maxsize, currsize = (_tuple_item(info, i) for i in range(4))
+    except Exception:
+        return ""
+    out = ',"n":%d,"hits":%d,"misses":%d' % (currsize, hits, misses)
+    if type(maxsize) is int:
+        out += ',"bound":%d' % maxsize
+    return out
 
 
 def _kind_of(t):
@@ -996,8 +1022,12 @@ def _walk(out, types, values, pools, arenas):
                 # Index order (some versions traverse from the end), in a fresh container:
                 # the sole-reference test below counts on one.
                 refs = list(o)
+            elif t is _deque:
+                bound = _deque_maxlen(o)
+                if bound is not None:
+                    extra += ',"bound":%d' % bound
         elif kind == K_DICT:
-            refs, labels = _dict_edges(o, refs, values)
+            refs, labels = _dict_edges(o, refs, values, t is dict)
             extra = ',"n":%d' % (len(o) if t is dict else _dict_len(o))  # C-level for subclasses
         elif kind == K_FUNC:
             extra, labels = _function_edges(o, refs)
@@ -1007,6 +1037,11 @@ def _walk(out, types, values, pools, arenas):
             extra, labels = _module_edges(o, refs)
         elif kind == K_CODE:
             extra = ',"name":%s' % js(o.co_qualname if _V >= (3, 11) else o.co_name)
+        elif kind == K_LRU:
+            extra = _lru_extra(o)
+            labeller = tlabeller[tid]
+            if labeller is not None:
+                labels = labeller(o, refs)
         elif kind == K_BUILTIN:
             extra = ',"name":%s' % js(o.__name__)
         if reader is not None:
@@ -1164,18 +1199,25 @@ def _make_labeller(t, flags):
     return labeller
 
 
-def _dict_edges(d, refs, values):
-    """Label a dict's values by key; add all-str-key dicts' keys, which gc traversal skips."""
+def _dict_edges(d, refs, values, exact):
+    """Label a dict's values by key; add all-str-key dicts' keys, which gc traversal skips.
+    A subclass's other referents (a defaultdict's factory, an instance __dict__) stay
+    unlabelled."""
     by_id = {}
     for k, v in _dict_items(d):
         by_id.setdefault(id(v), _key_label(k, values))
     out_refs = list(refs)
     have = set(map(id, out_refs))
+    keys = None if exact else set()
     for k in _dict_keys(d):
+        if keys is not None:
+            keys.add(id(k))
         if id(k) not in have:
             have.add(id(k))
             out_refs.append(k)
-    return out_refs, [by_id.get(id(r), "<key>") for r in out_refs]
+    if exact:
+        return out_refs, [by_id.get(id(r), "<key>") for r in out_refs]
+    return out_refs, [by_id.get(id(r), "<key>" if id(r) in keys else None) for r in out_refs]
 
 
 def _module_edges(m, refs):

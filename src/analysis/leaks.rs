@@ -238,7 +238,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
         g.best = g.best.max((r.retained[v as usize], v));
     }
 
-    let namespace = namespace_dicts(last);
+    let namespace = last.namespace_dicts();
     let plain: Vec<bool> = last
         .types
         .iter()
@@ -356,20 +356,6 @@ fn type_name(snap: &Snapshot, v: u32) -> &str {
 fn last_old_on_path(r: &Retention, v: u32, old: &impl Fn(u32) -> bool) -> Option<u32> {
     let steps = r.paths.path(v);
     steps.iter().rev().skip(1).map(|s| s.node).find(|&x| old(x))
-}
-
-/// Dicts that are some object's `__dict__` (module, class and instance namespaces).
-fn namespace_dicts(snap: &Snapshot) -> FixedBitSet {
-    let objs = &snap.objects;
-    let mut out = FixedBitSet::with_capacity(objs.count());
-    if let Some(label) = snap.labels.iter().position(|l| &**l == ".__dict__") {
-        for &(e, l) in &objs.edge_labels {
-            if l as usize == label {
-                out.insert(objs.ref_targets[e as usize].index());
-            }
-        }
-    }
-    out
 }
 
 /// Merge groups held by elements of one plain container into that container: when two or

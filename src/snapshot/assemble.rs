@@ -316,7 +316,9 @@ fn sparse_columns(
     let mut hashes = Vec::new();
     let mut names = Vec::new();
     let mut values = Vec::new();
+    let mut caches = Vec::new();
     for (c, &off) in chunks.iter().zip(offsets) {
+        caches.extend(c.objs.caches.iter().map(|&(l, x)| (remap(off, l), x)));
         big_sizes.extend(c.objs.big_size.iter().map(|&(l, s)| (remap(off, l), s)));
         hashes.extend(c.objs.hash.iter().map(|&(l, h)| (remap(off, l), h)));
         names.extend(
@@ -336,6 +338,7 @@ fn sparse_columns(
     hashes.par_sort_unstable();
     names.sort_unstable_by_key(|x: &(ObjId, Box<str>)| x.0);
     values.sort_unstable_by_key(|x: &(ObjId, Box<str>)| x.0);
+    caches.sort_unstable_by_key(|x| x.0);
     Objects {
         addr,
         type_id: scalars.type_id,
@@ -349,6 +352,7 @@ fn sparse_columns(
         edge_labels,
         names,
         values,
+        caches,
     }
 }
 

@@ -209,7 +209,11 @@ pub struct Objects {
     pub names: Vec<(ObjId, Box<str>)>,
     /// Sparse values (only with `--values` captures) sorted by object id.
     pub values: Vec<(ObjId, Box<str>)>,
+    /// Sparse bounds and hit counts of deques and `lru_cache` wrappers, sorted by id.
+    pub caches: Vec<(ObjId, CacheInfo)>,
 }
+
+pub use super::records::CacheInfo;
 
 pub use super::records::OVERFLOW;
 
@@ -279,6 +283,13 @@ impl Objects {
             .map(|i| &*self.names[i].1)
     }
 
+    pub fn cache_info(&self, id: ObjId) -> Option<CacheInfo> {
+        self.caches
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .ok()
+            .map(|i| self.caches[i].1)
+    }
+
     pub fn hash(&self, id: ObjId) -> Option<i64> {
         self.hashes
             .binary_search_by_key(&id, |(i, _)| *i)
@@ -314,6 +325,21 @@ impl Snapshot {
     /// Whether the capture had pymalloc's arena table.
     pub fn has_pools(&self) -> bool {
         self.header.recorded.get("pools").copied().unwrap_or(false)
+    }
+
+    /// Dicts that are some object's `__dict__` (module, class and instance namespaces):
+    /// the targets of edges the agent labelled `.__dict__`.
+    pub fn namespace_dicts(&self) -> fixedbitset::FixedBitSet {
+        let objs = &self.objects;
+        let mut out = fixedbitset::FixedBitSet::with_capacity(objs.count());
+        if let Some(label) = self.labels.iter().position(|l| &**l == ".__dict__") {
+            for &(e, l) in &objs.edge_labels {
+                if l as usize == label {
+                    out.insert(objs.ref_targets[e as usize].index());
+                }
+            }
+        }
+        out
     }
 
     /// Bytes held by the object itself plus its owned buffers, per object.

@@ -83,6 +83,16 @@ pub struct ObjColumns<'a> {
     pub values: Vec<(u32, String)>,
     /// (local object, address, bytes)
     pub buffers: Vec<(u32, u64, u64)>,
+    pub caches: Vec<(u32, CacheInfo)>,
+}
+
+/// What a bounded container or cache says of itself: a deque's `maxlen`, an `lru_cache`'s
+/// `maxsize` and hit counts (read through their C-level accessors).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CacheInfo {
+    pub bound: Option<u64>,
+    pub hits: Option<u64>,
+    pub misses: Option<u64>,
 }
 
 /// One object's scalar fields, before they are committed to the columns.
@@ -165,6 +175,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
         let local = cols.next_local();
         let (mut addr, mut tid, mut size, mut rc) = (None, None, None, None);
         let (mut len, mut hash) = (None, None);
+        let mut cache = CacheInfo::default();
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
             match &*key {
                 "a" => addr = Some(map.next_value::<u64>()?),
@@ -194,6 +205,9 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
                     };
                     cols.values.push((local, text));
                 }
+                "bound" => cache.bound = map.next_value()?,
+                "hits" => cache.hits = map.next_value()?,
+                "misses" => cache.misses = map.next_value()?,
                 "b" => {
                     let bufs: Vec<[u64; 2]> = map.next_value()?;
                     for [a, s] in bufs {
@@ -204,6 +218,9 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
                     map.next_value::<IgnoredAny>()?;
                 }
             }
+        }
+        if cache != CacheInfo::default() {
+            cols.caches.push((local, cache));
         }
         cols.commit(Row {
             addr: addr.ok_or_else(|| de::Error::missing_field("a"))?,
