@@ -16,6 +16,9 @@ _pymem() {
             ",$1")
                 cmd="pymem"
                 ;;
+            pymem,advise)
+                cmd="pymem__subcmd__advise"
+                ;;
             pymem,agent)
                 cmd="pymem__subcmd__agent"
                 ;;
@@ -51,6 +54,9 @@ _pymem() {
                 ;;
             pymem,top)
                 cmd="pymem__subcmd__top"
+                ;;
+            pymem__subcmd__help,advise)
+                cmd="pymem__subcmd__help__subcmd__advise"
                 ;;
             pymem__subcmd__help,agent)
                 cmd="pymem__subcmd__help__subcmd__agent"
@@ -95,12 +101,38 @@ _pymem() {
 
     case "${cmd}" in
         pymem)
-            opts="-h -V --help --version summary top path show diff leaks gate caches frag agent completions help"
+            opts="-h -V --help --version summary top path show diff leaks gate caches advise frag agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__advise)
+            opts="-h --min-instances --min-list --partial --format --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --min-instances)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-list)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -269,8 +301,22 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help)
-            opts="summary top path show diff leaks gate caches frag agent completions help"
+            opts="summary top path show diff leaks gate caches advise frag agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__help__subcmd__advise)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -7,6 +7,7 @@ use crate::cli::{
     PathFormat, Shell, SummaryBy, TopBy,
 };
 use clap::CommandFactory;
+use pymem::analysis::advise::{advise, AdviseOptions};
 use pymem::analysis::caches::caches;
 use pymem::analysis::diff::{self, diff};
 use pymem::analysis::frag::{self, frag, frag_change, FragOptions};
@@ -123,6 +124,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             write_stdout(&text)?;
             Ok(if verdict.passed { 0 } else { 1 })
+        }
+        Command::Advise(a) => {
+            let snap = load_snapshot(&a.snapshot, &a.load)?;
+            let opts = AdviseOptions {
+                min_instances: a.min_instances,
+                min_list: a.min_list,
+            };
+            emit(&advise(&snap, &opts), &a.load)
         }
         Command::Caches(a) => {
             let snaps = a

@@ -83,6 +83,13 @@ in every snapshot is GROWING and comes first. lru_cache bounds and hit counts ar
 agent through the wrapper's C-level cache_info()."
     )]
     Caches(CachesArgs),
+    /// Advice with the bytes at stake: __slots__, duplicate strings, empty and over-allocated containers, number lists, caches.
+    #[command(
+        after_help = "Examples:\n  pymem advise heap.jsonl\n  pymem advise heap.jsonl --min-instances 1000 --format json\n\n\
+Savings are computed from the block sizes measured in the snapshot (for __slots__: the\n\
+instances' own blocks, their __dict__ or values array, against a slotted instance)."
+    )]
+    Advise(AdviseArgs),
     /// Fragmentation: which live blocks pin which pymalloc arenas, so RSS never goes down.
     #[command(
         after_help = "Examples:\n  pymem frag heap.jsonl\n  pymem frag heap.jsonl --threshold 10 --by owner\n  pymem frag heap.jsonl --svg arenas.svg\n  pymem frag before.jsonl after.jsonl\n\n\
@@ -319,6 +326,20 @@ pub struct GateArgs {
 fn size(text: &str) -> Result<u64, String> {
     pymem::analysis::gate::parse_size(text)
         .ok_or_else(|| format!("{text:?} is not a size (e.g. 65536, 64KiB, 1.5MiB)"))
+}
+
+#[derive(Debug, Args)]
+pub struct AdviseArgs {
+    /// Snapshot file (JSON Lines, optionally .gz).
+    pub snapshot: PathBuf,
+    /// Instances (or containers) a pattern needs before it is worth advice.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub min_instances: u64,
+    /// Entries a list of numbers needs before array.array is suggested.
+    #[arg(long, value_name = "N", default_value_t = 1000)]
+    pub min_list: u64,
+    #[command(flatten)]
+    pub load: LoadArgs,
 }
 
 #[derive(Debug, Args)]

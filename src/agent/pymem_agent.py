@@ -289,15 +289,23 @@ def _find_arenas(mem, usedpools_addr, used_words, seg):
     cands.sort(key=lambda c: c[0])
     fallback = None
     for _dist, i, lo, w in cands:
-        if not fits(w[i]):
+        # Re-read the words: this scan allocates, and a new arena can move the vector
+        # (and grow maxarenas) after the segment was copied.
+        first = max(0, i - 4)
+        raw = mem.read(lo + 8 * first, 8 * (min(len(w), i + 5) - first))
+        if raw is None:
+            continue
+        now = _u64s(raw)
+        k = i - first
+        if not fits(now[k]):
             continue
         # maxarenas is a uint next to the pointer (16 * 2**k, above every index in use).
         for off in (1, -1, 2, -2, 3, -3, 4, -4):
-            jj = i + off
-            if 0 <= jj < len(w):
-                for half, m in ((0, w[jj] & 0xFFFFFFFF), (4, w[jj] >> 32)):
+            jj = k + off
+            if 0 <= jj < len(now):
+                for half, m in ((0, now[jj] & 0xFFFFFFFF), (4, now[jj] >> 32)):
                     if m > top and m >= 16 and m & (m - 1) == 0 and m <= 1 << 24:
-                        return lo + 8 * i, lo + 8 * jj + half
+                        return lo + 8 * i, lo + 8 * (first + jj) + half
         if fallback is None:
             fallback = (lo + 8 * i, None)
     return fallback
@@ -533,7 +541,10 @@ class _Types:
         self.pre.append(pre + self.debug_shift)
         self.sizer.append(self._sizer(t, flags))
         self.kind.append(_kind_of(t))
-        self.owned.append(_owned_reader(t))
+        reader = _owned_reader(t)
+        if reader is None and _V in ((3, 11), (3, 12)) and flags & _MANAGED_DICT:
+            reader = _values_buffers
+        self.owned.append(reader)
         try:
             self.labeller.append(_make_labeller(t, flags))
         except Exception:
@@ -1310,6 +1321,22 @@ def _dict_buffers(o, pget):
         rest = max(0, rest - b[1])
         out.append(b)
     return out
+
+
+def _values_buffers(o, pget):
+    """3.11/3.12: the separately allocated values array of an instance whose __dict__ was
+    never materialised (pointer in the pre-header; the byte before it is the prefix size)."""
+    a = id(o)
+    if _V == (3, 11):
+        values = _S("<Q").unpack(ctypes.string_at(a - 32, 8))[0]
+    else:
+        word = _S("<Q").unpack(ctypes.string_at(a - 24, 8))[0]
+        values = word + 1 if word & 1 else 0
+    if not values:
+        return ()
+    prefix = ctypes.string_at(values - 1, 1)[0]
+    b = _buffer(values - prefix, 0, pget)
+    return (b,) if b[1] else ()
 
 
 def _buffer(ptr, nominal, pget):

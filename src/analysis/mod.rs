@@ -1,5 +1,6 @@
 //! Analyses: one module per question. Each returns plain `Serialize` data and never prints.
 
+pub mod advise;
 pub mod caches;
 pub mod diff;
 pub mod facts;

@@ -1,6 +1,7 @@
 //! Reports: the only code that writes. Every command's findings render through one trait,
 //! as a human table or as a versioned JSON envelope.
 
+mod advise;
 mod caches;
 mod diff;
 mod facts;

@@ -1,6 +1,7 @@
 //! pymem's one integration-test binary (samply/inferno style): every module below drives
 //! the real `pymem` binary or the library against real captures and known-answer fixtures.
 
+mod advise;
 mod caches;
 mod common;
 mod completions;

@@ -1,0 +1,376 @@
+//! `advise`: concrete memory advice with the bytes at stake, computed from measured sizes.
+//!
+//! - `__slots__`: classes with many instances carrying a `__dict__` (or, 3.11+, a values
+//!   array): their measured bytes per instance against a slotted instance of the same
+//!   attributes (object header, GC header and one pointer per attribute, in a 16-byte block).
+//! - duplicate strings: str objects with the same length and content hash; all but one of
+//!   each could be shared (`sys.intern`).
+//! - empty containers, and lists whose buffer holds much more capacity than entries.
+//! - long lists of ints or floats: what `array.array` would hold them in (8 bytes each).
+//! - the largest caches (see `caches`).
+
+use super::caches::caches;
+use super::facts::{facts, SnapshotFacts};
+use super::pypath::path_to;
+use super::retention::Retention;
+use crate::snapshot::{ObjId, Snapshot};
+use serde::Serialize;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Example {
+    /// A path to the object, or a description.
+    pub what: String,
+    pub count: u64,
+    pub saving: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AdviceItem {
+    /// slots, duplicate_strings, empty_containers, overallocated_lists, number_lists, cache
+    pub kind: &'static str,
+    pub title: String,
+    /// Bytes that following the advice would save (for caches: what they retain).
+    pub saving: u64,
+    pub examples: Vec<Example>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Advice {
+    pub snapshot: SnapshotFacts,
+    /// Largest saving first.
+    pub items: Vec<AdviceItem>,
+}
+
+pub struct AdviseOptions {
+    /// Classes need this many instances for `__slots__` advice; containers this many to
+    /// count as a pattern.
+    pub min_instances: u64,
+    /// Lists of numbers need this many entries.
+    pub min_list: u64,
+}
+
+const HEAPTYPE: u64 = 1 << 9;
+const MANAGED_DICT: u64 = 1 << 4;
+
+fn round16(n: u64) -> u64 {
+    n.div_ceil(16) * 16
+}
+
+pub fn advise(snap: &Snapshot, opts: &AdviseOptions) -> Advice {
+    let r = Retention::compute(snap);
+    let mut items = Vec::new();
+    items.extend(slots(&r, opts));
+    items.extend(duplicate_strings(&r));
+    items.extend(empty_containers(&r, opts));
+    items.extend(overallocated_lists(&r));
+    items.extend(number_lists(&r, opts));
+    if let Ok(c) = caches(&[snap], opts.min_instances, usize::MAX) {
+        // Mappings and lru_caches: a long list is more often data than a cache.
+        let mappings = c.caches.into_iter().filter(|c| c.kind != "list").take(3);
+        for c in mappings {
+            let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
+            items.push(AdviceItem {
+                kind: "cache",
+                title: format!(
+                    "{} {name} retains this much with {} entries{}: bound it (functools.lru_cache(maxsize=...), a deque maxlen) or evict",
+                    c.kind,
+                    c.entries.last().copied().flatten().unwrap_or(0),
+                    c.bound.map_or_else(|| " and no bound".into(), |b| format!(" (bound {b})"))
+                ),
+                saving: c.retained,
+                examples: Vec::new(),
+            });
+        }
+    }
+    items.retain(|i| i.saving > 0);
+    items.sort_by(|a, b| b.saving.cmp(&a.saving).then(a.title.cmp(&b.title)));
+    Advice {
+        snapshot: facts(snap),
+        items,
+    }
+}
+
+fn label<'s>(snap: &'s Snapshot, e: usize) -> Option<&'s str> {
+    snap.objects
+        .edge_label(e)
+        .map(|l| &*snap.labels[l as usize])
+}
+
+fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
+    let snap = r.snap;
+    let objs = &snap.objects;
+    let managed = snap
+        .header
+        .python
+        .version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse::<u32>().ok())
+        .is_some_and(|m| m >= 11);
+    // Per class: instances, measured bytes, attributes.
+    #[derive(Default)]
+    struct Acc {
+        n: u64,
+        bytes: u64,
+        attrs: u64,
+        with_dict: u64,
+    }
+    let mut per: HashMap<u32, Acc> = HashMap::new();
+    for v in 0..objs.count() {
+        let t = &snap.types[objs.type_id[v] as usize];
+        if t.flags & HEAPTYPE == 0 || t.module == "builtins" || t.name == "type" {
+            continue;
+        }
+        let id = ObjId(v as u32);
+        let mut bytes = r.own[v];
+        let mut attrs = 0;
+        let mut has_dict = managed && t.flags & MANAGED_DICT != 0;
+        for e in objs.edge_range(id) {
+            match label(snap, e) {
+                Some(".__dict__") => {
+                    let d = objs.ref_targets[e];
+                    if snap.type_of(d).name == "dict" {
+                        bytes += r.own[d.index()];
+                        attrs += objs.len_of(d).unwrap_or(0);
+                        has_dict = true;
+                    }
+                }
+                Some(".__class__") => {}
+                Some(l) if l.starts_with('.') => attrs += 1,
+                _ => {}
+            }
+        }
+        if !has_dict {
+            continue;
+        }
+        let a = per.entry(objs.type_id[v]).or_default();
+        a.n += 1;
+        a.bytes += bytes;
+        a.attrs += attrs;
+        a.with_dict += 1;
+    }
+    let mut examples: Vec<Example> = per
+        .into_iter()
+        .filter(|(_, a)| a.n >= opts.min_instances)
+        .filter_map(|(t, a)| {
+            // A slotted instance: GC header, object header, one pointer per attribute.
+            let attrs_each = a.attrs.div_ceil(a.n);
+            let slotted = round16(16 + 16 + 8 * attrs_each) * a.n;
+            let saving = a.bytes.saturating_sub(slotted);
+            (saving > 0).then(|| Example {
+                what: format!(
+                    "{} ({} attributes per instance, {} now vs {} slotted per instance)",
+                    snap.types[t as usize].name,
+                    attrs_each,
+                    a.bytes / a.n,
+                    slotted / a.n
+                ),
+                count: a.n,
+                saving,
+            })
+        })
+        .collect();
+    if examples.is_empty() {
+        return Vec::new();
+    }
+    examples.sort_by(|a, b| b.saving.cmp(&a.saving).then(a.what.cmp(&b.what)));
+    examples
+        .into_iter()
+        .map(|e| AdviceItem {
+            kind: "slots",
+            title: format!(
+                "__slots__ on {} would save this much across {} instances",
+                e.what.split(' ').next().unwrap_or(""),
+                e.count
+            ),
+            saving: e.saving,
+            examples: vec![e],
+        })
+        .collect()
+}
+
+fn duplicate_strings(r: &Retention) -> Vec<AdviceItem> {
+    let snap = r.snap;
+    let objs = &snap.objects;
+    let Some(str_type) = snap.types.iter().position(|t| t.name == "str") else {
+        return Vec::new();
+    };
+    let mut groups: HashMap<(i64, u32), (u64, u64, u32)> = HashMap::new();
+    for &(id, h) in &objs.hashes {
+        if objs.type_id[id.index()] as usize != str_type {
+            continue;
+        }
+        let e = groups
+            .entry((h, objs.len[id.index()]))
+            .or_insert((0, 0, id.0));
+        e.0 += 1;
+        e.1 = r.own[id.index()];
+    }
+    let mut dups: Vec<((i64, u32), (u64, u64, u32))> =
+        groups.into_iter().filter(|(_, g)| g.0 > 1).collect();
+    if dups.is_empty() {
+        return Vec::new();
+    }
+    let total: u64 = dups.iter().map(|(_, g)| (g.0 - 1) * g.1).sum();
+    let copies: u64 = dups.iter().map(|(_, g)| g.0 - 1).sum();
+    dups.sort_by(|a, b| {
+        ((b.1 .0 - 1) * b.1 .1)
+            .cmp(&((a.1 .0 - 1) * a.1 .1))
+            .then(a.0.cmp(&b.0))
+    });
+    let examples = dups
+        .iter()
+        .take(5)
+        .map(|((_, len), (n, size, sample))| {
+            let id = ObjId(*sample);
+            let value = objs
+                .values
+                .binary_search_by_key(&id, |(i, _)| *i)
+                .ok()
+                .map(|i| format!("{:?}", &*objs.values[i].1));
+            let at = path_to(r, id).map(|p| p.expr).unwrap_or_default();
+            Example {
+                what: format!(
+                    "{} (len {len}) x{n}, e.g. {at}",
+                    value.unwrap_or_else(|| "<str>".into())
+                ),
+                count: *n,
+                saving: (n - 1) * size,
+            }
+        })
+        .collect();
+    vec![AdviceItem {
+        kind: "duplicate_strings",
+        title: format!(
+            "{copies} duplicate strings in {} groups of equal content: sharing one copy (sys.intern, or reusing the object) saves this much",
+            dups.len()
+        ),
+        saving: total,
+        examples,
+    }]
+}
+
+fn empty_containers(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
+    let snap = r.snap;
+    let objs = &snap.objects;
+    let mut per: HashMap<u32, (u64, u64)> = HashMap::new();
+    for v in 0..objs.count() {
+        let t = objs.type_id[v];
+        if !matches!(
+            snap.types[t as usize].name.as_str(),
+            "dict" | "list" | "set"
+        ) || objs.len_of(ObjId(v as u32)) != Some(0)
+        {
+            continue;
+        }
+        let e = per.entry(t).or_default();
+        e.0 += 1;
+        e.1 += r.own[v];
+    }
+    let mut examples: Vec<Example> = per
+        .into_iter()
+        .filter(|(_, (n, _))| *n >= opts.min_instances)
+        .map(|(t, (n, bytes))| Example {
+            what: format!("empty {}", snap.types[t as usize].name),
+            count: n,
+            saving: bytes,
+        })
+        .collect();
+    if examples.is_empty() {
+        return Vec::new();
+    }
+    examples.sort_by(|a, b| b.saving.cmp(&a.saving));
+    let total = examples.iter().map(|e| e.saving).sum();
+    let n: u64 = examples.iter().map(|e| e.count).sum();
+    vec![AdviceItem {
+        kind: "empty_containers",
+        title: format!("{n} empty containers: create them lazily, or share one empty default (None until needed)"),
+        saving: total,
+        examples,
+    }]
+}
+
+fn overallocated_lists(r: &Retention) -> Vec<AdviceItem> {
+    let snap = r.snap;
+    let objs = &snap.objects;
+    let mut spare = vec![0u64; objs.count()];
+    for b in &snap.buffers {
+        if snap.type_of(b.owner).name == "list" {
+            let used = 8 * objs.len_of(b.owner).unwrap_or(0);
+            spare[b.owner.index()] += b.size.saturating_sub(used);
+        }
+    }
+    // Lists with a third or more of their buffer unused and 1 KiB+ to give back (CPython
+    // shrinks a list's buffer only once it is less than half full).
+    let mut waste: Vec<(u64, u32)> = spare
+        .iter()
+        .enumerate()
+        .filter(|(i, s)| **s >= 1024 && **s * 2 >= 8 * objs.len_of(ObjId(*i as u32)).unwrap_or(0))
+        .map(|(i, s)| (*s, i as u32))
+        .collect();
+    if waste.is_empty() {
+        return Vec::new();
+    }
+    waste.sort_by(|a, b| b.cmp(a));
+    let total = waste.iter().map(|w| w.0).sum();
+    let examples = waste
+        .iter()
+        .take(5)
+        .map(|(s, i)| Example {
+            what: path_to(r, ObjId(*i)).map_or_else(|| "-".into(), |p| p.expr),
+            count: objs.len_of(ObjId(*i)).unwrap_or(0),
+            saving: *s,
+        })
+        .collect();
+    vec![AdviceItem {
+        kind: "overallocated_lists",
+        title: format!(
+            "{} lists keep a third or more of their capacity unused (they shrank): copy them (list(x)) or build them at their final size",
+            waste.len()
+        ),
+        saving: total,
+        examples,
+    }]
+}
+
+fn number_lists(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
+    let snap = r.snap;
+    let objs = &snap.objects;
+    let mut out = Vec::new();
+    for v in 0..objs.count() {
+        let id = ObjId(v as u32);
+        if snap.type_of(id).name != "list" || objs.len_of(id).unwrap_or(0) < opts.min_list {
+            continue;
+        }
+        let refs = objs.refs(id);
+        let first = match refs.first() {
+            Some(f) => snap.type_of(*f).name.as_str(),
+            None => continue,
+        };
+        if !matches!(first, "int" | "float") || refs.iter().any(|x| snap.type_of(*x).name != first)
+        {
+            continue;
+        }
+        let n = objs.len_of(id).unwrap_or(0);
+        let array = round16(64 + 8 * n);
+        let saving = r.retained(id).saturating_sub(array);
+        if saving == 0 {
+            continue;
+        }
+        let code = if first == "int" { "q" } else { "d" };
+        out.push(AdviceItem {
+            kind: "number_lists",
+            title: format!(
+                "a list of {n} {first}s: array.array('{code}', ...) would hold it in {array} bytes",
+            ),
+            saving,
+            examples: vec![Example {
+                what: path_to(r, id).map_or_else(|| "-".into(), |p| p.expr),
+                count: n,
+                saving,
+            }],
+        });
+    }
+    out
+}

@@ -1,0 +1,45 @@
+//! Table rendering of `advise`.
+
+use super::fmt::{bytes, count};
+use super::{facts, Report, Style};
+use crate::analysis::advise::Advice;
+use std::fmt::Write;
+
+impl Report for Advice {
+    const COMMAND: &'static str = "advise";
+
+    fn table(&self, _style: &Style) -> String {
+        let mut out = String::new();
+        facts::render(&self.snapshot, &mut out);
+        out.push('\n');
+        if self.items.is_empty() {
+            out.push_str("No advice: nothing stands out.\n");
+            return out;
+        }
+        for (i, item) in self.items.iter().enumerate() {
+            let what = if item.kind == "cache" {
+                "retained"
+            } else {
+                "saves"
+            };
+            let _ = writeln!(
+                out,
+                "{:>2}. {what} {:>9}  {}",
+                i + 1,
+                bytes(item.saving),
+                item.title
+            );
+            for e in &item.examples {
+                let _ = writeln!(
+                    out,
+                    "               {:>9}  {} (x{})",
+                    bytes(e.saving),
+                    e.what,
+                    count(e.count)
+                );
+            }
+        }
+        out.push_str("\n(savings computed from the measured block sizes in this snapshot)\n");
+        out
+    }
+}

@@ -1,0 +1,86 @@
+"""Planted advice cases with savings the program measures itself.
+
+usage: workload_advise.py AGENT_DIR SNAPSHOT TRUTH_JSON
+
+- 5,000 Points with a __dict__: what a slotted twin saves, measured as the bytes of the
+  pymalloc blocks in use (sys._debugmallocstats) before and after creating each;
+- 3,000 equal 40-character strings built separately: (3000 - 1) x their block size;
+- 2,000 empty dicts;
+- a list of 100,000 floats, against array.array('d');
+- a list that shrank from 30,000 to 16,000 entries: its unused capacity."""
+import array
+import json
+import os
+import re
+import sys
+import tempfile
+
+sys.path.insert(0, sys.argv[1])
+import pymem_agent  # noqa: E402
+
+N = 5000
+
+
+class Point:
+    def __init__(self, i):
+        self.x, self.y, self.z = i, i + 1, i + 2
+
+
+class SlottedPoint:
+    __slots__ = ("x", "y", "z")
+
+    def __init__(self, i):
+        self.x, self.y, self.z = i, i + 1, i + 2
+
+
+def block(n):
+    return (n + 15) // 16 * 16
+
+
+def block_bytes():
+    """Bytes in pymalloc blocks in use, from sys._debugmallocstats() (written to fd 2)."""
+    with tempfile.TemporaryFile() as tmp:
+        saved = os.dup(2)
+        os.dup2(tmp.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read().decode()
+    rows = re.findall(r"^\s*\d+\s+(\d+)\s+\d+\s+(\d+)\s+\d+\s*$", text, re.M)
+    return sum(int(size) * int(used) for size, used in rows)
+
+
+def measure(cls):
+    holder = [None] * N
+    before = block_bytes()
+    for i in range(N):
+        holder[i] = cls(i)
+    return holder, block_bytes() - before
+
+
+points, points_bytes = measure(Point)
+twins, twins_bytes = measure(SlottedPoint)
+del twins
+dups = ["".join(["x"] * 40) for _ in range(3000)]
+empties = [dict() for _ in range(2000)]
+floats = [float(i) + 0.5 for i in range(100000)]
+shrunk = list(range(30000))
+del shrunk[16000:]
+
+truth = {
+    "slots_saving": points_bytes - twins_bytes,
+    "dup_count": len(dups),
+    "dup_saving": (len(dups) - 1) * block(sys.getsizeof(dups[0])),
+    "empty_dicts": len(empties),
+    "empty_dict_bytes": len(empties) * block(sys.getsizeof({})),
+    "floats_saving": sys.getsizeof(floats)
+    + sum(block(sys.getsizeof(f)) for f in floats)
+    - sys.getsizeof(array.array("d", floats)),
+    "shrunk_spare": (30000 - 16000) * 8,
+}
+pymem_agent.dump(sys.argv[2])
+with open(sys.argv[3], "w") as f:
+    json.dump(truth, f)
