@@ -91,7 +91,7 @@ pub fn advise(snap: &Snapshot, opts: &AdviseOptions) -> Advice {
     }
 }
 
-fn label<'s>(snap: &'s Snapshot, e: usize) -> Option<&'s str> {
+fn label(snap: &Snapshot, e: usize) -> Option<&str> {
     snap.objects
         .edge_label(e)
         .map(|l| &*snap.labels[l as usize])
@@ -196,34 +196,45 @@ fn duplicate_strings(r: &Retention) -> Vec<AdviceItem> {
     let Some(str_type) = snap.types.iter().position(|t| t.name == "str") else {
         return Vec::new();
     };
-    let mut groups: HashMap<(i64, u32), (u64, u64, u32)> = HashMap::new();
+    /// Strings of one content: how many, each one's bytes, one of them.
+    struct Group {
+        n: u64,
+        size: u64,
+        sample: u32,
+        len: u32,
+    }
+    impl Group {
+        fn waste(&self) -> u64 {
+            (self.n - 1) * self.size
+        }
+    }
+    let mut groups: HashMap<(i64, u32), Group> = HashMap::new();
     for &(id, h) in &objs.hashes {
         if objs.type_id[id.index()] as usize != str_type {
             continue;
         }
-        let e = groups
-            .entry((h, objs.len[id.index()]))
-            .or_insert((0, 0, id.0));
-        e.0 += 1;
-        e.1 = r.own[id.index()];
+        let len = objs.len[id.index()];
+        let g = groups.entry((h, len)).or_insert(Group {
+            n: 0,
+            size: 0,
+            sample: id.0,
+            len,
+        });
+        g.n += 1;
+        g.size = r.own[id.index()];
     }
-    let mut dups: Vec<((i64, u32), (u64, u64, u32))> =
-        groups.into_iter().filter(|(_, g)| g.0 > 1).collect();
+    let mut dups: Vec<Group> = groups.into_values().filter(|g| g.n > 1).collect();
     if dups.is_empty() {
         return Vec::new();
     }
-    let total: u64 = dups.iter().map(|(_, g)| (g.0 - 1) * g.1).sum();
-    let copies: u64 = dups.iter().map(|(_, g)| g.0 - 1).sum();
-    dups.sort_by(|a, b| {
-        ((b.1 .0 - 1) * b.1 .1)
-            .cmp(&((a.1 .0 - 1) * a.1 .1))
-            .then(a.0.cmp(&b.0))
-    });
+    let total: u64 = dups.iter().map(Group::waste).sum();
+    let copies: u64 = dups.iter().map(|g| g.n - 1).sum();
+    dups.sort_by(|a, b| b.waste().cmp(&a.waste()).then(a.sample.cmp(&b.sample)));
     let examples = dups
         .iter()
         .take(5)
-        .map(|((_, len), (n, size, sample))| {
-            let id = ObjId(*sample);
+        .map(|g| {
+            let id = ObjId(g.sample);
             let value = objs
                 .values
                 .binary_search_by_key(&id, |(i, _)| *i)
@@ -232,11 +243,13 @@ fn duplicate_strings(r: &Retention) -> Vec<AdviceItem> {
             let at = path_to(r, id).map(|p| p.expr).unwrap_or_default();
             Example {
                 what: format!(
-                    "{} (len {len}) x{n}, e.g. {at}",
-                    value.unwrap_or_else(|| "<str>".into())
+                    "{} (len {}) x{}, e.g. {at}",
+                    value.unwrap_or_else(|| "<str>".into()),
+                    g.len,
+                    g.n
                 ),
-                count: *n,
-                saving: (n - 1) * size,
+                count: g.n,
+                saving: g.waste(),
             }
         })
         .collect();
@@ -280,7 +293,7 @@ fn empty_containers(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
     if examples.is_empty() {
         return Vec::new();
     }
-    examples.sort_by(|a, b| b.saving.cmp(&a.saving));
+    examples.sort_by_key(|e| std::cmp::Reverse(e.saving));
     let total = examples.iter().map(|e| e.saving).sum();
     let n: u64 = examples.iter().map(|e| e.count).sum();
     vec![AdviceItem {
