@@ -7,9 +7,9 @@
 //!   each could be shared (`sys.intern`).
 //! - empty containers, and lists whose buffer holds much more capacity than entries.
 //! - long lists of ints or floats: what `array.array` would hold them in (8 bytes each).
-//! - the largest caches (see `caches`).
+//! - the largest unbounded caches (10,000+ entries or 1 MiB+ retained; see `caches`).
 
-use super::caches::caches;
+use super::caches::{caches, Verdict};
 use super::facts::{facts, SnapshotFacts};
 use super::pypath::path_to;
 use super::retention::Retention;
@@ -66,8 +66,12 @@ pub fn advise(snap: &Snapshot, opts: &AdviseOptions) -> Advice {
     items.extend(overallocated_lists(&r));
     items.extend(number_lists(&r, opts));
     if let Ok(c) = caches(&[snap], opts.min_instances, usize::MAX) {
-        // Mappings and lru_caches: a long list is more often data than a cache.
-        let mappings = c.caches.into_iter().filter(|c| c.kind != "list").take(3);
+        // Large mappings and lru_caches without a bound (a long list is more often data).
+        let mappings = c
+            .caches
+            .into_iter()
+            .filter(|c| c.kind != "list" && c.verdict == Verdict::Large)
+            .take(3);
         for c in mappings {
             let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
             items.push(AdviceItem {
