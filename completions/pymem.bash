@@ -22,6 +22,9 @@ _pymem() {
             pymem,agent)
                 cmd="pymem__subcmd__agent"
                 ;;
+            pymem,attach)
+                cmd="pymem__subcmd__attach"
+                ;;
             pymem,caches)
                 cmd="pymem__subcmd__caches"
                 ;;
@@ -46,6 +49,9 @@ _pymem() {
             pymem,path)
                 cmd="pymem__subcmd__path"
                 ;;
+            pymem,run)
+                cmd="pymem__subcmd__run"
+                ;;
             pymem,show)
                 cmd="pymem__subcmd__show"
                 ;;
@@ -60,6 +66,9 @@ _pymem() {
                 ;;
             pymem__subcmd__help,agent)
                 cmd="pymem__subcmd__help__subcmd__agent"
+                ;;
+            pymem__subcmd__help,attach)
+                cmd="pymem__subcmd__help__subcmd__attach"
                 ;;
             pymem__subcmd__help,caches)
                 cmd="pymem__subcmd__help__subcmd__caches"
@@ -85,6 +94,9 @@ _pymem() {
             pymem__subcmd__help,path)
                 cmd="pymem__subcmd__help__subcmd__path"
                 ;;
+            pymem__subcmd__help,run)
+                cmd="pymem__subcmd__help__subcmd__run"
+                ;;
             pymem__subcmd__help,show)
                 cmd="pymem__subcmd__help__subcmd__show"
                 ;;
@@ -101,7 +113,7 @@ _pymem() {
 
     case "${cmd}" in
         pymem)
-            opts="-h -V --help --version summary top path show diff leaks gate caches advise frag agent completions help"
+            opts="-h -V --help --version summary top path show diff leaks gate caches advise frag run attach agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -148,6 +160,32 @@ _pymem() {
             fi
             case "${prev}" in
                 --write)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__attach)
+            opts="-o -h --output --values --timeout --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -301,7 +339,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help)
-            opts="summary top path show diff leaks gate caches advise frag agent completions help"
+            opts="summary top path show diff leaks gate caches advise frag run attach agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -329,6 +367,20 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help__subcmd__agent)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__help__subcmd__attach)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -454,6 +506,20 @@ _pymem() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pymem__subcmd__help__subcmd__run)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pymem__subcmd__help__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -547,6 +613,44 @@ _pymem() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json dot" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__run)
+            opts="-o -h --output --at-exit --signal --every --tracemalloc --values --python --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --signal)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --tracemalloc)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --python)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

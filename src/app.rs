@@ -177,6 +177,22 @@ pub fn run(cli: Cli) -> Result<i32> {
             write_stdout(&text)?;
             Ok(0)
         }
+        Command::Run(a) => crate::launch::run(crate::launch::RunSpec {
+            out_dir: a.out_dir,
+            at_exit: a.at_exit,
+            signal: a.signal,
+            every: a.every,
+            tracemalloc: a.tracemalloc,
+            values: a.values,
+            python: a.python,
+            program: a.program,
+        }),
+        Command::Attach(a) => crate::launch::attach(
+            a.pid,
+            a.out,
+            a.values,
+            std::time::Duration::from_secs(a.timeout),
+        ),
         Command::Agent(a) => {
             if let Some(dir) = a.write {
                 let path = pymem::agent::write_to(&dir)?;

@@ -99,6 +99,22 @@ blocks inside them (objects by type or holder, owned buffers, and blocks the poo
 but no object accounts for: free lists and interpreter allocations)."
     )]
     Frag(FragArgs),
+    /// Run a Python program with snapshots armed: at exit, on a signal, or periodically.
+    #[command(
+        after_help = "Examples:\n  pymem run -- app.py --port 8080              # a snapshot when it exits\n  pymem run -o snaps --signal USR2 -- -m myservice\n  kill -USR2 <pid>                              # a snapshot now\n  pymem run --every 10m --tracemalloc 10 -- worker.py\n\n\
+Snapshots go to DIR/pymem-PID-NNN-REASON.jsonl, each announced on stderr. The program's\n\
+stdin, stdout, stderr and exit code are its own; SIGTERM, SIGHUP, SIGUSR1 and SIGUSR2 sent to\n\
+pymem are passed on (Ctrl-C reaches the program directly)."
+    )]
+    Run(RunArgs),
+    /// Take a snapshot of a running CPython process (through gdb), which keeps running.
+    #[command(
+        after_help = "Examples:\n  pymem attach 4242\n  pymem attach 4242 -o /tmp/before.jsonl --timeout 60\n\n\
+gdb takes the GIL in the target (PyGILState_Ensure), runs the agent, releases it and detaches.\n\
+Needs gdb and permission to trace the process (same user with ptrace_scope 0, or root).\n\
+The snapshot file is written by the target process itself."
+    )]
+    Attach(AttachArgs),
     /// Write or print the capture agent (pymem_agent.py, stdlib only).
     #[command(
         after_help = "Examples:\n  pymem agent --write .\n  pymem agent --print > pymem_agent.py\n\n\
@@ -386,6 +402,49 @@ pub struct FragArgs {
     pub limit: usize,
     #[command(flatten)]
     pub load: LoadArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Directory for the snapshots.
+    #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
+    pub out_dir: PathBuf,
+    /// A snapshot when the program exits (the default when no other trigger is given).
+    #[arg(long)]
+    pub at_exit: bool,
+    /// A snapshot whenever this signal arrives (name or number: USR2, SIGHUP, 12).
+    #[arg(long, value_name = "SIG", value_parser = crate::launch::parse_signal)]
+    pub signal: Option<i32>,
+    /// A snapshot every DURATION (30s, 10m, 1h).
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration)]
+    pub every: Option<std::time::Duration>,
+    /// Trace allocations with this many frames, so snapshots say where objects were allocated.
+    #[arg(long, value_name = "FRAMES", default_value_t = 0)]
+    pub tracemalloc: u32,
+    /// Record string and bytes contents (private data).
+    #[arg(long)]
+    pub values: bool,
+    /// The Python interpreter to run.
+    #[arg(long, value_name = "PY", default_value = "python3")]
+    pub python: String,
+    /// The program: script.py [args...] or -m module [args...].
+    #[arg(last = true, required = true, value_name = "PROGRAM")]
+    pub program: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AttachArgs {
+    /// Process id of a running CPython 3.8-3.13 process.
+    pub pid: u32,
+    /// Snapshot file (default: pymem-PID-attach.jsonl here).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Record string and bytes contents (private data).
+    #[arg(long)]
+    pub values: bool,
+    /// Give up after this many seconds (the process is left running).
+    #[arg(long, value_name = "SECONDS", default_value_t = 120)]
+    pub timeout: u64,
 }
 
 #[derive(Debug, Args)]

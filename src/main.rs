@@ -5,6 +5,7 @@
 
 mod app;
 mod cli;
+mod launch;
 
 use clap::Parser;
 

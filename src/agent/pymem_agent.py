@@ -1350,6 +1350,126 @@ def _buffer(ptr, nominal, pget):
 _OWNED = {list: _list_buffers, set: _set_buffers, frozenset: _set_buffers, bytearray: _bytearray_buffers, dict: _dict_buffers}
 
 
+# --- arming a long-lived process ----------------------------------------------------------
+
+
+def install(signal=None, directory=".", *, every=None, at_exit=False, tracemalloc=0, values=False):
+    """Arm snapshots in a running program; each goes to DIRECTORY/pymem-PID-NNN-REASON.jsonl
+    and its path is printed on stderr.
+
+    signal: a signal number (e.g. signal.SIGUSR2): a snapshot whenever it arrives (the
+      handler runs in the main thread; a handler installed before is still called after);
+    every: seconds between periodic snapshots (from a daemon thread);
+    at_exit: a snapshot when the interpreter exits normally;
+    tracemalloc: start tracemalloc with this many frames, so snapshots record where each
+      object was allocated (costs memory and time while the program runs);
+    values: record string contents (private data) in the snapshots.
+    """
+    directory = os.path.abspath(os.fspath(directory))
+    os.makedirs(directory, exist_ok=True)
+    if tracemalloc:
+        import tracemalloc as _tm
+
+        if not _tm.is_tracing():
+            _tm.start(int(tracemalloc))
+    count = [0]
+
+    def snapshot(reason):
+        count[0] += 1
+        path = os.path.join(directory, "pymem-%d-%03d-%s.jsonl" % (os.getpid(), count[0], reason))
+        try:
+            dump(path, values=values)
+        except Exception as e:  # a failed snapshot must never take the program down
+            _say("pymem: snapshot failed (%s: %s)" % (type(e).__name__, e))
+            return None
+        _say("pymem: wrote %s" % path)
+        return path
+
+    if signal is not None:
+        import signal as _signal
+
+        previous = _signal.getsignal(signal)
+
+        def on_signal(signum, frame):
+            snapshot("signal")
+            if callable(previous):
+                previous(signum, frame)
+
+        _signal.signal(signal, on_signal)
+    if at_exit:
+        import atexit
+
+        atexit.register(snapshot, "exit")
+    if every:
+        import threading
+
+        def periodic():
+            while True:
+                time.sleep(float(every))
+                snapshot("every")
+
+        threading.Thread(target=periodic, name="pymem-every", daemon=True).start()
+    return snapshot
+
+
+def _say(text):
+    try:
+        sys.stderr.write(text + "\n")
+        sys.stderr.flush()
+    except Exception:
+        pass
+
+
+def _run_main(config):
+    """`pymem run`: arm the snapshots in CONFIG, then run the program the way `python` would
+    (a script with its directory first on sys.path, or `-m module`), exit code untouched."""
+    import json as _json
+    import runpy
+
+    c = _json.loads(config)
+    install(
+        c.get("signal"),
+        c["directory"],
+        every=c.get("every"),
+        at_exit=c.get("at_exit", False),
+        tracemalloc=c.get("tracemalloc", 0),
+        values=c.get("values", False),
+    )
+    # Run in the real __main__ module, as `python` does: its globals then live until the
+    # interpreter shuts down (after atexit), not only until the code returns.
+    main = sys.modules["__main__"].__dict__
+    for name in ("sys", "pymem_agent"):  # the bootstrap's own names
+        main.pop(name, None)
+    args = sys.argv[1:]
+    if args and args[0] == "-m":
+        sys.argv = args[1:]
+        runpy._run_module_as_main(args[1], alter_argv=True)
+    else:
+        sys.argv = args
+        path = os.path.abspath(args[0])
+        sys.path[0] = os.path.dirname(path)
+        with open(path, "rb") as f:
+            code = compile(f.read(), args[0], "exec")
+        main.update(__file__=args[0], __cached__=None)
+        exec(code, main)
+
+
+def _attach(path, values, status):
+    """`pymem attach`: a snapshot taken from a debugger's call into the process. Never
+    raises (an exception would surface in the debugger, not here); the outcome goes to the
+    file STATUS for pymem to read."""
+    try:
+        result = dump(path, values=values)
+        message = "ok %d" % result["objects"]
+    except BaseException as e:
+        message = "error %s: %s" % (type(e).__name__, e)
+    try:
+        with open(status, "w") as f:
+            f.write(message)
+    except Exception:
+        pass
+
+
 # --- pytest plugin: `pytest -p pymem_agent` ------------------------------------------------
 # Loaded as a plugin, this module adds the marker
 #
