@@ -292,8 +292,7 @@ pub fn attach(pid: u32, out: Option<PathBuf>, values: bool, timeout: Duration) -
         Err(_) => Err(Error::Usage(format!(
             "the agent did not run in process {pid} (gdb said: {})",
             text.lines()
-                .filter(|l| !l.trim().is_empty() && !l.contains("auto-load"))
-                .last()
+                .rfind(|l| !l.trim().is_empty() && !l.contains("auto-load"))
                 .unwrap_or("nothing")
         ))),
     }
