@@ -690,7 +690,7 @@ _pymem() {
             fi
             case "${prev}" in
                 --by)
-                    COMPREPLY=($(compgen -W "type module" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "type module traceback" -- "${cur}"))
                     return 0
                     ;;
                 --limit)

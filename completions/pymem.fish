@@ -42,13 +42,14 @@ complete -c pymem -n "__fish_pymem_needs_command" -f -a "agent" -d 'Write or pri
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l by -d 'Group objects by type or by the module that defines their type' -r -f -a "type\t''
-module\t''"
+module\t''
+traceback\t'Allocation site (needs snapshots captured with tracemalloc on)'"
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l limit -d 'Rows to show' -r
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l fold -d 'Count each instance\'s own __dict__ in its class\'s row (heapy\'s "dict of class")'
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
-complete -c pymem -n "__fish_pymem_using_subcommand summary" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pymem -n "__fish_pymem_using_subcommand top" -l by -d 'Rank objects, or types/modules by the bytes their instances retain' -r -f -a "object\t''
 type\t''
 module\t''"

@@ -34,6 +34,8 @@ pub fn run(cli: Cli) -> Result<i32> {
             let by = match a.by {
                 SummaryBy::Type => GroupBy::Type,
                 SummaryBy::Module => GroupBy::Module,
+                SummaryBy::Traceback if !snap.has_tracebacks() => return Err(no_tracebacks(&snap)),
+                SummaryBy::Traceback => GroupBy::Traceback,
             };
             emit(&summary(&snap, by, a.limit, a.fold), &a.load)
         }
@@ -87,7 +89,9 @@ pub fn run(cli: Cli) -> Result<i32> {
             let by = match a.by {
                 DiffBy::Type => diff::DiffBy::Type,
                 DiffBy::Module => diff::DiffBy::Module,
-                DiffBy::Traceback => return Err(no_tracebacks(&sa)),
+                DiffBy::Traceback if !sa.has_tracebacks() => return Err(no_tracebacks(&sa)),
+                DiffBy::Traceback if !sb.has_tracebacks() => return Err(no_tracebacks(&sb)),
+                DiffBy::Traceback => diff::DiffBy::Traceback,
             };
             let d = diff(&sa, &sb, by, a.limit);
             let text = match a.format {
@@ -157,7 +161,10 @@ pub fn run(cli: Cli) -> Result<i32> {
             let by = match a.by {
                 FragBy::Type => frag::FragBy::Type,
                 FragBy::Owner => frag::FragBy::Owner,
-                FragBy::Traceback => return Err(no_tracebacks(&snaps[0])),
+                FragBy::Traceback => match snaps.iter().find(|s| !s.has_tracebacks()) {
+                    Some(s) => return Err(no_tracebacks(s)),
+                    None => frag::FragBy::Traceback,
+                },
             };
             let opts = |limit| FragOptions {
                 by,

@@ -160,6 +160,8 @@ pub struct LoadArgs {
 pub enum SummaryBy {
     Type,
     Module,
+    /// Allocation site (needs snapshots captured with tracemalloc on).
+    Traceback,
 }
 
 #[derive(Debug, Args)]

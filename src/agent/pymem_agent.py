@@ -675,6 +675,12 @@ def _dump(path, tmp, values, t0):
         del reader
     stats = _parse_mallocstats(raw_stats)
     pymalloc = bool(stats and stats["pymalloc"])
+    if not pymalloc and _traceback_getter() is not None and arenas:
+        # tracemalloc wraps the allocator, and _debugmallocstats() then prints nothing; the
+        # arena table found in the image is pymalloc's, still underneath.
+        pymalloc = True
+        stats = None
+        missing.append("mallocstats: sys._debugmallocstats() prints nothing while tracemalloc is tracing")
     debug_shift = 0
     if not pymalloc:
         missing.append("pools: pymalloc is not the allocator in use")
@@ -726,8 +732,8 @@ def _detect_debug_shift(pools):
     return 0
 
 
-def _allocator_info(stats, debug_shift):
-    name = "pymalloc" if stats and stats["pymalloc"] else "malloc"
+def _allocator_info(stats, debug_shift, have_pools=False):
+    name = "pymalloc" if (stats and stats["pymalloc"]) or have_pools else "malloc"
     env = os.environ.get("PYTHONMALLOC", "")
     if "mimalloc" in env or (stats is None and hasattr(sys, "_is_gil_enabled")):
         name = "mimalloc"
@@ -763,7 +769,7 @@ def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
             "build": sys.version,
             "platform": sys.platform,
         },
-        "allocator": _allocator_info(stats, debug_shift),
+        "allocator": _allocator_info(stats, debug_shift, bool(pools)),
         "pid": os.getpid(),
         "argv": [a if type(a) is str else "?" for a in sys.argv],
         "time": t0,
@@ -776,9 +782,14 @@ def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
             "labels": True,
             "pools": arenas is not None,
             "values": bool(values),
-            "tracebacks": False,
+            "tracebacks": _traceback_getter() is not None,
         },
-        "missing": missing + ["tracebacks: allocation tracebacks are not recorded yet"],
+        "missing": missing
+        + (
+            []
+            if _traceback_getter() is not None
+            else ["tracebacks: tracemalloc was not tracing (start it, or use pymem run --tracemalloc N)"]
+        ),
     }
     w(json.dumps(header, separators=(",", ":")) + "\n")
     n_arenas = n_pools = 0
@@ -933,6 +944,22 @@ def _frame_locals(w, f, where):
     return n
 
 
+def _traceback_getter():
+    """tracemalloc's C-level lookup of an object's allocation traceback (frames innermost
+    first), when the program is tracing; None otherwise. Never starts tracing itself."""
+    tm = sys.modules.get("tracemalloc")
+    if tm is None:
+        return None
+    try:
+        if not tm.is_tracing():
+            return None
+        import _tracemalloc
+
+        return _tracemalloc._get_object_traceback
+    except Exception:
+        return None
+
+
 def _walk(out, types, values, pools, arenas):
     """Every gc-tracked object plus the untracked objects they reference, one line each.
 
@@ -975,6 +1002,20 @@ def _walk(out, types, values, pools, arenas):
     rc_adjust = _calibrate()
     sole = _sole_reference_count()
     js = _js
+    tb_of = _traceback_getter()
+    tb_ids = {}
+
+    def tb_extra(o):
+        """`,"tb":N` for a traced object, writing the traceback record the first time."""
+        frames = tb_of(o)
+        if frames is None:
+            return ""
+        n = tb_ids.get(frames)
+        if n is None:
+            n = tb_ids[frames] = len(tb_ids)
+            w('{"k":"tb","id":%d,"f":[%s]}\n' % (n, ",".join(["[%s,%d]" % (js(f), ln) for f, ln in frames])))
+        return ',"tb":%d' % n
+
     refs = r = t = None
     for o in objs:
         # The previous object's referents, last referent and type must not count as
@@ -1018,6 +1059,8 @@ def _walk(out, types, values, pools, arenas):
                     extra += ',"v":' + _json_value(o.decode("latin-1"))
             else:
                 extra = ',"v":%r' % o if values and o - o == 0.0 else ""
+            if tb_of is not None:
+                extra += tb_extra(o)
             w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc - rc_adjust, extra))
             continue
         refs = get_referents(o)
@@ -1059,6 +1102,8 @@ def _walk(out, types, values, pools, arenas):
             buf = reader(o, pget)
             if buf:
                 extra += ',"b":[%s]' % ",".join(["[%d,%d]" % b for b in buf])
+        if tb_of is not None:
+            extra += tb_extra(o)
         if refs:
             n_refs += len(refs)
             if labels is not None:

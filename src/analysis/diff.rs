@@ -4,6 +4,7 @@
 use super::facts::{facts, SnapshotFacts};
 use super::identity::{gone_mask, incomparable, match_objects, NO_MATCH};
 use super::pypath::hex;
+use super::sites::Sites;
 use crate::snapshot::{ObjId, Snapshot};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -13,6 +14,8 @@ use std::collections::HashMap;
 pub enum DiffBy {
     Type,
     Module,
+    /// Allocation site (innermost traceback frame).
+    Traceback,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -74,25 +77,38 @@ pub struct Diff {
     pub rss_b: Option<u64>,
 }
 
-/// Group index per type of one snapshot, by type name or module.
-fn group_of_types<'a>(
-    snap: &'a Snapshot,
+/// Group index of every object of one snapshot (keys shared across snapshots).
+fn group_of_objects(
+    snap: &Snapshot,
     by: DiffBy,
-    keys: &mut Vec<&'a str>,
-    index: &mut HashMap<&'a str, usize>,
+    keys: &mut Vec<String>,
+    index: &mut HashMap<String, usize>,
 ) -> Vec<usize> {
-    snap.types
+    let mut key = |k: &str| -> usize {
+        if let Some(&i) = index.get(k) {
+            return i;
+        }
+        keys.push(k.to_string());
+        index.insert(k.to_string(), keys.len() - 1);
+        keys.len() - 1
+    };
+    if by == DiffBy::Traceback {
+        let sites = Sites::new(snap);
+        let per_site: Vec<usize> = sites.names.iter().map(|n| key(n)).collect();
+        return sites.of.iter().map(|&s| per_site[s as usize]).collect();
+    }
+    let per_type: Vec<usize> = snap
+        .types
         .iter()
-        .map(|t| {
-            let k = match by {
-                DiffBy::Type => t.name.as_str(),
-                DiffBy::Module => t.module.as_str(),
-            };
-            *index.entry(k).or_insert_with(|| {
-                keys.push(k);
-                keys.len() - 1
-            })
+        .map(|t| match by {
+            DiffBy::Module => key(&t.module),
+            _ => key(&t.name),
         })
+        .collect();
+    snap.objects
+        .type_id
+        .iter()
+        .map(|&t| per_type[t as usize])
         .collect()
 }
 
@@ -116,10 +132,10 @@ fn largest(snap: &Snapshot, owned: &[u64], mask: &[bool], limit: usize) -> Vec<C
 }
 
 pub fn diff(a: &Snapshot, b: &Snapshot, by: DiffBy, limit: usize) -> Diff {
-    let mut keys: Vec<&str> = Vec::new();
+    let mut keys: Vec<String> = Vec::new();
     let mut index = HashMap::new();
-    let ga = group_of_types(a, by, &mut keys, &mut index);
-    let gb = group_of_types(b, by, &mut keys, &mut index);
+    let ga = group_of_objects(a, by, &mut keys, &mut index);
+    let gb = group_of_objects(b, by, &mut keys, &mut index);
     let mut rows: Vec<DiffRow> = keys
         .iter()
         .map(|k| DiffRow {
@@ -128,13 +144,13 @@ pub fn diff(a: &Snapshot, b: &Snapshot, by: DiffBy, limit: usize) -> Diff {
         })
         .collect();
     let (own_a, own_b) = (a.owned_bytes(), b.owned_bytes());
-    for (t, s) in a.objects.type_id.iter().zip(&own_a) {
-        let r = &mut rows[ga[*t as usize]];
+    for (g, s) in ga.iter().zip(&own_a) {
+        let r = &mut rows[*g];
         r.count_a += 1;
         r.bytes_a += s;
     }
-    for (t, s) in b.objects.type_id.iter().zip(&own_b) {
-        let r = &mut rows[gb[*t as usize]];
+    for (g, s) in gb.iter().zip(&own_b) {
+        let r = &mut rows[*g];
         r.count_b += 1;
         r.bytes_b += s;
     }
@@ -155,14 +171,14 @@ pub fn diff(a: &Snapshot, b: &Snapshot, by: DiffBy, limit: usize) -> Diff {
         }
         for (i, &is_new) in new_mask.iter().enumerate() {
             if is_new {
-                let r = &mut rows[gb[b.objects.type_id[i] as usize]];
+                let r = &mut rows[gb[i]];
                 *r.new.as_mut().unwrap() += 1;
                 *r.new_bytes.as_mut().unwrap() += own_b[i];
             }
         }
         for (i, &is_gone) in gone.iter().enumerate() {
             if is_gone {
-                let r = &mut rows[ga[a.objects.type_id[i] as usize]];
+                let r = &mut rows[ga[i]];
                 *r.gone.as_mut().unwrap() += 1;
                 *r.gone_bytes.as_mut().unwrap() += own_a[i];
             }

@@ -13,6 +13,7 @@
 use super::facts::{facts, SnapshotFacts};
 use super::pypath::{path_to, PyPath};
 use super::retention::Retention;
+use super::sites::Sites;
 use crate::error::{Error, Result};
 use crate::snapshot::{ObjId, Snapshot};
 use serde::Serialize;
@@ -25,6 +26,8 @@ pub enum FragBy {
     Type,
     /// Objects by the container holding them, buffers by their owner.
     Owner,
+    /// Objects by allocation site, buffers by their owner's.
+    Traceback,
 }
 
 /// One size class over the whole heap, with `sys._debugmallocstats()`'s row beside it.
@@ -352,12 +355,21 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         (steps.len() >= 2).then(|| steps[steps.len() - 2].node)
     };
     let mut owner_keys: HashMap<u32, String> = HashMap::new();
+    let sites = (opts.by == FragBy::Traceback).then(|| Sites::new(snap));
     for &(obj, pool, is_buffer) in &pinned_blocks {
         let holder = holder_of(obj, is_buffer);
         let type_name = &snap.type_of(ObjId(obj)).name;
         let key = match (opts.by, is_buffer) {
             (FragBy::Type, false) => type_name.clone(),
             (FragBy::Type, true) => format!("buffer of {type_name}"),
+            (FragBy::Traceback, false) => format!(
+                "objects allocated at {}",
+                sites.as_ref().map_or("?", |s| s.name(obj as usize))
+            ),
+            (FragBy::Traceback, true) => format!(
+                "buffers of objects allocated at {}",
+                sites.as_ref().map_or("?", |s| s.name(obj as usize))
+            ),
             (FragBy::Owner, _) => {
                 let what = if is_buffer { "buffers" } else { "objects" };
                 match (holder, retention.as_ref()) {

@@ -18,6 +18,7 @@ use super::identity::{incomparable, match_objects, NO_MATCH};
 use super::noise::Suppressions;
 use super::pypath::{hex, path_to, PyPath};
 use super::retention::{retained_sizes, Retention};
+use super::sites::Sites;
 use crate::error::{Error, Result};
 use crate::snapshot::{ObjId, Snapshot};
 use fixedbitset::FixedBitSet;
@@ -30,6 +31,12 @@ pub struct TypeCount {
     pub type_name: String,
     pub count: u64,
     pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SiteCount {
+    pub site: String,
+    pub count: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -59,6 +66,11 @@ pub struct LeakRoot {
     pub types: Vec<TypeCount>,
     /// A path to the largest accumulated object.
     pub sample: Option<PyPath>,
+    /// Where the accumulated objects were allocated (most common sites first), when the
+    /// snapshots recorded allocation tracebacks.
+    pub allocated_at: Vec<SiteCount>,
+    /// Where the root itself was allocated, when recorded.
+    pub root_allocated_at: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -111,6 +123,8 @@ struct Group {
     measure: u32,
     /// The node whose length counts entries.
     entries_of: u32,
+    /// Candidates per allocation site.
+    sites: HashMap<u32, u64>,
 }
 
 impl Group {
@@ -123,6 +137,9 @@ impl Group {
             e.1 += b;
         }
         self.best = self.best.max(other.best);
+        for (site, n) in other.sites {
+            *self.sites.entry(site).or_default() += n;
+        }
     }
 }
 
@@ -205,6 +222,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
         min_growth: opts.min_growth,
     };
 
+    let sites = last.has_tracebacks().then(|| Sites::new(last));
     // Charge every candidate to a holder.
     let mut fallback: HashMap<u32, u32> = HashMap::new();
     let mut groups: HashMap<u32, Group> = HashMap::new();
@@ -236,6 +254,9 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
         e.0 += 1;
         e.1 += own;
         g.best = g.best.max((r.retained[v as usize], v));
+        if let Some(s) = &sites {
+            *g.sites.entry(s.of[v as usize]).or_default() += 1;
+        }
     }
 
     let namespace = last.namespace_dicts();
@@ -276,6 +297,22 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
     let mut suppressed: Vec<SuppressedGroup> = Vec::new();
     for (d, g) in ranked {
         let mut root_row = describe(&r, snaps, &earlier_retained, &classes, d, &g);
+        if let Some(s) = &sites {
+            let mut counts: Vec<(u32, u64)> = g.sites.iter().map(|(k, v)| (*k, *v)).collect();
+            // Traced sites first, then by count.
+            counts.sort_by_key(|&(site, n)| (site == 0, std::cmp::Reverse(n), site));
+            root_row.allocated_at = counts
+                .into_iter()
+                .take(3)
+                .map(|(site, count)| SiteCount {
+                    site: s.names[site as usize].clone(),
+                    count,
+                })
+                .collect();
+            if (d as usize) < s.of.len() && s.of[d as usize] != 0 {
+                root_row.root_allocated_at = Some(s.name(d as usize).to_string());
+            }
+        }
         root_row.leak =
             root_row.grew_every_round && root_row.growth_per_round >= opts.min_growth as i64;
         let mut subjects: Vec<&str> = Vec::new();
@@ -555,5 +592,7 @@ fn describe(
         leak: false,
         types,
         sample: path_to(r, ObjId(g.best.1)),
+        allocated_at: Vec::new(),
+        root_allocated_at: None,
     }
 }

@@ -13,5 +13,6 @@ pub mod noise;
 pub mod paths;
 pub mod pypath;
 pub mod retention;
+pub mod sites;
 pub mod summary;
 pub mod top;

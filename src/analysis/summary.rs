@@ -1,6 +1,7 @@
 //! `summary`: what is in the heap, grouped by type or by module.
 
 use super::facts::{facts, SnapshotFacts};
+use super::sites::Sites;
 use crate::snapshot::Snapshot;
 use serde::Serialize;
 
@@ -10,6 +11,8 @@ use serde::Serialize;
 pub enum GroupBy {
     Type,
     Module,
+    /// Allocation site (innermost traceback frame), for snapshots with tracebacks.
+    Traceback,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -97,17 +100,26 @@ pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize, fold: bool) -> Summar
         folded_dicts = Some((n, b));
     }
     let mut groups: std::collections::HashMap<&str, (u64, u64)> = Default::default();
-    for (i, t) in snap.types.iter().enumerate() {
-        if count[i] == 0 {
-            continue;
+    let sites = (by == GroupBy::Traceback).then(|| Sites::new(snap));
+    if let Some(sites) = &sites {
+        for (i, &b) in owned.iter().enumerate() {
+            let e = groups.entry(sites.name(i)).or_default();
+            e.0 += 1;
+            e.1 += b;
         }
-        let key = match by {
-            GroupBy::Type => t.name.as_str(),
-            GroupBy::Module => t.module.as_str(),
-        };
-        let e = groups.entry(key).or_default();
-        e.0 += count[i];
-        e.1 += bytes[i];
+    } else {
+        for (i, t) in snap.types.iter().enumerate() {
+            if count[i] == 0 {
+                continue;
+            }
+            let key = match by {
+                GroupBy::Module => t.module.as_str(),
+                _ => t.name.as_str(),
+            };
+            let e = groups.entry(key).or_default();
+            e.0 += count[i];
+            e.1 += bytes[i];
+        }
     }
     let total_bytes: u64 = bytes.iter().sum();
     let total_count: u64 = count.iter().sum();

@@ -80,6 +80,7 @@ impl Report for Diff {
         let key = match self.by {
             DiffBy::Type => "type",
             DiffBy::Module => "module",
+            DiffBy::Traceback => "allocated at",
         };
         let mut t = new_table(
             style,
@@ -143,6 +144,7 @@ impl Diff {
         let key = match self.by {
             DiffBy::Type => "type",
             DiffBy::Module => "module",
+            DiffBy::Traceback => "allocated_at",
         };
         let _ = w.write_record([
             key,

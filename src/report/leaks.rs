@@ -62,6 +62,17 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
     if let Some(s) = &r.sample {
         let _ = writeln!(out, "   sample    {}", s.expr);
     }
+    if !r.allocated_at.is_empty() {
+        let sites: Vec<String> = r
+            .allocated_at
+            .iter()
+            .map(|s| format!("{} x{}", s.site, count(s.count)))
+            .collect();
+        let _ = writeln!(out, "   allocated {}", sites.join(", "));
+    }
+    if let Some(site) = &r.root_allocated_at {
+        let _ = writeln!(out, "   root made {site}");
+    }
     if let Some(p) = &r.path {
         let mut held = format!("   held by   {} {}", p.root.kind, p.root.name);
         if let Some(f) = &p.root.frame {

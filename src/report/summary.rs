@@ -14,6 +14,7 @@ impl Report for Summary {
         let key = match self.by {
             GroupBy::Type => "type",
             GroupBy::Module => "module",
+            GroupBy::Traceback => "allocated at",
         };
         let mut t = new_table(style, &[key, "count", "bytes", "share"]);
         for r in &self.rows {

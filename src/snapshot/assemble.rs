@@ -6,6 +6,7 @@ use super::addr_index::AddrIndex;
 use super::chunk::Chunk;
 use super::loader::{collect_types, LoadOptions};
 use super::model::*;
+use super::records::TracebackLine;
 use crate::error::{Error, Result};
 use rayon::prelude::*;
 use std::collections::HashMap;
@@ -140,6 +141,7 @@ pub(super) fn assemble(
         edge_labels,
     );
     let mut rest = side_records(path, &chunks, &offsets, &new_of, &objects)?;
+    let tracebacks = tracebacks(path, &chunks)?;
     drop(chunks);
     add_external_roots(&objects, &mut rest.roots);
     Ok(Snapshot {
@@ -153,9 +155,41 @@ pub(super) fn assemble(
         pools: rest.pools,
         roots: rest.roots,
         buffers: rest.buffers,
+        tracebacks,
         dangling_refs,
         lines,
     })
+}
+
+/// Allocation tracebacks by id (ids are dense, from 0, each defined once).
+fn tracebacks(path: &Path, chunks: &[Chunk]) -> Result<Vec<Traceback>> {
+    let mut all: Vec<(u64, &TracebackLine)> = chunks
+        .iter()
+        .flat_map(|c| c.tracebacks.iter().map(|(l, t)| (*l, t)))
+        .collect();
+    all.sort_by_key(|(_, t)| t.id);
+    let mut out = Vec::with_capacity(all.len());
+    for (line, t) in all {
+        if t.id as usize != out.len() {
+            return Err(Error::line(
+                path,
+                line,
+                format!(
+                    "traceback id {} out of sequence (expected {})",
+                    t.id,
+                    out.len()
+                ),
+            ));
+        }
+        out.push(Traceback {
+            frames: t
+                .f
+                .iter()
+                .map(|(f, l)| (Box::from(f.as_str()), *l))
+                .collect(),
+        });
+    }
+    Ok(out)
 }
 
 fn check_type_ids(path: &Path, chunks: &[Chunk], ntypes: u32) -> Result<()> {
@@ -317,8 +351,10 @@ fn sparse_columns(
     let mut names = Vec::new();
     let mut values = Vec::new();
     let mut caches = Vec::new();
+    let mut traceback = Vec::new();
     for (c, &off) in chunks.iter().zip(offsets) {
         caches.extend(c.objs.caches.iter().map(|&(l, x)| (remap(off, l), x)));
+        traceback.extend(c.objs.tracebacks.iter().map(|&(l, t)| (remap(off, l), t)));
         big_sizes.extend(c.objs.big_size.iter().map(|&(l, s)| (remap(off, l), s)));
         hashes.extend(c.objs.hash.iter().map(|&(l, h)| (remap(off, l), h)));
         names.extend(
@@ -339,6 +375,7 @@ fn sparse_columns(
     names.sort_unstable_by_key(|x: &(ObjId, Box<str>)| x.0);
     values.sort_unstable_by_key(|x: &(ObjId, Box<str>)| x.0);
     caches.sort_unstable_by_key(|x| x.0);
+    traceback.sort_unstable();
     Objects {
         addr,
         type_id: scalars.type_id,
@@ -353,6 +390,7 @@ fn sparse_columns(
         names,
         values,
         caches,
+        traceback,
     }
 }
 

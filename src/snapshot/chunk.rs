@@ -2,7 +2,7 @@
 
 use super::fastpath::{self, Scratch};
 use super::model::{EndRecord, Header, TypeInfo};
-use super::records::{ArenaLine, KindOnly, ObjColumns, ObjSeed, RootLine, TypeLine};
+use super::records::{ArenaLine, KindOnly, ObjColumns, ObjSeed, RootLine, TracebackLine, TypeLine};
 use serde::de::DeserializeSeed;
 
 /// What one chunk held, in file order.
@@ -12,6 +12,7 @@ pub struct Chunk<'a> {
     pub types: Vec<(u64, u32, TypeInfo)>,
     pub arenas: Vec<(u64, ArenaLine)>,
     pub roots: Vec<(u64, RootLine<'a>)>,
+    pub tracebacks: Vec<(u64, TracebackLine)>,
     pub header: Option<(u64, Header)>,
     pub end: Option<(u64, EndRecord)>,
     /// Line number of the last non-empty line and its kind.
@@ -95,6 +96,10 @@ fn parse_line<'a>(chunk: &mut Chunk<'a>, line: &'a [u8], line_no: u64) -> Result
         "root" => {
             let r: RootLine = serde_json::from_str(text).map_err(|e| describe(&e))?;
             chunk.roots.push((line_no, r));
+        }
+        "tb" => {
+            let t: TracebackLine = serde_json::from_str(text).map_err(|e| describe(&e))?;
+            chunk.tracebacks.push((line_no, t));
         }
         "header" => {
             let h: Header = serde_json::from_str(text).map_err(|e| describe(&e))?;

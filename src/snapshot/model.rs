@@ -211,6 +211,24 @@ pub struct Objects {
     pub values: Vec<(ObjId, Box<str>)>,
     /// Sparse bounds and hit counts of deques and `lru_cache` wrappers, sorted by id.
     pub caches: Vec<(ObjId, CacheInfo)>,
+    /// Sparse allocation traceback ids (into [`Snapshot::tracebacks`]), sorted by id.
+    pub traceback: Vec<(ObjId, u32)>,
+}
+
+/// Where an object was allocated, as tracemalloc recorded it.
+#[derive(Debug, Clone)]
+pub struct Traceback {
+    /// (file, line), innermost frame first.
+    pub frames: Vec<(Box<str>, u32)>,
+}
+
+impl Traceback {
+    /// The innermost frame as `file:line` (the allocation site).
+    pub fn site(&self) -> String {
+        self.frames
+            .first()
+            .map_or_else(|| "<unknown>".into(), |(f, l)| format!("{f}:{l}"))
+    }
 }
 
 pub use super::records::CacheInfo;
@@ -283,6 +301,14 @@ impl Objects {
             .map(|i| &*self.names[i].1)
     }
 
+    /// Allocation traceback id, for objects allocated while tracemalloc traced.
+    pub fn traceback_of(&self, id: ObjId) -> Option<u32> {
+        self.traceback
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .ok()
+            .map(|i| self.traceback[i].1)
+    }
+
     pub fn cache_info(&self, id: ObjId) -> Option<CacheInfo> {
         self.caches
             .binary_search_by_key(&id, |(i, _)| *i)
@@ -311,6 +337,8 @@ pub struct Snapshot {
     pub pools: Vec<Pool>,
     pub roots: Vec<Root>,
     pub buffers: Vec<OwnedBuffer>,
+    /// Allocation tracebacks, by id (empty unless tracemalloc was tracing).
+    pub tracebacks: Vec<Traceback>,
     /// References to addresses not captured (objects created or freed during capture).
     pub dangling_refs: u64,
     /// Lines read.
@@ -320,6 +348,21 @@ pub struct Snapshot {
 impl Snapshot {
     pub fn type_of(&self, id: ObjId) -> &TypeInfo {
         &self.types[self.objects.type_id[id.index()] as usize]
+    }
+
+    /// Whether allocation tracebacks were recorded.
+    pub fn has_tracebacks(&self) -> bool {
+        self.header
+            .recorded
+            .get("tracebacks")
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// The allocation site (`file:line`) of an object, if traced.
+    pub fn site_of(&self, id: ObjId) -> Option<String> {
+        let t = self.objects.traceback_of(id)?;
+        self.tracebacks.get(t as usize).map(Traceback::site)
     }
 
     /// Whether the capture had pymalloc's arena table.

@@ -47,6 +47,13 @@ pub struct ArenaLine {
     pub pools: Vec<[u64; 4]>,
 }
 
+/// An allocation traceback (`tb` record): frames innermost first.
+#[derive(Deserialize)]
+pub struct TracebackLine {
+    pub id: u32,
+    pub f: Vec<(String, u32)>,
+}
+
 #[derive(Deserialize)]
 pub struct RootLine<'a> {
     pub a: u64,
@@ -84,6 +91,8 @@ pub struct ObjColumns<'a> {
     /// (local object, address, bytes)
     pub buffers: Vec<(u32, u64, u64)>,
     pub caches: Vec<(u32, CacheInfo)>,
+    /// (local object, traceback id)
+    pub tracebacks: Vec<(u32, u32)>,
 }
 
 /// What a bounded container or cache says of itself: a deque's `maxlen`, an `lru_cache`'s
@@ -204,6 +213,10 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
                         other => other.to_string(),
                     };
                     cols.values.push((local, text));
+                }
+                "tb" => {
+                    let id: u32 = map.next_value()?;
+                    cols.tracebacks.push((local, id));
                 }
                 "bound" => cache.bound = map.next_value()?,
                 "hits" => cache.hits = map.next_value()?,

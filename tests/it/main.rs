@@ -17,3 +17,4 @@ mod pytest_plugin;
 mod real_capture;
 mod safety;
 mod summary_fixtures;
+mod tracebacks;

@@ -1,0 +1,80 @@
+//! Allocation tracebacks on every CPython 3.8–3.13 (tests/py/workload_traced.py, tracemalloc
+//! on): `summary`, `diff` and `leaks` group by allocation site, and agree with what
+//! tracemalloc itself says in the process.
+
+use crate::common::{json, pymem, pythons, read_json, run_python, TINY};
+
+#[test]
+fn allocation_sites_match_tracemalloc_on_every_cpython() {
+    // Captures under tracemalloc are slow (it traces the agent's own allocations too):
+    // the six interpreters run side by side.
+    let dirs: Vec<tempfile::TempDir> = pythons()
+        .iter()
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        for ((_, python), dir) in pythons().iter().zip(&dirs) {
+            s.spawn(move || run_python(python, "workload_traced.py", &[dir.path()], &[]));
+        }
+    });
+    for ((version, _), dir) in pythons().iter().zip(&dirs) {
+        let truth = read_json(&dir.path().join("truth.json"));
+        let site = truth["site"].as_str().unwrap();
+        let count = |i: usize| truth["counts"][i].as_u64().unwrap();
+        let snap = |n: &str| dir.path().join(format!("{n}.jsonl")).display().to_string();
+        let (a, b, c) = (snap("a"), snap("b"), snap("c"));
+
+        let s = json(&["summary", &b, "--by", "traceback", "--limit", "100000"]);
+        let row = s["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == site)
+            .unwrap_or_else(|| panic!("{version}: no row for {site}"));
+        assert_eq!(row["count"].as_u64(), Some(count(1)), "{version}: {row}");
+
+        let d = json(&["diff", &a, &b, "--by", "traceback", "--limit", "100000"]);
+        let row = d["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == site)
+            .unwrap();
+        assert_eq!(
+            row["count_delta"].as_i64(),
+            Some(count(1) as i64 - count(0) as i64),
+            "{version}: {row}"
+        );
+
+        let l = json(&["leaks", &a, &b, &c]);
+        let root = &l["roots"][0];
+        assert_eq!(
+            root["path"]["expr"], "__main__.orders",
+            "{version}: {root:#}"
+        );
+        assert!(
+            root["allocated_at"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["site"] == site),
+            "{version}: {root:#}"
+        );
+    }
+}
+
+#[test]
+fn grouping_by_traceback_without_tracebacks_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = crate::common::write_tmp(dir.path(), "t.jsonl", TINY.as_bytes());
+    let out = pymem()
+        .args(["summary", p.to_str().unwrap(), "--by", "traceback"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no allocation tracebacks") && err.lines().count() == 1,
+        "{err}"
+    );
+}
