@@ -1140,7 +1140,7 @@ def _slot_descriptors(t):
             continue
         for d in _get_referents(_t_ns(c)):
             if type(d) is dict:
-                for k, v in _dict_items(d):
+                for k, v in list(_dict_items(d)):
                     if type(v) is _member_descriptor and type(k) is str:
                         out.append((k, v))
     return out
@@ -1260,12 +1260,14 @@ def _dict_edges(d, refs, values, exact):
     A subclass's other referents (a defaultdict's factory, an instance __dict__) stay
     unlabelled."""
     by_id = {}
-    for k, v in _dict_items(d):
+    # list() copies in one C call (no bytecode runs, so no other thread can change the dict
+    # half way); a Python loop over the live view could fail when another thread mutates it.
+    for k, v in list(_dict_items(d)):
         by_id.setdefault(id(v), _key_label(k, values))
     out_refs = list(refs)
     have = set(map(id, out_refs))
     keys = None if exact else set()
-    for k in _dict_keys(d):
+    for k in list(_dict_keys(d)):
         if keys is not None:
             keys.add(id(k))
         if id(k) not in have:

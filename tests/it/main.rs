@@ -15,6 +15,7 @@ mod leak_fixtures;
 mod leaks;
 mod pytest_plugin;
 mod real_capture;
+mod robust;
 mod safety;
 mod summary_fixtures;
 mod tracebacks;
