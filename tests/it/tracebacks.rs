@@ -78,3 +78,17 @@ fn grouping_by_traceback_without_tracebacks_is_an_error() {
         "{err}"
     );
 }
+
+/// The shipped traced fixture: `tb` records load and group (format fixture).
+#[test]
+fn traced_fixture_groups_by_allocation_site() {
+    let f = crate::common::repo().join("fixtures/traced-3.12.jsonl.gz");
+    let s = json(&["summary", f.to_str().unwrap(), "--by", "traceback", "--limit", "100000"]);
+    let rows = s["rows"].as_array().unwrap();
+    let row = rows
+        .iter()
+        .find(|r| r["key"] == "/work/main/tests/py/workload_traced.py:31")
+        .expect("the Orders' allocation site");
+    assert_eq!(row["count"], 10);
+    assert!(rows.iter().any(|r| r["key"] == "<not traced>"));
+}
