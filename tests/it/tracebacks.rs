@@ -83,7 +83,14 @@ fn grouping_by_traceback_without_tracebacks_is_an_error() {
 #[test]
 fn traced_fixture_groups_by_allocation_site() {
     let f = crate::common::repo().join("fixtures/traced-3.12.jsonl.gz");
-    let s = json(&["summary", f.to_str().unwrap(), "--by", "traceback", "--limit", "100000"]);
+    let s = json(&[
+        "summary",
+        f.to_str().unwrap(),
+        "--by",
+        "traceback",
+        "--limit",
+        "100000",
+    ]);
     let rows = s["rows"].as_array().unwrap();
     let row = rows
         .iter()
