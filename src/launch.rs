@@ -154,9 +154,20 @@ fn snapshots_of(dir: &Path, pid: u32) -> Vec<PathBuf> {
     out
 }
 
+/// How to allow tracing another process, for the error message.
+const PTRACE_HINT: &str = "run pymem as its user with /proc/sys/kernel/yama/ptrace_scope set to 0, or as root (CAP_SYS_PTRACE; in a container: --cap-add=SYS_PTRACE)";
+
 /// The CPython minor version of a running process, from its executable or mapped libpython.
-fn python_minor(pid: u32) -> Option<(u32, u32)> {
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap_or_default();
+fn python_minor(pid: u32) -> Result<Option<(u32, u32)>> {
+    let maps = match std::fs::read_to_string(format!("/proc/{pid}/maps")) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(Error::Usage(format!(
+                "not permitted to inspect or trace process {pid}: {PTRACE_HINT}"
+            )))
+        }
+        Err(_) => String::new(),
+    };
     let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
         .map(|p| p.display().to_string())
         .unwrap_or_default();
@@ -165,18 +176,18 @@ fn python_minor(pid: u32) -> Option<(u32, u32)> {
             let rest = &text[i + "python3.".len()..];
             let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
             if let Ok(minor) = digits.parse() {
-                return Some((3, minor));
+                return Ok(Some((3, minor)));
             }
         }
     }
-    None
+    Ok(None)
 }
 
 pub fn attach(pid: u32, out: Option<PathBuf>, values: bool, timeout: Duration) -> Result<i32> {
     if !Path::new(&format!("/proc/{pid}")).exists() {
         return Err(Error::Usage(format!("no such process: {pid}")));
     }
-    let (major, minor) = python_minor(pid).ok_or_else(|| {
+    let (major, minor) = python_minor(pid)?.ok_or_else(|| {
         Error::Usage(format!(
             "process {pid} is not a CPython process (no python3.X executable or libpython mapped)"
         ))
@@ -247,9 +258,14 @@ pub fn attach(pid: u32, out: Option<PathBuf>, values: bool, timeout: Duration) -
         match child.try_wait() {
             Ok(Some(_)) => break,
             Ok(None) if started.elapsed() > timeout => {
-                // Killing the tracer detaches it: the target goes on running.
+                // Killing the tracer detaches it; a SIGCONT makes sure the target is not
+                // left in the stop gdb's attach put it in.
                 let _ = child.kill();
                 let _ = child.wait();
+                let _ = nix::sys::signal::kill(
+                    nix::unistd::Pid::from_raw(pid as i32),
+                    nix::sys::signal::Signal::SIGCONT,
+                );
                 return Err(Error::Usage(format!(
                     "timed out after {} s attaching to {pid} (the process was left running; a busy or blocked main thread can delay the call)",
                     timeout.as_secs()
@@ -268,7 +284,7 @@ pub fn attach(pid: u32, out: Option<PathBuf>, values: bool, timeout: Duration) -
     }
     if text.contains("ptrace: Operation not permitted") {
         return Err(Error::Usage(format!(
-            "not permitted to trace process {pid}: run pymem as its user with /proc/sys/kernel/yama/ptrace_scope set to 0, or as root (CAP_SYS_PTRACE; in a container: --cap-add=SYS_PTRACE)"
+            "not permitted to trace process {pid}: {PTRACE_HINT}"
         )));
     }
     if text.contains("No symbol \"PyGILState_Ensure\"") {

@@ -163,3 +163,107 @@ fn attach_errors_are_one_line() {
     );
     let _ = std::io::stdout().flush();
 }
+
+/// Start `field_program.py serve` and wait for its first heartbeats.
+fn serving(python: &Path, beat: &Path) -> std::process::Child {
+    let child = Command::new(python)
+        .arg(program())
+        .args(["serve", beat.to_str().unwrap()])
+        .spawn()
+        .unwrap();
+    let start = Instant::now();
+    while heartbeat(beat) < 3 && start.elapsed() < Duration::from_secs(20) {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
+}
+
+#[test]
+fn attach_timeout_and_permission_errors_leave_the_target_running() {
+    let (_, python) = pythons().last().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let beat = dir.path().join("beat");
+    let mut target = serving(python, &beat);
+    let pid = target.id().to_string();
+
+    let out = pymem()
+        .args(["attach", &pid, "--timeout", "0", "-o"])
+        .arg(dir.path().join("never.jsonl"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("timed out") && err.lines().count() == 1,
+        "{err}"
+    );
+    let before = heartbeat(&beat);
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        heartbeat(&beat) > before,
+        "the target stopped after a timed-out attach"
+    );
+
+    // Without permission to trace (an unprivileged user against root's process).
+    let root = nix::unistd::Uid::effective().is_root();
+    if root && Path::new("/usr/bin/setpriv").exists() {
+        let out = Command::new("/usr/bin/setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(env!("CARGO_BIN_EXE_pymem"))
+            .args(["attach", &pid])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("not permitted") && err.contains("ptrace_scope"),
+            "{err}"
+        );
+    } else {
+        eprintln!("note: not root or no setpriv: the ptrace-permission error is not exercised");
+    }
+    let _ = target.kill();
+    let _ = target.wait();
+}
+
+#[test]
+fn attach_refuses_an_unsupported_python() {
+    // An older CPython from pyenv, when one is installed (3.7, 3.6).
+    let root = std::env::var("PYENV_ROOT")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
+        });
+    let old = std::fs::read_dir(root.join("versions"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            (n.starts_with("3.7.") || n.starts_with("3.6.")) && p.join("bin/python3").exists()
+        });
+    let Some(old) = old else {
+        eprintln!(
+            "note: no CPython 3.6/3.7 installed: the unsupported-version error is not exercised"
+        );
+        return;
+    };
+    let mut target = Command::new(old.join("bin/python3"))
+        .args(["-c", "import time; time.sleep(30)"])
+        .spawn()
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let out = pymem()
+        .args(["attach", &target.id().to_string()])
+        .output()
+        .unwrap();
+    let _ = target.kill();
+    let _ = target.wait();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("supports 3.8-3.13") && err.lines().count() == 1,
+        "{err}"
+    );
+}
