@@ -40,7 +40,11 @@ pub struct Gate {
 }
 
 pub fn gate(leaks: Leaks, opts: GateOptions) -> Gate {
-    let growth: u64 = leaks.counted.iter().map(|(_, g)| (*g).max(0) as u64).sum();
+    let growth: u64 = leaks
+        .counted
+        .iter()
+        .map(|c| c.growth_bytes.max(0) as u64)
+        .sum();
     let leak_roots = leaks.counted.len() as u64;
     let mut breaches = Vec::new();
     if growth > opts.max_growth {

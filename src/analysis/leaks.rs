@@ -73,6 +73,13 @@ pub struct LeakRoot {
     pub root_allocated_at: Option<String>,
 }
 
+/// A root counted as a leak: its path (or address) and how much it grew.
+#[derive(Debug, Clone, Serialize)]
+pub struct CountedLeak {
+    pub root: String,
+    pub growth_bytes: i64,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct SuppressedGroup {
     pub pattern: String,
@@ -98,8 +105,8 @@ pub struct Leaks {
     pub more_roots: u64,
     pub suppressed: Vec<SuppressedGroup>,
     /// Every root counted as a leak, suppressed ones excepted, largest growth first:
-    /// (path or address, growth in bytes). The gate judges these.
-    pub counted: Vec<(String, i64)>,
+    /// the gate judges these.
+    pub counted: Vec<CountedLeak>,
     /// Growth per round below which a root that grew in every round is not counted.
     pub min_growth: u64,
 }
@@ -345,7 +352,10 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
                 .path
                 .as_ref()
                 .map_or_else(|| root_row.addr.clone(), |p| p.expr.clone());
-            out.counted.push((name, root_row.growth_bytes));
+            out.counted.push(CountedLeak {
+                root: name,
+                growth_bytes: root_row.growth_bytes,
+            });
         }
         if out.roots.len() < opts.limit {
             out.roots.push(root_row);
@@ -355,7 +365,8 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
     }
     suppressed.sort_by_key(|s| std::cmp::Reverse(s.new_bytes));
     out.suppressed = suppressed;
-    out.counted.sort_by_key(|c| std::cmp::Reverse(c.1));
+    out.counted
+        .sort_by_key(|c| std::cmp::Reverse(c.growth_bytes));
     Ok(out)
 }
 

@@ -165,8 +165,8 @@ impl Report for Gate {
                 let _ = writeln!(out, "  {}", breach(b, self.leak_roots));
             }
         }
-        for (name, g) in &self.leaks.counted {
-            let _ = writeln!(out, "  {:>10}  {name}", signed_bytes(*g));
+        for c in &self.leaks.counted {
+            let _ = writeln!(out, "  {:>10}  {}", signed_bytes(c.growth_bytes), c.root);
         }
         out.push('\n');
         out.push_str(&self.leaks.table(style));
@@ -207,7 +207,8 @@ impl Gate {
                 "  <testcase classname=\"pymem.gate\" name=\"no leak roots\"/>"
             );
         }
-        for (name, g) in &self.leaks.counted {
+        for c in &self.leaks.counted {
+            let (name, g) = (&c.root, &c.growth_bytes);
             let _ = write!(
                 out,
                 "  <testcase classname=\"pymem.gate\" name=\"{}\"",
