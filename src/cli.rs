@@ -10,11 +10,14 @@ use std::path::PathBuf;
     about = "Fast, trustworthy heap-snapshot analyser for CPython",
     long_about = "pymem answers \"where did my Python process's memory go, and what holds it?\" \
 from heap snapshots, offline, at any heap size.\n\n\
-Take a snapshot inside the process with the embedded agent (`pymem agent --write .`, then \
-`pymem_agent.dump(\"heap.jsonl\")`), then ask pymem about it.",
+Take snapshots with `pymem run` or `pymem attach`, or inside the process with the embedded \
+agent (`pymem agent --write .`, then `pymem_agent.dump(\"heap.jsonl\")`), then ask pymem about them.",
     after_help = "Examples:\n  pymem agent --write .            # write pymem_agent.py here\n  \
 python -c 'import pymem_agent; pymem_agent.dump(\"heap.jsonl\")'\n  \
-pymem summary heap.jsonl\n  pymem top heap.jsonl\n  pymem path heap.jsonl --type shop.Cart\n  pymem show heap.jsonl 0x7f3a2c1b4e80\n\n\
+pymem summary heap.jsonl\n  pymem top heap.jsonl\n  pymem path heap.jsonl --type shop.Cart\n  pymem show heap.jsonl 0x7f3a2c1b4e80\n  \
+pymem run -o snaps --signal USR2 -- app.py  # or: pymem attach <pid>\n  \
+pymem leaks a.jsonl b.jsonl c.jsonl\n  pymem gate a.jsonl b.jsonl c.jsonl --format junit\n  \
+pymem frag heap.jsonl --svg arenas.svg\n\n\
 Exit codes: 0 ok, 1 a gate failed, 2 an error (bad input or arguments)."
 )]
 pub struct Cli {
