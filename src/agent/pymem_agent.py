@@ -1370,14 +1370,19 @@ def _dict_buffers(o, pget):
     return out
 
 
+def _word_at(addr, _unpack=_S("<Q").unpack, _string_at=ctypes.string_at):
+    """The 8-byte word at `addr` (inside a live object: its pre-header)."""
+    return _unpack(_string_at(addr, 8))[0]
+
+
 def _values_buffers(o, pget):
     """3.11/3.12: the separately allocated values array of an instance whose __dict__ was
     never materialised (pointer in the pre-header; the byte before it is the prefix size)."""
     a = id(o)
     if _V == (3, 11):
-        values = _S("<Q").unpack(ctypes.string_at(a - 32, 8))[0]
+        values = _word_at(a - 32)
     else:
-        word = _S("<Q").unpack(ctypes.string_at(a - 24, 8))[0]
+        word = _word_at(a - 24)
         values = word + 1 if word & 1 else 0
     if not values:
         return ()
@@ -1470,10 +1475,9 @@ def _say(text):
 def _run_main(config):
     """`pymem run`: arm the snapshots in CONFIG, then run the program the way `python` would
     (a script with its directory first on sys.path, or `-m module`), exit code untouched."""
-    import json as _json
     import runpy
 
-    c = _json.loads(config)
+    c = json.loads(config)
     install(
         c.get("signal"),
         c["directory"],

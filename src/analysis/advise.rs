@@ -9,7 +9,7 @@
 //! - long lists of ints or floats: what `array.array` would hold them in (8 bytes each).
 //! - the largest unbounded caches (10,000+ entries or 1 MiB+ retained; see `caches`).
 
-use super::caches::{caches, Verdict};
+use super::caches::{caches_in, Verdict};
 use super::facts::{facts, SnapshotFacts};
 use super::pypath::path_to;
 use super::retention::Retention;
@@ -65,27 +65,25 @@ pub fn advise(snap: &Snapshot, opts: &AdviseOptions) -> Advice {
     items.extend(empty_containers(&r, opts));
     items.extend(overallocated_lists(&r));
     items.extend(number_lists(&r, opts));
-    if let Ok(c) = caches(&[snap], opts.min_instances, usize::MAX) {
-        // Large mappings and lru_caches without a bound (a long list is more often data).
-        let mappings = c
-            .caches
-            .into_iter()
-            .filter(|c| c.kind != "list" && c.verdict == Verdict::Large)
-            .take(3);
-        for c in mappings {
-            let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
-            items.push(AdviceItem {
-                kind: "cache",
-                title: format!(
-                    "{} {name} retains this much with {} entries{}: bound it (functools.lru_cache(maxsize=...), a deque maxlen) or evict",
-                    c.kind,
-                    c.entries.last().copied().flatten().unwrap_or(0),
-                    c.bound.map_or_else(|| " and no bound".into(), |b| format!(" (bound {b})"))
-                ),
-                saving: c.retained,
-                examples: Vec::new(),
-            });
-        }
+    // Large mappings and lru_caches without a bound (a long list is more often data).
+    let found = caches_in(&r, &[snap], opts.min_instances, usize::MAX);
+    let large = found
+        .caches
+        .into_iter()
+        .filter(|c| c.kind != "list" && c.verdict == Verdict::Large)
+        .take(3);
+    for c in large {
+        let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
+        items.push(AdviceItem {
+            kind: "cache",
+            title: format!(
+                "{} {name} retains this much with {} entries and no bound: bound it (functools.lru_cache(maxsize=...), a deque maxlen) or evict",
+                c.kind,
+                c.entries.last().copied().flatten().unwrap_or(0),
+            ),
+            saving: c.retained,
+            examples: Vec::new(),
+        });
     }
     items.retain(|i| i.saving > 0);
     items.sort_by(|a, b| b.saving.cmp(&a.saving).then(a.title.cmp(&b.title)));

@@ -10,7 +10,7 @@
 //! it holds shows in its sample path and types).
 
 use super::facts::{facts, SnapshotFacts};
-use super::identity::incomparable;
+use super::identity::{counterpart, incomparable};
 use super::pypath::{hex, path_to, PyPath};
 use super::retention::Retention;
 use crate::error::{Error, Result};
@@ -72,7 +72,8 @@ pub struct Caches {
 const LARGE_ENTRIES: u64 = 10_000;
 const LARGE_BYTES: u64 = 1 << 20;
 
-fn kind(name: &str) -> Option<&'static str> {
+/// The kind of a container that can act as a cache, by its type's name.
+pub fn container_kind(name: &str) -> Option<&'static str> {
     Some(match name {
         "dict" => "dict",
         "list" => "list",
@@ -86,16 +87,22 @@ fn kind(name: &str) -> Option<&'static str> {
 }
 
 pub fn caches(snaps: &[&Snapshot], min_entries: u64, limit: usize) -> Result<Caches> {
-    let last = *snaps.last().expect("one or more snapshots");
     for w in snaps.windows(2) {
         if let Some(why) = incomparable(w[0], w[1]) {
             return Err(Error::file(&w[1].path, why));
         }
     }
-    let r = Retention::compute(last);
+    let r = Retention::compute(snaps.last().expect("one or more snapshots"));
+    Ok(caches_in(&r, snaps, min_entries, limit))
+}
+
+/// The caches of `r`'s snapshot (the last of `snaps`, one process, oldest first).
+pub fn caches_in(r: &Retention, snaps: &[&Snapshot], min_entries: u64, limit: usize) -> Caches {
+    let last = r.snap;
     let objs = &last.objects;
     let n = objs.count();
-    let kinds: Vec<Option<&'static str>> = last.types.iter().map(|t| kind(&t.name)).collect();
+    let kinds: Vec<Option<&'static str>> =
+        last.types.iter().map(|t| container_kind(&t.name)).collect();
     let namespace = last.namespace_dicts();
     // An lru_cache's own dict is reported through the wrapper.
     let mut lru_dicts = FixedBitSet::with_capacity(n);
@@ -141,7 +148,7 @@ pub fn caches(snaps: &[&Snapshot], min_entries: u64, limit: usize) -> Result<Cac
         {
             continue;
         }
-        let cache = describe(&r, snaps, ObjId(v as u32), &kinds, &namespace);
+        let cache = describe(r, snaps, ObjId(v as u32), &kinds, &namespace);
         // Held only from C (a module's own dict, an extension's table): a finding only
         // when it grows.
         let from_c = root_kind == Some(External) && steps.len() == 1;
@@ -159,12 +166,12 @@ pub fn caches(snaps: &[&Snapshot], min_entries: u64, limit: usize) -> Result<Cac
     });
     let more = found.len().saturating_sub(limit);
     found.truncate(limit);
-    Ok(Caches {
+    Caches {
         snapshots: snaps.iter().map(|s| facts(s)).collect(),
         min_entries,
         caches: found,
         more,
-    })
+    }
 }
 
 /// The three most common types among `ids`.
@@ -231,15 +238,9 @@ fn describe(
     let (keys, values) = contents(last, holder);
     let info = objs.cache_info(id).unwrap_or_default();
     let addr = objs.addr[id.index()];
-    let type_name = &last.type_of(id).name;
     let entries: Vec<Option<u64>> = snaps
         .iter()
-        .map(|s| {
-            let sid = s.objects.find(addr)?;
-            (&s.type_of(sid).name == type_name)
-                .then(|| s.objects.len_of(sid))
-                .flatten()
-        })
+        .map(|s| counterpart(last, id, s).and_then(|sid| s.objects.len_of(sid)))
         .collect();
     let retained = r.retained(id);
     let growing = entries.len() >= 2

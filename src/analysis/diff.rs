@@ -136,10 +136,16 @@ pub fn diff(a: &Snapshot, b: &Snapshot, by: DiffBy, limit: usize) -> Diff {
     let mut index = HashMap::new();
     let ga = group_of_objects(a, by, &mut keys, &mut index);
     let gb = group_of_objects(b, by, &mut keys, &mut index);
+    let identity_note = incomparable(a, b);
+    let zero = identity_note.is_none().then_some(0);
     let mut rows: Vec<DiffRow> = keys
         .iter()
         .map(|k| DiffRow {
             key: k.to_string(),
+            new: zero,
+            new_bytes: zero,
+            gone: zero,
+            gone_bytes: zero,
             ..Default::default()
         })
         .collect();
@@ -154,21 +160,11 @@ pub fn diff(a: &Snapshot, b: &Snapshot, by: DiffBy, limit: usize) -> Diff {
         r.count_b += 1;
         r.bytes_b += s;
     }
-    let identity_note = incomparable(a, b);
     let (mut new_mask, mut gone) = (Vec::new(), Vec::new());
     if identity_note.is_none() {
         let matches = match_objects(a, b);
         new_mask = matches.iter().map(|&m| m == NO_MATCH).collect();
         gone = gone_mask(a, &matches);
-        for r in rows.iter_mut() {
-            *r = DiffRow {
-                new: Some(0),
-                new_bytes: Some(0),
-                gone: Some(0),
-                gone_bytes: Some(0),
-                ..std::mem::take(r)
-            };
-        }
         for (i, &is_new) in new_mask.iter().enumerate() {
             if is_new {
                 let r = &mut rows[gb[i]];

@@ -483,8 +483,12 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         .sum();
     let more_findings = findings.len().saturating_sub(opts.limit);
     findings.truncate(opts.limit);
+    let snapshot = facts(snap);
+    let classes = size_classes(snap, &geo);
     Ok(Frag {
-        snapshot: facts(snap),
+        reconciliation: reconcile(snap, &snapshot, &classes, stale_pools),
+        classes,
+        snapshot,
         by: opts.by,
         threshold: opts.threshold,
         arena_size: geo.arena_size,
@@ -493,11 +497,6 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         held_bytes,
         live_bytes,
         fragmentation: share(held_bytes.saturating_sub(live_bytes), held_bytes),
-        classes: size_classes(snap, &geo),
-        reconciliation: Reconciliation {
-            stale_pools,
-            ..reconcile(snap)
-        },
         pinned_arenas,
         pinned_held_bytes,
         pinned_live_bytes,
@@ -562,39 +561,33 @@ fn size_classes(snap: &Snapshot, geo: &Geometry) -> Vec<SizeClass> {
     rows
 }
 
-fn reconcile(snap: &Snapshot) -> Reconciliation {
-    let f = facts(snap);
-    let a = f.arenas.as_ref();
-    let ms = snap.header.mallocstats.as_ref();
-    let geo_classes = snap
-        .header
-        .mallocstats
-        .as_ref()
-        .map(|m| m.classes.clone())
-        .unwrap_or_default();
-    let mut mismatched = Vec::new();
-    for [class, _size, npools, used, _avail] in geo_classes {
-        let (mut p, mut u) = (0u64, 0u64);
-        for pool in snap
-            .pools
-            .iter()
-            .filter(|x| x.used_blocks > 0 && x.size_class as u64 == class)
-        {
-            p += 1;
-            u += pool.used_blocks as u64;
-        }
-        if p != npools || u != used {
-            mismatched.push(class as u32);
-        }
-    }
+/// The arena table against what `sys._debugmallocstats()` printed at capture; the size
+/// classes already carry both sides.
+fn reconcile(
+    snap: &Snapshot,
+    facts: &SnapshotFacts,
+    classes: &[SizeClass],
+    stale_pools: u64,
+) -> Reconciliation {
+    let a = facts.arenas.as_ref();
     Reconciliation {
         arenas: snap.arenas.len() as u64,
         mallocstats_arenas: a.and_then(|a| a.mallocstats_arenas),
         blocks_in_use: a.map_or(0, |a| a.blocks_in_use),
         mallocstats_blocks_in_use: a.and_then(|a| a.mallocstats_blocks),
-        mismatched_classes: mismatched,
-        stale_pools: 0,
-        free_lists: ms
+        mismatched_classes: classes
+            .iter()
+            .filter(|c| {
+                c.mallocstats
+                    .is_some_and(|[pools, used, _]| pools != c.pools || used != c.blocks_in_use)
+            })
+            .map(|c| c.class)
+            .collect(),
+        stale_pools,
+        free_lists: snap
+            .header
+            .mallocstats
+            .as_ref()
             .map(|m| m.free_lists.iter().map(|(k, v)| (k.clone(), *v)).collect())
             .unwrap_or_default(),
     }

@@ -79,6 +79,13 @@ fn same_content(a: &Snapshot, ia: ObjId, b: &Snapshot, ib: ObjId) -> bool {
     }
 }
 
+/// The object of `to` at the address of `id` in `from`, when it has the same type name: the
+/// cheap lookup for a few objects already known to pre-exist (no content check).
+pub fn counterpart(from: &Snapshot, id: ObjId, to: &Snapshot) -> Option<ObjId> {
+    let found = to.objects.find(from.objects.addr[id.index()])?;
+    (to.type_of(found).name == from.type_of(id).name).then_some(found)
+}
+
 /// Whether identities can be compared at all: both snapshots come from one process (same
 /// pid where recorded). Returns why not, otherwise `None`.
 pub fn incomparable(earlier: &Snapshot, later: &Snapshot) -> Option<String> {

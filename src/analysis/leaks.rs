@@ -13,8 +13,9 @@
 //!
 //! Growth is then measured on each root in every snapshot: entries and retained bytes.
 
+use super::caches::container_kind;
 use super::facts::{facts, SnapshotFacts};
-use super::identity::{incomparable, match_objects, NO_MATCH};
+use super::identity::{counterpart, incomparable, match_objects, NO_MATCH};
 use super::noise::Suppressions;
 use super::pypath::{hex, path_to, PyPath};
 use super::retention::{retained_sizes, Retention};
@@ -507,14 +508,10 @@ fn dominates(r: &Retention, a: u32, mut b: u32) -> bool {
 
 fn kind_of(snap: &Snapshot, v: u32, classes: &HashSet<u64>) -> String {
     let t = snap.type_of(ObjId(v));
+    if let Some(k) = container_kind(&t.name) {
+        return k.to_string();
+    }
     let k = match t.name.as_str() {
-        "dict" | "list" | "set" | "frozenset" | "tuple" | "module" | "function" | "cell" => {
-            t.name.as_str()
-        }
-        "collections.deque" => "deque",
-        "collections.OrderedDict" => "OrderedDict",
-        "collections.defaultdict" => "defaultdict",
-        LRU_WRAPPER => "lru_cache",
         "type" => "class",
         _ if classes.contains(&snap.objects.addr[v as usize]) => "class",
         // A builtin type's name has no module: `int`, `bytearray`.
@@ -522,12 +519,6 @@ fn kind_of(snap: &Snapshot, v: u32, classes: &HashSet<u64>) -> String {
         _ => "instance",
     };
     k.to_string()
-}
-
-/// Find `v` of the last snapshot in `s` (same address and type name).
-fn counterpart(last: &Snapshot, v: u32, s: &Snapshot) -> Option<ObjId> {
-    let id = s.objects.find(last.objects.addr[v as usize])?;
-    (s.type_of(id).name == type_name(last, v)).then_some(id)
 }
 
 fn describe(
@@ -547,9 +538,12 @@ fn describe(
             entries.push(last.objects.len_of(ObjId(g.entries_of)));
             retained.push(Some(r.retained[g.measure as usize]));
         } else {
-            entries.push(counterpart(last, g.entries_of, s).and_then(|id| s.objects.len_of(id)));
-            retained
-                .push(counterpart(last, g.measure, s).map(|id| earlier_retained[i][id.index()]));
+            entries.push(
+                counterpart(last, ObjId(g.entries_of), s).and_then(|id| s.objects.len_of(id)),
+            );
+            retained.push(
+                counterpart(last, ObjId(g.measure), s).map(|id| earlier_retained[i][id.index()]),
+            );
         }
     }
     let rising =

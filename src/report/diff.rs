@@ -1,27 +1,9 @@
 //! Table and CSV rendering of `diff`.
 
-use super::fmt::{bytes, count};
+use super::fmt::{bytes, count, signed_bytes, signed_count};
 use super::{align_right, finish, new_table, Report, Style};
 use crate::analysis::diff::{Diff, DiffBy, DiffRow};
 use std::fmt::Write;
-
-/// A signed byte delta: `+1.5 KiB`, `-300 B`, `0 B`.
-pub fn signed_bytes(n: i64) -> String {
-    match n {
-        0 => "0 B".into(),
-        n if n > 0 => format!("+{}", bytes(n as u64)),
-        n => format!("-{}", bytes(n.unsigned_abs())),
-    }
-}
-
-/// A signed count: `+1,234`, `-5`, `0`.
-pub fn signed_count(n: i64) -> String {
-    match n {
-        n if n > 0 => format!("+{}", count(n as u64)),
-        n if n < 0 => format!("-{}", count(n.unsigned_abs())),
-        _ => "0".into(),
-    }
-}
 
 fn opt_count(n: Option<u64>) -> String {
     n.map_or_else(|| "-".into(), count)

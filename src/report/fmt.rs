@@ -37,6 +37,24 @@ pub fn pct(share: f64) -> String {
     format!("{:.1} %", share * 100.0)
 }
 
+/// A signed byte delta: `+1.5 KiB`, `-300 B`, `0 B`.
+pub fn signed_bytes(n: i64) -> String {
+    match n {
+        0 => "0 B".into(),
+        n if n > 0 => format!("+{}", bytes(n as u64)),
+        n => format!("-{}", bytes(n.unsigned_abs())),
+    }
+}
+
+/// A signed count: `+1,234`, `-5`, `0`.
+pub fn signed_count(n: i64) -> String {
+    match n {
+        n if n > 0 => format!("+{}", count(n as u64)),
+        n if n < 0 => format!("-{}", count(n.unsigned_abs())),
+        _ => "0".into(),
+    }
+}
+
 /// Unix seconds as `YYYY-MM-DD HH:MM:SS UTC`.
 pub fn utc(unix: f64) -> String {
     let secs = unix.floor() as i64;

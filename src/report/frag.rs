@@ -1,7 +1,6 @@
 //! Table rendering of `frag` (one snapshot, or how two compare).
 
-use super::diff::{signed_bytes, signed_count};
-use super::fmt::{bytes, count, pct};
+use super::fmt::{bytes, count, pct, signed_bytes, signed_count};
 use super::{align_right, facts, finish, new_table, Report, Style};
 use crate::analysis::frag::{Frag, FragChange, PinGroup};
 use std::fmt::Write;

@@ -1,7 +1,6 @@
 //! Table and JUnit rendering of `leaks` and `gate`.
 
-use super::diff::{signed_bytes, signed_count};
-use super::fmt::{bytes, count};
+use super::fmt::{bytes, count, signed_bytes, signed_count};
 use super::{Report, Style};
 use crate::analysis::gate::{Breach, Gate};
 use crate::analysis::leaks::{LeakRoot, Leaks};

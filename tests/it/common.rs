@@ -76,6 +76,28 @@ pub fn pythons() -> &'static [(String, PathBuf)] {
     })
 }
 
+/// Run `capture(python, dir)` for every interpreter side by side, each in a fresh directory
+/// (for captures too slow to take one after another): (version, directory) in order.
+pub fn on_every_python_at_once(
+    capture: impl Fn(&Path, &Path) + Sync,
+) -> Vec<(&'static str, tempfile::TempDir)> {
+    let dirs: Vec<tempfile::TempDir> = pythons()
+        .iter()
+        .map(|_| tempfile::tempdir().unwrap())
+        .collect();
+    std::thread::scope(|s| {
+        for ((_, python), dir) in pythons().iter().zip(&dirs) {
+            let capture = &capture;
+            s.spawn(move || capture(python, dir.path()));
+        }
+    });
+    pythons()
+        .iter()
+        .map(|(v, _)| v.as_str())
+        .zip(dirs)
+        .collect()
+}
+
 /// Run a workload script with an interpreter; panics with its stderr on failure.
 pub fn run_python(python: &Path, script: &str, args: &[&Path], env: &[(&str, &str)]) {
     let mut cmd = std::process::Command::new(python);

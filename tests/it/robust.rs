@@ -2,7 +2,7 @@
 //! threads mutating the heap, a 1,000,000-long linked list and containers nested 100,000
 //! deep, a missing directory and a full disk, `-X dev` and `PYTHONMALLOC=debug`.
 
-use crate::common::{json, pythons, read_json, run_python};
+use crate::common::{json, on_every_python_at_once, pythons, read_json, run_python};
 use std::path::Path;
 
 fn robust(python: &Path, mode: &str, dir: &Path, env: &[(&str, &str)]) -> serde_json::Value {
@@ -30,16 +30,10 @@ fn captures_survive_mutating_threads_and_write_errors() {
 
 #[test]
 fn long_chains_and_deep_nesting_are_captured() {
-    let dirs: Vec<tempfile::TempDir> = pythons()
-        .iter()
-        .map(|_| tempfile::tempdir().unwrap())
-        .collect();
-    std::thread::scope(|s| {
-        for ((_, python), dir) in pythons().iter().zip(&dirs) {
-            s.spawn(move || robust(python, "shapes", dir.path(), &[]));
-        }
+    let captured = on_every_python_at_once(|python, dir| {
+        robust(python, "shapes", dir, &[]);
     });
-    for ((version, _), dir) in pythons().iter().zip(&dirs) {
+    for (version, dir) in &captured {
         let r = read_json(&dir.path().join("result.json"));
         let snap = dir.path().join("heap.jsonl");
         let snap = snap.to_str().unwrap();

@@ -2,22 +2,16 @@
 //! on): `summary`, `diff` and `leaks` group by allocation site, and agree with what
 //! tracemalloc itself says in the process.
 
-use crate::common::{json, pymem, pythons, read_json, run_python, TINY};
+use crate::common::{json, on_every_python_at_once, pymem, read_json, run_python, TINY};
 
 #[test]
 fn allocation_sites_match_tracemalloc_on_every_cpython() {
     // Captures under tracemalloc are slow (it traces the agent's own allocations too):
     // the six interpreters run side by side.
-    let dirs: Vec<tempfile::TempDir> = pythons()
-        .iter()
-        .map(|_| tempfile::tempdir().unwrap())
-        .collect();
-    std::thread::scope(|s| {
-        for ((_, python), dir) in pythons().iter().zip(&dirs) {
-            s.spawn(move || run_python(python, "workload_traced.py", &[dir.path()], &[]));
-        }
+    let captured = on_every_python_at_once(|python, dir| {
+        run_python(python, "workload_traced.py", &[dir], &[]);
     });
-    for ((version, _), dir) in pythons().iter().zip(&dirs) {
+    for (version, dir) in &captured {
         let truth = read_json(&dir.path().join("truth.json"));
         let site = truth["site"].as_str().unwrap();
         let count = |i: usize| truth["counts"][i].as_u64().unwrap();
