@@ -20,16 +20,23 @@ pub struct Retention<'s> {
 impl<'s> Retention<'s> {
     pub fn compute(snap: &'s Snapshot) -> Self {
         let (named, external) = root_tiers(snap);
-        let graph = graph_of(snap, &named, &external);
-        let doms = Dominators::compute(&graph);
+        let mut graph = graph_of(snap, &named, &external);
+        let islands: Vec<u32> = graph.succ(graph.root())[graph.roots().len()..].to_vec();
+        // The dominator tree and the shortest paths are independent searches of one graph,
+        // both bound by memory latency: one per core.
+        let (doms, paths) = rayon::join(
+            || Dominators::compute(&graph),
+            || {
+                ShortestPaths::compute(
+                    &graph,
+                    &snap.objects.ref_start,
+                    &[&named, &external, &islands],
+                )
+            },
+        );
+        graph.release_dominator_inputs();
         let own = snap.owned_bytes();
         let retained = doms.retained(&graph, &own);
-        let islands: Vec<u32> = graph.succ(graph.root())[graph.roots().len()..].to_vec();
-        let paths = ShortestPaths::compute(
-            &graph,
-            &snap.objects.ref_start,
-            &[&named, &external, &islands],
-        );
         Retention {
             snap,
             graph,

@@ -4,7 +4,7 @@
 //! starts from a root a programmer can name whenever one reaches the object.
 
 use super::Graph;
-use std::collections::VecDeque;
+use prefetch_index::prefetch_index;
 
 const UNSEEN: u32 = u32::MAX;
 const IS_ROOT: u32 = u32::MAX - 1;
@@ -30,21 +30,26 @@ impl ShortestPaths {
         let n = g.objects();
         let mut parent = vec![UNSEEN; n];
         let mut via = vec![UNSEEN; n];
-        let mut queue = VecDeque::new();
+        // Every object enters the queue at most once, so a vector and a head index do.
+        let mut queue: Vec<u32> = Vec::new();
+        let mut head = 0;
         for tier in tiers {
             for &r in *tier {
                 if (r as usize) < n && parent[r as usize] == UNSEEN {
                     parent[r as usize] = IS_ROOT;
-                    queue.push_back(r);
+                    queue.push(r);
                 }
             }
-            while let Some(v) = queue.pop_front() {
+            while head < queue.len() {
+                fetch_ahead(g, edge_start, &parent, &queue, head);
+                let v = queue[head];
+                head += 1;
                 let first = edge_start[v as usize];
                 for (i, &w) in g.succ(v).iter().enumerate() {
                     if parent[w as usize] == UNSEEN {
                         parent[w as usize] = v;
                         via[w as usize] = first + i as u32;
-                        queue.push_back(w);
+                        queue.push(w);
                     }
                 }
             }
@@ -80,5 +85,23 @@ impl ShortestPaths {
         }
         out.reverse();
         out
+    }
+}
+
+/// The search is bound by memory latency on a large heap. The queue says which nodes come
+/// next, so their records are fetched in stages a few nodes ahead: first where their edges
+/// start, then the edges, then the targets' parent slots, each stage reading what the
+/// previous one fetched.
+fn fetch_ahead(g: &Graph, edge_start: &[u32], parent: &[u32], queue: &[u32], head: usize) {
+    if let Some(&v) = queue.get(head + 12) {
+        prefetch_index(edge_start, v as usize);
+    }
+    if let Some(&v) = queue.get(head + 8) {
+        prefetch_index(g.edge_targets(), edge_start[v as usize] as usize);
+    }
+    if let Some(&v) = queue.get(head + 4) {
+        for &w in g.succ(v) {
+            prefetch_index(parent, w as usize);
+        }
     }
 }
