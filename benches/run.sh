@@ -34,6 +34,16 @@ done
 for i in 1 2 3 4 5; do
   /usr/bin/time -f "%e %M" ./target/release/pymem frag bench-data/synth-1m.jsonl 2>&1 >/dev/null | tail -1
 done | sort -n | awk 'NR==3 {printf "frag   1M-object snapshot: median %.2f s, peak RSS %d MiB\n", $1, $2/1024}'
+# End to end: load, dominators, paths and the table of `pymem top` on 10M objects.
+for i in 1 2 3 4 5; do
+  /usr/bin/time -f "%e %M" ./target/release/pymem top bench-data/synth-10m.jsonl 2>&1 >/dev/null | tail -1
+done | sort -n | awk 'NR==3 {printf "top    10M-object snapshot end to end: median %.2f s, peak RSS %d MiB\n", $1, $2/1024}'
 py=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.11.* | sort -V | tail -1)/bin/python3
 "$py" benches/agent_bench.py 250000 bench-data/agent.jsonl
 cargo bench -q --bench engine -- bench-data/agent.jsonl --runs 3
+# heapy in process on the same kind of heap, when guppy3 is installed for that Python.
+if "$py" -c "import guppy" 2>/dev/null; then
+  "$py" benches/heapy_compare.py 250000
+else
+  echo "heapy comparison skipped: $py -m pip install guppy3"
+fi
