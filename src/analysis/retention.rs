@@ -26,13 +26,7 @@ impl<'s> Retention<'s> {
         // both bound by memory latency: one per core.
         let (doms, paths) = rayon::join(
             || Dominators::compute(&graph),
-            || {
-                ShortestPaths::compute(
-                    &graph,
-                    &snap.objects.ref_start,
-                    &[&named, &external, &islands],
-                )
-            },
+            || ShortestPaths::compute(&graph, &[&named, &external, &islands]),
         );
         graph.release_dominator_inputs();
         let own = snap.owned_bytes();

@@ -131,6 +131,11 @@ impl<'a> Graph<'a> {
         }
     }
 
+    /// Where each object's forward edges start in the global edge order (`n + 1` offsets).
+    pub fn edge_start(&self) -> &[u32] {
+        self.fwd_start
+    }
+
     /// Every object's forward edge targets, in edge order.
     pub fn edge_targets(&self) -> &[u32] {
         self.fwd
@@ -154,11 +159,6 @@ impl<'a> Graph<'a> {
     /// Preorder number of a node.
     pub fn number(&self, v: u32) -> u32 {
         self.num[v as usize]
-    }
-
-    /// Preorder number of the DFS-tree parent of number `i`.
-    pub fn tree_parent(&self, i: u32) -> u32 {
-        self.parent[i as usize]
     }
 
     /// Preorder numbers of every number's DFS-tree parent.
@@ -213,7 +213,7 @@ struct Dfs<'a> {
 
 impl Dfs<'_> {
     /// Number `w`, reached from number `from`, and push its frame.
-    fn visit(&mut self, w: u32, from: u32) -> u32 {
+    fn visit(&mut self, w: u32, from: u32) {
         let num = self.order.len() as u32;
         self.seen[w as usize] = Seen { num, lowest: from };
         self.parent.push(from);
@@ -224,7 +224,6 @@ impl Dfs<'_> {
             end: self.fwd_start[w + 1],
             num,
         });
-        num
     }
 
     /// Number everything unnumbered reachable from `r` (a child of the virtual root).

@@ -26,8 +26,9 @@ pub struct Step {
 
 impl ShortestPaths {
     /// BFS over `g`, tier by tier; nodes of later tiers already reached are skipped.
-    pub fn compute(g: &Graph, edge_start: &[u32], tiers: &[&[u32]]) -> Self {
+    pub fn compute(g: &Graph, tiers: &[&[u32]]) -> Self {
         let n = g.objects();
+        let edge_start = g.edge_start();
         let mut parent = vec![UNSEEN; n];
         let mut via = vec![UNSEEN; n];
         // Every object enters the queue at most once, so a vector and a head index do.
@@ -41,7 +42,7 @@ impl ShortestPaths {
                 }
             }
             while head < queue.len() {
-                fetch_ahead(g, edge_start, &parent, &queue, head);
+                fetch_ahead(g, &parent, &queue, head);
                 let v = queue[head];
                 head += 1;
                 let first = edge_start[v as usize];
@@ -92,7 +93,8 @@ impl ShortestPaths {
 /// next, so their records are fetched in stages a few nodes ahead: first where their edges
 /// start, then the edges, then the targets' parent slots, each stage reading what the
 /// previous one fetched.
-fn fetch_ahead(g: &Graph, edge_start: &[u32], parent: &[u32], queue: &[u32], head: usize) {
+fn fetch_ahead(g: &Graph, parent: &[u32], queue: &[u32], head: usize) {
+    let edge_start = g.edge_start();
     if let Some(&v) = queue.get(head + 12) {
         prefetch_index(edge_start, v as usize);
     }
