@@ -171,7 +171,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__attach)
-            opts="-o -h --output --values --timeout --help"
+            opts="-o -h --output --values --timeout --gdb --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -186,6 +186,10 @@ _pymem() {
                     return 0
                     ;;
                 --timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --gdb)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

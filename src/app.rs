@@ -194,12 +194,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             python: a.python,
             program: a.program,
         }),
-        Command::Attach(a) => crate::launch::attach(
-            a.pid,
-            a.out,
-            a.values,
-            std::time::Duration::from_secs(a.timeout),
-        ),
+        Command::Attach(a) => crate::launch::attach(crate::launch::AttachSpec {
+            pid: a.pid,
+            out: a.out,
+            values: a.values,
+            timeout: std::time::Duration::from_secs(a.timeout),
+            gdb: a.gdb,
+        }),
         Command::Agent(a) => {
             if let Some(dir) = a.write {
                 let path = pymem::agent::write_to(&dir)?;

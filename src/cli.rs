@@ -113,9 +113,13 @@ pymem are passed on (Ctrl-C reaches the program directly)."
     /// Take a snapshot of a running CPython process (through gdb), which keeps running.
     #[command(
         after_help = "Examples:\n  pymem attach 4242\n  pymem attach 4242 -o /tmp/before.jsonl --timeout 60\n\n\
-gdb takes the GIL in the target (PyGILState_Ensure), runs the agent, releases it and detaches.\n\
-Needs gdb and permission to trace the process (same user with ptrace_scope 0, or root).\n\
-The snapshot file is written by the target process itself."
+gdb queues the agent in the target (Py_AddPendingCall) and detaches at once; the target's main\n\
+thread runs the capture at its next safe point between bytecodes and writes the snapshot file\n\
+itself. Before touching any target, pymem checks once per machine and gdb version, on a\n\
+throwaway process of its own, that gdb can call functions here (some gdb builds cannot on\n\
+some processors, e.g. gdb 13 with Intel AMX), and refuses if not. Needs gdb and permission to\n\
+trace the process (same user with ptrace_scope 0, or root). Ctrl-C, SIGTERM and --timeout\n\
+cancel a capture not yet begun; the process is left running in every case."
     )]
     Attach(AttachArgs),
     /// Write or print the capture agent (pymem_agent.py, stdlib only).
@@ -450,6 +454,9 @@ pub struct AttachArgs {
     /// Give up after this many seconds (the process is left running).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout: u64,
+    /// The gdb to inject with (default: gdb on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub gdb: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

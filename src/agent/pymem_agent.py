@@ -1000,7 +1000,15 @@ def _walk(out, types, values, pools, arenas):
         own.add(id(f))
         f = getattr(f, "buffer", None) or getattr(f, "raw", None)
     rc_adjust = _calibrate()
-    sole = _sole_reference_count()
+    # An untracked object referenced once can be met only once, so it needs no entry in
+    # seen_untracked, but only while no other thread runs: another thread can take a second
+    # reference to it while the walk goes on (the walk releases the GIL), and it would then
+    # be met again. With other threads, every untracked object is remembered.
+    try:
+        alone = len(sys._current_frames()) <= 1
+    except Exception:
+        alone = False
+    sole = _sole_reference_count() if alone else -1
     js = _js
     tb_of = _traceback_getter()
     tb_ids = {}
@@ -1577,7 +1585,12 @@ def _run_leak_check(item, marker):
     kwargs = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
     for _ in range(int(opts.get("warmup", 5))):
         func(**kwargs)
-    directory = tempfile.mkdtemp(prefix="pymem-leaks-")
+    # Under pytest's own temporary directory (--basetemp; pytest keeps the last few runs),
+    # so that a run leaves nothing of its own in the system's temporary directory.
+    try:
+        directory = str(item.config._tmp_path_factory.mktemp("pymem-leaks", numbered=True))
+    except Exception:
+        directory = tempfile.mkdtemp(prefix="pymem-leaks-")
     paths = []
     for name in ("baseline", "target", "final"):
         if paths:

@@ -152,3 +152,25 @@ pub fn write_tmp(dir: &Path, name: &str, content: &[u8]) -> PathBuf {
     std::fs::write(&p, content).unwrap();
     p
 }
+
+/// A child process killed and reaped when the test ends, pass or fail (also on a panic).
+pub struct Reaper(pub std::process::Child);
+
+impl Reaper {
+    pub fn spawn(cmd: &mut std::process::Command) -> Reaper {
+        Reaper(cmd.spawn().expect("start a process"))
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.0.id()
+    }
+}
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        if matches!(self.0.try_wait(), Ok(None)) {
+            let _ = self.0.kill();
+        }
+        let _ = self.0.wait();
+    }
+}

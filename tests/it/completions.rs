@@ -1,5 +1,5 @@
 //! Committed completions must match what the CLI generates (regenerate with
-//! `cargo run -- completions SHELL > completions/FILE`).
+//! `completions/regenerate.sh`).
 
 use crate::common::*;
 
@@ -16,7 +16,7 @@ fn committed_completions_match_the_cli() {
             .unwrap_or_else(|_| panic!("completions/{file} is missing"));
         assert!(
             committed == out.stdout,
-            "completions/{file} is stale: run `cargo run -- completions {shell} > completions/{file}`"
+            "completions/{file} is stale: run completions/regenerate.sh ({shell})"
         );
     }
 }

@@ -1,12 +1,16 @@
 //! Capture in the field on every CPython 3.8–3.13: `pymem run` (exit code, argv, stdin and
 //! stdout pass through; snapshots at exit and on a signal; SIGTERM passed on) and
 //! `pymem attach` to a running process that keeps running, plus its one-line errors.
+//!
+//! Whatever attach does — snapshot, refusal, timeout, interruption — the target must come out
+//! healthy: both its threads still beat, a snapshot armed on a signal still works, and it
+//! exits with its own code. Every process a test starts is reaped when the test ends.
 
 #![allow(clippy::disallowed_macros)] // notes on checks this machine cannot exercise
 
-use crate::common::{json, pymem, pythons, repo, row_count};
-use std::io::{BufRead, BufReader, Write};
-use std::path::Path;
+use crate::common::{json, pymem, pythons, repo, row_count, Reaper};
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -71,73 +75,261 @@ fn run_passes_the_program_through_and_snapshots_it() {
         );
 
         // SIGTERM sent to pymem reaches the program, whose exit code comes back.
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pymem"))
-            .args([
-                "run", "-o", &sd, "--signal", "USR1", "--python", &py, "--", &prog, "term",
-            ])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let mut child = Reaper::spawn(
+            Command::new(env!("CARGO_BIN_EXE_pymem"))
+                .args([
+                    "run", "-o", &sd, "--signal", "USR1", "--python", &py, "--", &prog, "term",
+                ])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null()),
+        );
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
         assert_eq!(lines.next().unwrap().unwrap(), "ready", "{version}");
         nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(child.id() as i32),
+            nix::unistd::Pid::from_raw(child.pid() as i32),
             nix::sys::signal::Signal::SIGTERM,
         )
         .unwrap();
         assert_eq!(lines.next().unwrap().unwrap(), "got TERM", "{version}");
-        assert_eq!(child.wait().unwrap().code(), Some(5), "{version}");
+        assert_eq!(child.0.wait().unwrap().code(), Some(5), "{version}");
     }
 }
 
-fn heartbeat(file: &Path) -> u64 {
+fn counter(file: &Path) -> u64 {
     std::fs::read_to_string(file)
         .ok()
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(0)
 }
 
-#[test]
-fn attach_snapshots_a_running_process_that_keeps_running() {
-    for (version, python) in pythons() {
-        let dir = tempfile::tempdir().unwrap();
-        let beat = dir.path().join("beat");
-        let mut target = Command::new(python)
-            .arg(program())
-            .args(["serve", beat.to_str().unwrap()])
-            .spawn()
-            .unwrap();
+/// `field_program.py serve`: a target with a main thread and a second thread that both beat,
+/// optionally armed with the agent (a snapshot on SIGUSR2), exiting with code 3 on SIGTERM.
+struct Target {
+    child: Reaper,
+    beat: PathBuf,
+    thread_beat: PathBuf,
+    armed: Option<PathBuf>,
+}
+
+impl Target {
+    /// Started in `dir`; `block` seconds per main-thread sleep (0.02 unless the main thread
+    /// is to sit in C); armed with the agent when `armed`.
+    fn start(python: &Path, dir: &Path, armed: bool, block: f64) -> Target {
+        let beat = dir.join("beat");
+        let snaps = dir.join("armed");
+        if armed {
+            std::fs::create_dir_all(&snaps).unwrap();
+        }
+        let child = Reaper::spawn(
+            Command::new(python)
+                .arg(program())
+                .arg("serve")
+                .arg(&beat)
+                .arg(if armed {
+                    snaps.as_os_str()
+                } else {
+                    "-".as_ref()
+                })
+                .arg(block.to_string())
+                .stdout(Stdio::null()),
+        );
+        let t = Target {
+            child,
+            thread_beat: dir.join("beat.thread"),
+            beat,
+            armed: armed.then_some(snaps),
+        };
         let start = Instant::now();
-        while heartbeat(&beat) < 3 && start.elapsed() < Duration::from_secs(20) {
+        while (counter(&t.thread_beat) < 3 || (block < 1.0 && counter(&t.beat) < 3))
+            && start.elapsed() < Duration::from_secs(20)
+        {
             std::thread::sleep(Duration::from_millis(20));
         }
+        assert!(counter(&t.thread_beat) >= 3, "the target did not start");
+        t
+    }
+
+    fn pid(&self) -> String {
+        self.child.pid().to_string()
+    }
+
+    /// Both threads go on beating (the main one only when it is not parked in C).
+    fn assert_beating(&mut self, what: &str, main_too: bool) {
+        let (main, thread) = (counter(&self.beat), counter(&self.thread_beat));
+        std::thread::sleep(Duration::from_millis(400));
+        assert!(
+            self.child.0.try_wait().unwrap().is_none(),
+            "{what}: the target exited"
+        );
+        assert!(
+            counter(&self.thread_beat) > thread,
+            "{what}: the target's second thread stopped"
+        );
+        if main_too {
+            assert!(
+                counter(&self.beat) > main,
+                "{what}: the target's main thread stopped"
+            );
+        }
+    }
+
+    /// A snapshot armed on SIGUSR2 still arrives, and SIGTERM still ends it with its code.
+    fn assert_signals_work_and_stop(mut self, what: &str) {
+        if let Some(dir) = &self.armed {
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(self.child.pid() as i32),
+                nix::sys::signal::Signal::SIGUSR2,
+            )
+            .unwrap();
+            let start = Instant::now();
+            while snapshots(dir).is_empty() && start.elapsed() < Duration::from_secs(30) {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            assert_eq!(snapshots(dir).len(), 1, "{what}: the armed snapshot");
+            let s = json(&["summary", &snapshots(dir)[0], "--limit", "10000"]);
+            assert_eq!(row_count(&s, "__main__.Planted"), 321, "{what}");
+        }
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.pid() as i32),
+            nix::sys::signal::Signal::SIGTERM,
+        )
+        .unwrap();
+        let start = Instant::now();
+        let status = loop {
+            if let Some(s) = self.child.0.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(10),
+                "{what}: the target ignored SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        assert_eq!(status.code(), Some(3), "{what}: the target's exit code");
+    }
+}
+
+/// Whether gdb can call a function in a process on this machine, found independently of
+/// pymem's own probe: a call into a sleeping child.
+fn gdb_can_call() -> bool {
+    let sleeper = Reaper::spawn(Command::new("sleep").arg("30"));
+    std::thread::sleep(Duration::from_millis(100));
+    let out = Command::new("gdb")
+        .args(["-p", &sleeper.pid().to_string(), "--batch", "-nx", "-q"])
+        .args(["-ex", "call (int)getpid()", "-ex", "detach"])
+        .output()
+        .expect("gdb");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .any(|l| l.starts_with('$') && l.ends_with(&format!(" = {}", sleeper.pid())))
+}
+
+/// `pymem attach` with a private cache (a verdict of another machine or gdb cannot leak in).
+fn attach_cmd(cache: &Path) -> assert_cmd::Command {
+    let mut cmd = pymem();
+    cmd.arg("attach").env("PYMEM_CACHE_DIR", cache);
+    cmd
+}
+
+#[test]
+fn attach_snapshots_a_running_process_or_refuses_and_it_keeps_running() {
+    let injects = gdb_can_call();
+    if !injects {
+        eprintln!(
+            "note: gdb cannot call functions in a process on this machine: attach must refuse"
+        );
+    }
+    for (version, python) in pythons() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = Target::start(python, dir.path(), true, 0.02);
         let out_file = dir.path().join("attached.jsonl");
-        let out = pymem()
-            .args([
-                "attach",
-                &target.id().to_string(),
-                "-o",
-                out_file.to_str().unwrap(),
-            ])
+        let out = attach_cmd(&dir.path().join("cache"))
+            .arg(target.pid())
+            .arg("-o")
+            .arg(&out_file)
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        assert!(out.status.success(), "{version}: {err}");
-        assert!(err.contains("pymem: wrote"), "{version}: {err}");
-        // Still running and answering.
-        let before = heartbeat(&beat);
-        std::thread::sleep(Duration::from_millis(300));
-        assert!(heartbeat(&beat) > before, "{version}: the target stopped");
-        assert!(
-            target.try_wait().unwrap().is_none(),
-            "{version}: the target exited"
-        );
-        let s = json(&["summary", out_file.to_str().unwrap(), "--limit", "10000"]);
-        assert_eq!(row_count(&s, "__main__.Planted"), 321, "{version}");
-        let _ = target.kill();
-        let _ = target.wait();
+        if injects {
+            assert!(out.status.success(), "{version}: {err}");
+            assert!(err.contains("pymem: wrote"), "{version}: {err}");
+            let s = json(&["summary", out_file.to_str().unwrap(), "--limit", "10000"]);
+            assert_eq!(row_count(&s, "__main__.Planted"), 321, "{version}");
+        } else {
+            assert_eq!(out.status.code(), Some(2), "{version}: {err}");
+            assert!(
+                err.contains("cannot call functions") && err.lines().count() == 1,
+                "{version}: {err}"
+            );
+            assert!(!out_file.exists());
+        }
+        target.assert_beating(version, true);
+        target.assert_signals_work_and_stop(version);
     }
+}
+
+/// A gdb that behaves as Debian's gdb 13 does on Intel AMX machines: every function call
+/// fails with "Couldn't write extended state status". It logs how it was called.
+fn broken_gdb(dir: &Path) -> (PathBuf, PathBuf) {
+    let log = dir.join("gdb.log");
+    let gdb = dir.join("gdb");
+    std::fs::write(
+        &gdb,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> '{}'\n\
+             if [ \"$1\" = --version ]; then echo 'GNU gdb (fake, no calls) 13.1'; exit 0; fi\n\
+             echo 'Attaching to process'\n\
+             echo \"Couldn't write extended state status: Bad address.\"\n\
+             echo '[Inferior 1 (process 1) detached]'\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&gdb, std::fs::Permissions::from_mode(0o755)).unwrap();
+    (gdb, log)
+}
+
+#[test]
+fn attach_refuses_before_touching_the_target_where_gdb_cannot_call() {
+    let (_, python) = pythons().last().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let (gdb, log) = broken_gdb(dir.path());
+    let cache = dir.path().join("cache");
+    let mut target = Target::start(python, dir.path(), true, 0.02);
+    for round in 0..2 {
+        let out = attach_cmd(&cache)
+            .arg(target.pid())
+            .arg("--gdb")
+            .arg(&gdb)
+            .arg("-o")
+            .arg(dir.path().join("never.jsonl"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        for part in [
+            "gdb cannot call functions in a process on this machine",
+            "Couldn't write extended state status: Bad address.",
+            "was not touched",
+            "pymem_agent.install(signal=",
+            "pymem run --signal",
+        ] {
+            assert!(err.contains(part), "round {round}: {part:?} missing: {err}");
+        }
+    }
+    // gdb was run on the throwaway process only, once: the verdict is remembered.
+    let calls = std::fs::read_to_string(&log).unwrap();
+    let attaches: Vec<&str> = calls.lines().filter(|l| l.starts_with("-p ")).collect();
+    assert_eq!(attaches.len(), 1, "{calls}");
+    assert!(
+        !attaches[0].starts_with(&format!("-p {} ", target.pid())),
+        "gdb was pointed at the target: {calls}"
+    );
+    assert!(!dir.path().join("never.jsonl").exists());
+    target.assert_beating("after the refusals", true);
+    target.assert_signals_work_and_stop("after the refusals");
 }
 
 #[test]
@@ -150,61 +342,41 @@ fn attach_errors_are_one_line() {
         "{err}"
     );
 
-    let mut sleeper = Command::new("sleep").arg("30").spawn().unwrap();
+    let sleeper = Reaper::spawn(Command::new("sleep").arg("30"));
     let out = pymem()
-        .args(["attach", &sleeper.id().to_string()])
+        .args(["attach", &sleeper.pid().to_string()])
         .output()
         .unwrap();
-    let _ = sleeper.kill();
-    let _ = sleeper.wait();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("not a CPython process") && err.lines().count() == 1,
         "{err}"
     );
-    let _ = std::io::stdout().flush();
-}
-
-/// Start `field_program.py serve` and wait for its first heartbeats.
-fn serving(python: &Path, beat: &Path) -> std::process::Child {
-    let child = Command::new(python)
-        .arg(program())
-        .args(["serve", beat.to_str().unwrap()])
-        .spawn()
-        .unwrap();
-    let start = Instant::now();
-    while heartbeat(beat) < 3 && start.elapsed() < Duration::from_secs(20) {
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    child
 }
 
 #[test]
-fn attach_timeout_and_permission_errors_leave_the_target_running() {
+fn attach_timeout_interruption_and_permission_errors_leave_the_target_running() {
     let (_, python) = pythons().last().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let beat = dir.path().join("beat");
-    let mut target = serving(python, &beat);
-    let pid = target.id().to_string();
+    let cache = dir.path().join("cache");
+    let injects = gdb_can_call();
 
-    let out = pymem()
-        .args(["attach", &pid, "--timeout", "0", "-o"])
+    // A timeout that expires at once.
+    let mut target = Target::start(python, dir.path(), false, 0.02);
+    let out = attach_cmd(&cache)
+        .args([&target.pid(), "--timeout", "0", "-o"])
         .arg(dir.path().join("never.jsonl"))
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
+    let refused = err.contains("cannot call functions");
     assert!(
-        err.contains("timed out") && err.lines().count() == 1,
+        (err.contains("timed out") || refused) && err.lines().count() == 1,
         "{err}"
     );
-    let before = heartbeat(&beat);
-    std::thread::sleep(Duration::from_millis(300));
-    assert!(
-        heartbeat(&beat) > before,
-        "the target stopped after a timed-out attach"
-    );
+    target.assert_beating("after a timed-out attach", true);
 
     // Without permission to trace (an unprivileged user against root's process).
     let root = nix::unistd::Uid::effective().is_root();
@@ -212,7 +384,8 @@ fn attach_timeout_and_permission_errors_leave_the_target_running() {
         let out = Command::new("/usr/bin/setpriv")
             .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
             .arg(env!("CARGO_BIN_EXE_pymem"))
-            .args(["attach", &pid])
+            .args(["attach", &target.pid()])
+            .env("PYMEM_CACHE_DIR", &cache)
             .output()
             .unwrap();
         assert_eq!(out.status.code(), Some(2));
@@ -224,8 +397,46 @@ fn attach_timeout_and_permission_errors_leave_the_target_running() {
     } else {
         eprintln!("note: not root or no setpriv: the ptrace-permission error is not exercised");
     }
-    let _ = target.kill();
-    let _ = target.wait();
+    target.assert_beating("after a refused attach", true);
+    target.assert_signals_work_and_stop("after the timeout");
+
+    // Ctrl-C (SIGINT) of pymem while the target's main thread sits in C, where the queued
+    // capture cannot run yet: pymem stops waiting, the capture is cancelled, and when the
+    // main thread wakes up nothing is written.
+    if !injects {
+        eprintln!("note: gdb cannot call functions here: the interruption is not exercised");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut target = Target::start(python, dir.path(), true, 2.0);
+    let never = dir.path().join("never.jsonl");
+    let mut pymem_run = Reaper::spawn(
+        Command::new(env!("CARGO_BIN_EXE_pymem"))
+            .args(["attach", &target.pid(), "-o"])
+            .arg(&never)
+            .env("PYMEM_CACHE_DIR", &cache)
+            .stderr(Stdio::piped()),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pymem_run.pid() as i32),
+        nix::sys::signal::Signal::SIGINT,
+    )
+    .unwrap();
+    let out = std::mem::replace(&mut pymem_run.0, Command::new("true").spawn().unwrap())
+        .wait_with_output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("interrupted") && err.contains("cancelled") && err.lines().count() == 1,
+        "{err}"
+    );
+    // The main thread wakes within 2 s and runs the cancelled call: it must do nothing.
+    std::thread::sleep(Duration::from_millis(2500));
+    assert!(!never.exists(), "a cancelled capture was written");
+    target.assert_beating("after an interrupted attach", false);
+    target.assert_signals_work_and_stop("after an interrupted attach");
 }
 
 #[test]
@@ -251,17 +462,15 @@ fn attach_refuses_an_unsupported_python() {
         );
         return;
     };
-    let mut target = Command::new(old.join("bin/python3"))
-        .args(["-c", "import time; time.sleep(30)"])
-        .spawn()
-        .unwrap();
+    let target = Reaper::spawn(
+        Command::new(old.join("bin/python3")).args(["-c", "import time; time.sleep(30)"]),
+    );
     std::thread::sleep(Duration::from_millis(300));
     let out = pymem()
-        .args(["attach", &target.id().to_string()])
+        .args(["attach", &target.pid().to_string()])
         .output()
         .unwrap();
-    let _ = target.kill();
-    let _ = target.wait();
+    drop(target);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(

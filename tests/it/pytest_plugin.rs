@@ -52,6 +52,7 @@ fn marked_tests_fail_on_leaks_and_pass_in_steady_state() {
                 "no:cacheprovider",
             ])
             .arg(repo().join("tests/py/plugin_cases.py"))
+            .arg(format!("--basetemp={}", tmp.path().join("pt").display()))
             .current_dir(tmp.path())
             .env("PYMEM", &pymem)
             .env(
@@ -70,6 +71,18 @@ fn marked_tests_fail_on_leaks_and_pass_in_steady_state() {
         assert!(
             text.contains("plugin_cases._seen (dict)"),
             "the failure names the leak root: {version}: {text}"
+        );
+        // The failed test's snapshots are kept, under pytest's temporary directory.
+        let kept = text
+            .lines()
+            .find_map(|l| l.strip_prefix("snapshots: "))
+            .and_then(|l| l.split_whitespace().next())
+            .unwrap_or_default()
+            .to_string();
+        assert!(
+            kept.starts_with(&tmp.path().display().to_string())
+                && Path::new(&kept).join("final.jsonl").exists(),
+            "{version}: {kept:?}"
         );
     }
 }

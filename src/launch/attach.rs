@@ -1,0 +1,321 @@
+//! `pymem attach PID`: a snapshot of a CPython process that is already running, which goes on
+//! running.
+//!
+//! The steps, each of which can refuse before the next touches anything: the process exists
+//! and runs a supported CPython; no other tracer holds it; gdb can call functions on this
+//! machine (see [`super::gdb`]). Then gdb queues the agent as a pending call and detaches; the
+//! target runs the capture at its next safe point and writes the snapshot and a status file,
+//! which pymem waits for. Every way out — success, refusal, timeout, a gdb error, Ctrl-C or
+//! SIGTERM of pymem — leaves the target running and cancels a capture not yet begun.
+
+#![allow(clippy::disallowed_macros)] // part of the binary: it writes
+
+use super::gdb::{self, Ended, Gdb, Refusal};
+use super::{py_str, target};
+use pymem::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// What `pymem attach` was asked for.
+pub struct AttachSpec {
+    pub pid: u32,
+    pub out: Option<PathBuf>,
+    pub values: bool,
+    pub timeout: Duration,
+    /// The gdb to inject with (default: `gdb` on PATH).
+    pub gdb: Option<PathBuf>,
+}
+
+/// What to do instead when pymem cannot inject into a running process.
+const ALTERNATIVES: &str = "arm the program itself (pymem_agent.install(signal=signal.SIGUSR2), then kill -USR2 PID) or start it under pymem run --signal USR2";
+
+pub fn attach(spec: AttachSpec) -> Result<i32> {
+    let pid = spec.pid;
+    target::require_exists(pid)?;
+    let (major, minor) = target::python_minor(pid)?.ok_or_else(|| {
+        Error::Usage(format!(
+            "process {pid} is not a CPython process (no python3.X executable or libpython mapped)"
+        ))
+    })?;
+    if !(8..=13).contains(&minor) {
+        let hint = if minor >= 14 {
+            " (3.14+ offers sys.remote_exec, which pymem does not use yet)"
+        } else {
+            ""
+        };
+        return Err(Error::Usage(format!(
+            "process {pid} runs CPython {major}.{minor}: pymem attach supports 3.8-3.13{hint}"
+        )));
+    }
+    if let Some(tracer) = target::tracer_of(pid) {
+        return Err(Error::Usage(format!(
+            "process {pid} is already traced by process {tracer} (a debugger?): detach it first; process {pid} was not touched"
+        )));
+    }
+    let gdb = Gdb::find(spec.gdb.as_deref())?;
+    match gdb.check_calls() {
+        Ok(()) => {}
+        Err(Refusal::CannotCall(why)) => {
+            return Err(Error::Usage(format!(
+                "gdb cannot call functions in a process on this machine ({why}), so pymem does not inject into process {pid}, which was not touched; instead: {}",
+                ALTERNATIVES.replace("PID", &pid.to_string())
+            )))
+        }
+        Err(Refusal::NotPermitted) => {
+            return Err(Error::Usage(format!(
+                "not permitted to trace process {pid}: {}",
+                target::PTRACE_HINT
+            )))
+        }
+    }
+    let out = absolute(
+        spec.out
+            .unwrap_or_else(|| PathBuf::from(format!("pymem-{pid}-attach.jsonl"))),
+    )?;
+    let stop = StopOnSignals::install()?;
+    let deadline = Instant::now() + spec.timeout;
+    let work = Workdir::prepare(&out, spec.values)?;
+    let result = inject_and_wait(&gdb, pid, &work, deadline, &stop.flag, spec.timeout);
+    target::resume_if_stopped(pid);
+    let objects = result?;
+    eprintln!(
+        "pymem: wrote {} ({objects} objects, CPython {major}.{minor}, pid {pid})",
+        out.display()
+    );
+    Ok(0)
+}
+
+fn absolute(path: PathBuf) -> Result<PathBuf> {
+    if path.is_absolute() {
+        return Ok(path);
+    }
+    Ok(std::env::current_dir()
+        .map_err(|e| Error::Usage(format!("no current directory: {e}")))?
+        .join(path))
+}
+
+/// Queue the capture with gdb, then wait for the target to report on it; the number of
+/// objects captured.
+fn inject_and_wait(
+    gdb: &Gdb,
+    pid: u32,
+    work: &Workdir,
+    deadline: Instant,
+    stop: &AtomicBool,
+    timeout: Duration,
+) -> Result<String> {
+    let queue = work.dir.path().join("queue.gdb");
+    std::fs::write(&queue, work.queue_commands()).map_err(|e| Error::Io {
+        path: queue.clone(),
+        source: e,
+    })?;
+    let queue_arg = queue.display().to_string();
+    let ended = gdb.run(pid, &["-x", &queue_arg, "-ex", "detach"], deadline, stop)?;
+    let text = match ended {
+        Ended::Finished(text) => text,
+        Ended::GaveUp {
+            interrupted,
+            output,
+        } => {
+            return Err(Error::Usage(format!(
+                "{} while gdb was queueing the capture in process {pid}; the process was left running{}",
+                gave_up_reason(interrupted, timeout),
+                gdb::said(&output)
+            )))
+        }
+    };
+    if text.contains("ptrace: Operation not permitted") {
+        return Err(Error::Usage(format!(
+            "not permitted to trace process {pid}: {}",
+            target::PTRACE_HINT
+        )));
+    }
+    if text.contains("No symbol \"Py_AddPendingCall\"")
+        || text.contains("No symbol \"PyRun_SimpleString\"")
+    {
+        return Err(Error::Usage(format!(
+            "process {pid} does not export the CPython C API symbols gdb needs (Py_AddPendingCall, PyRun_SimpleString): not a CPython process, or a stripped static build; it was left running"
+        )));
+    }
+    if !text
+        .lines()
+        .any(|l| l.starts_with('$') && l.trim_end().ends_with(" = 0"))
+    {
+        return Err(Error::Usage(format!(
+            "gdb could not queue the capture in process {pid}; the process was left running{}",
+            gdb::said(&text)
+        )));
+    }
+    // Queued: the target runs it at its next safe point. Wait for its report.
+    loop {
+        let status = std::fs::read_to_string(&work.status).unwrap_or_default();
+        if let Some(n) = status.strip_prefix("ok ") {
+            return Ok(n.trim().to_string());
+        }
+        if let Some(why) = status.strip_prefix("error ") {
+            return Err(Error::Usage(format!(
+                "the capture inside process {pid} failed: {}",
+                why.trim()
+            )));
+        }
+        let begun = status.starts_with("started");
+        if !target::alive(pid) {
+            return Err(Error::Usage(format!(
+                "process {pid} exited before the capture finished"
+            )));
+        }
+        let interrupted = stop.load(Ordering::SeqCst);
+        if interrupted || Instant::now() >= deadline {
+            let what = gave_up_reason(interrupted, timeout);
+            return Err(Error::Usage(if begun {
+                format!(
+                    "{what}: process {pid} is still writing its snapshot and will finish it ({}); it was left running",
+                    work.out.display()
+                )
+            } else {
+                format!(
+                    "{what} waiting for process {pid} to run the capture; the queued capture was cancelled and the process left running (the main thread runs queued calls only between bytecodes: one blocked in C or on a lock never gets there)"
+                )
+            }));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn gave_up_reason(interrupted: bool, timeout: Duration) -> String {
+    if interrupted {
+        "interrupted".to_string()
+    } else {
+        format!("timed out after {} s", timeout.as_secs())
+    }
+}
+
+/// The directory the target reads the agent from and writes its status into. Removing it
+/// (when this is dropped) cancels a queued capture that has not begun: the queued text then
+/// finds no script, and does nothing.
+struct Workdir {
+    dir: tempfile::TempDir,
+    status: PathBuf,
+    script: PathBuf,
+    agent: PathBuf,
+    out: PathBuf,
+}
+
+impl Workdir {
+    fn prepare(out: &Path, values: bool) -> Result<Workdir> {
+        let dir = tempfile::Builder::new()
+            .prefix("pymem-attach-")
+            .tempdir()
+            .map_err(|e| Error::Usage(format!("cannot make a temporary directory: {e}")))?;
+        // The target may run as another user: it must read the agent and write its status.
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777));
+        let agent = pymem::agent::write_to(dir.path())?;
+        let status = dir.path().join("status");
+        let script = dir.path().join("attach.py");
+        // The agent is loaded as a module object of its own, never entered in sys.modules,
+        // and the target's sys.path is not changed: after the capture, nothing of pymem is
+        // left in the process but garbage for its collector.
+        let text = format!(
+            "import sys\n\
+             agent = type(sys)('pymem_agent')\n\
+             agent.__file__ = {agent}\n\
+             with open({status}, 'w') as f:\n    f.write('started')\n\
+             with open({agent}) as f:\n    source = f.read()\n\
+             exec(compile(source, {agent}, 'exec'), agent.__dict__)\n\
+             agent._attach({out}, {values}, {status})\n",
+            agent = py_str(&agent.display().to_string()),
+            status = py_str(&status.display().to_string()),
+            out = py_str(&out.display().to_string()),
+            values = if values { "True" } else { "False" },
+        );
+        std::fs::write(&script, text).map_err(|e| Error::Io {
+            path: script.clone(),
+            source: e,
+        })?;
+        Ok(Workdir {
+            dir,
+            status,
+            script,
+            agent,
+            out: out.to_path_buf(),
+        })
+    }
+
+    /// gdb commands that queue the script as a pending call. The queued text binds no name
+    /// in `__main__` (where pending `PyRun_SimpleString` code runs) and can never raise: an
+    /// exception escaping a pending call would surface in the target's main thread.
+    fn queue_commands(&self) -> String {
+        // Compiled under the agent's file name: the agent leaves frames of its own file out
+        // of the roots, and so leaves out this script's.
+        let script = py_str(&self.script.display().to_string());
+        let agent = py_str(&self.agent.display().to_string());
+        let code = format!(
+            "try:\n    exec(compile((lambda f: (f.read(), f.close())[0])(open({script})), {agent}, 'exec'), {{'__name__': '__pymem_attach__'}})\nexcept BaseException:\n    pass\n"
+        );
+        format!(
+            "set confirm off\nset pagination off\ncall (int)Py_AddPendingCall((int (*)(void *))PyRun_SimpleString, (void *){})\n",
+            c_string(&code)
+        )
+    }
+}
+
+/// A C string literal for gdb's expression parser.
+fn c_string(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for ch in s.chars() {
+        match ch {
+            '\\' => out.push_str("\\\\"),
+            '"' => out.push_str("\\\""),
+            '\n' => out.push_str("\\n"),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// SIGINT, SIGTERM and SIGHUP set a flag while an attach is under way (instead of killing
+/// pymem half way, which could leave the target stopped); the handlers go with this value.
+struct StopOnSignals {
+    flag: Arc<AtomicBool>,
+    ids: Vec<signal_hook::SigId>,
+}
+
+impl StopOnSignals {
+    fn install() -> Result<StopOnSignals> {
+        let flag = Arc::new(AtomicBool::new(false));
+        let mut ids = Vec::new();
+        for sig in [
+            signal_hook::consts::SIGINT,
+            signal_hook::consts::SIGTERM,
+            signal_hook::consts::SIGHUP,
+        ] {
+            let id = signal_hook::flag::register(sig, Arc::clone(&flag))
+                .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
+            ids.push(id);
+        }
+        Ok(StopOnSignals { flag, ids })
+    }
+}
+
+impl Drop for StopOnSignals {
+    fn drop(&mut self) {
+        for id in self.ids.drain(..) {
+            signal_hook::low_level::unregister(id);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn c_string_escapes_what_gdb_would_misread() {
+        assert_eq!(c_string("a\"b\\c\nd"), "\"a\\\"b\\\\c\\nd\"");
+    }
+}

@@ -1,0 +1,21 @@
+//! Taking snapshots of live processes: `pymem run` starts a program with the agent armed,
+//! `pymem attach` snapshots one that is already running.
+//!
+//! `target` owns what pymem reads about another process from `/proc` (is it there, may we
+//! trace it, which CPython, is it stopped); `gdb` owns the one injector that runs code in a
+//! target, and the probe that decides, before any target is touched, whether it works on this
+//! machine; `attach` puts them together.
+
+mod attach;
+mod cache;
+mod gdb;
+mod run;
+mod target;
+
+pub use attach::{attach, AttachSpec};
+pub use run::{parse_signal, run, RunSpec};
+
+/// A Python string literal (JSON's escapes are valid Python).
+fn py_str(s: &str) -> String {
+    serde_json::Value::String(s.to_string()).to_string()
+}

@@ -1,0 +1,148 @@
+//! `pymem run`: snapshots of a program pymem starts.
+//!
+//! The program runs under the user's Python with the agent armed (at exit, on a signal,
+//! periodically) and otherwise out of the way: stdin, stdout and stderr are the program's,
+//! termination signals sent to pymem are passed on, and pymem exits with the program's exit
+//! code.
+
+#![allow(clippy::disallowed_macros)] // part of the binary: it writes
+
+use super::py_str;
+use pymem::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+/// What `pymem run` arms in the program.
+pub struct RunSpec {
+    pub out_dir: PathBuf,
+    pub at_exit: bool,
+    pub signal: Option<i32>,
+    pub every: Option<Duration>,
+    pub tracemalloc: u32,
+    pub values: bool,
+    pub python: String,
+    pub program: Vec<String>,
+}
+
+/// A signal given by name (`USR2`, `SIGUSR2`) or number.
+pub fn parse_signal(text: &str) -> std::result::Result<i32, String> {
+    if let Ok(n) = text.parse::<i32>() {
+        return nix::sys::signal::Signal::try_from(n)
+            .map(|s| s as i32)
+            .map_err(|_| format!("{n} is not a signal number"));
+    }
+    let name = text.to_ascii_uppercase();
+    let name = if name.starts_with("SIG") {
+        name
+    } else {
+        format!("SIG{name}")
+    };
+    name.parse::<nix::sys::signal::Signal>()
+        .map(|s| s as i32)
+        .map_err(|_| format!("{text:?} is not a signal (e.g. USR2, SIGHUP, 12)"))
+}
+
+pub fn run(spec: RunSpec) -> Result<i32> {
+    if spec.program.is_empty() {
+        return Err(Error::Usage(
+            "give the program: pymem run -- script.py [args] (or -m module [args])".into(),
+        ));
+    }
+    std::fs::create_dir_all(&spec.out_dir).map_err(|e| Error::Io {
+        path: spec.out_dir.clone(),
+        source: e,
+    })?;
+    let out_dir = std::fs::canonicalize(&spec.out_dir).map_err(|e| Error::Io {
+        path: spec.out_dir.clone(),
+        source: e,
+    })?;
+    let agent_dir = tempfile::Builder::new()
+        .prefix("pymem-agent-")
+        .tempdir()
+        .map_err(|e| Error::Usage(format!("cannot make a temporary directory: {e}")))?;
+    pymem::agent::write_to(agent_dir.path())?;
+    let at_exit = spec.at_exit || (spec.signal.is_none() && spec.every.is_none());
+    let config = serde_json::json!({
+        "directory": out_dir.display().to_string(),
+        "at_exit": at_exit,
+        "signal": spec.signal,
+        "every": spec.every.map(|d| d.as_secs_f64()),
+        "tracemalloc": spec.tracemalloc,
+        "values": spec.values,
+    });
+    let bootstrap = format!(
+        "import sys; sys.path.insert(0, {}); import pymem_agent; del sys.path[0]; pymem_agent._run_main({})",
+        py_str(&agent_dir.path().display().to_string()),
+        py_str(&config.to_string())
+    );
+    // The terminal's Ctrl-C and Ctrl-\ reach the program directly (same process group):
+    // pymem ignores them. Signals sent to pymem by pid are passed on.
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGQUIT,
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGHUP,
+        signal_hook::consts::SIGUSR1,
+        signal_hook::consts::SIGUSR2,
+    ])
+    .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
+    let mut child = Command::new(&spec.python)
+        .arg("-c")
+        .arg(&bootstrap)
+        .args(&spec.program)
+        .spawn()
+        .map_err(|e| Error::Usage(format!("cannot start {}: {e}", spec.python)))?;
+    let pid = nix::unistd::Pid::from_raw(child.id() as i32);
+    let handle = signals.handle();
+    let forwarder = std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if sig == signal_hook::consts::SIGINT || sig == signal_hook::consts::SIGQUIT {
+                continue;
+            }
+            if let Ok(s) = nix::sys::signal::Signal::try_from(sig) {
+                let _ = nix::sys::signal::kill(pid, s);
+            }
+        }
+    });
+    let status = child
+        .wait()
+        .map_err(|e| Error::Usage(format!("waiting for the program: {e}")))?;
+    handle.close();
+    let _ = forwarder.join();
+    let taken = snapshots_of(&out_dir, child.id());
+    if taken.is_empty() {
+        eprintln!("pymem: no snapshot was taken");
+    } else {
+        eprintln!(
+            "pymem: {} snapshot(s) of pid {} in {}",
+            taken.len(),
+            child.id(),
+            out_dir.display()
+        );
+    }
+    use std::os::unix::process::ExitStatusExt;
+    Ok(match (status.code(), status.signal()) {
+        (Some(code), _) => code,
+        (None, Some(sig)) => 128 + sig,
+        _ => 1,
+    })
+}
+
+/// Snapshots the agent wrote for `pid` (pymem-PID-NNN-REASON.jsonl), in order.
+fn snapshots_of(dir: &Path, pid: u32) -> Vec<PathBuf> {
+    let prefix = format!("pymem-{pid}-");
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".jsonl"))
+        })
+        .collect();
+    out.sort();
+    out
+}

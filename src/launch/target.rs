@@ -1,0 +1,87 @@
+//! What pymem learns about a target process from `/proc` before and after touching it: that
+//! it exists, that it may be traced, which CPython it runs, and whether any of its threads is
+//! left stopped (so that it can be resumed on every path).
+
+use pymem::{Error, Result};
+use std::path::Path;
+
+/// How to allow tracing another process, for error messages.
+pub const PTRACE_HINT: &str = "run pymem as the process's user with /proc/sys/kernel/yama/ptrace_scope set to 0, or as root (CAP_SYS_PTRACE; in a container: --cap-add=SYS_PTRACE)";
+
+/// The process must exist; otherwise a one-line error.
+pub fn require_exists(pid: u32) -> Result<()> {
+    if pid == 0 || !Path::new(&format!("/proc/{pid}")).exists() {
+        return Err(Error::Usage(format!("no such process: {pid}")));
+    }
+    Ok(())
+}
+
+/// The CPython (major, minor) of a running process, from its executable's or a mapped
+/// libpython's file name; None when neither names a python3.X.
+pub fn python_minor(pid: u32) -> Result<Option<(u32, u32)>> {
+    let maps = match std::fs::read_to_string(format!("/proc/{pid}/maps")) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+            return Err(Error::Usage(format!(
+                "not permitted to inspect or trace process {pid}: {PTRACE_HINT}"
+            )))
+        }
+        Err(_) => String::new(),
+    };
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .map(|p| p.display().to_string())
+        .unwrap_or_default();
+    for text in [maps.as_str(), exe.as_str()] {
+        for (i, _) in text.match_indices("python3.") {
+            let rest = &text[i + "python3.".len()..];
+            let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+            if let Ok(minor) = digits.parse() {
+                return Ok(Some((3, minor)));
+            }
+        }
+    }
+    Ok(None)
+}
+
+/// The pid of the process tracing `pid`, if any (`TracerPid` in its status).
+pub fn tracer_of(pid: u32) -> Option<u32> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("TracerPid:"))
+        .and_then(|v| v.trim().parse().ok())
+        .filter(|&t| t != 0)
+}
+
+/// The scheduler state letter of every thread of `pid` (`R`, `S`, `T` stopped, `t` traced...).
+pub fn thread_states(pid: u32) -> Vec<char> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+        .filter_map(|stat| {
+            // The state follows the command name, which is in parentheses and may hold any byte.
+            let after = &stat[stat.rfind(')')? + 1..];
+            after.trim_start().chars().next()
+        })
+        .collect()
+}
+
+/// Whether the process still exists (and is not a zombie).
+pub fn alive(pid: u32) -> bool {
+    let states = thread_states(pid);
+    !states.is_empty() && states.iter().any(|&s| s != 'Z' && s != 'X')
+}
+
+/// Resume the process if any of its threads was left in a job-control stop (`T`): a tracer
+/// that died or detached mid-way can leave one. A running process gets no signal at all.
+pub fn resume_if_stopped(pid: u32) {
+    if thread_states(pid).contains(&'T') {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid as i32),
+            nix::sys::signal::Signal::SIGCONT,
+        );
+    }
+}
