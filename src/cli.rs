@@ -110,16 +110,18 @@ stdin, stdout, stderr and exit code are its own; SIGTERM, SIGHUP, SIGUSR1 and SI
 pymem are passed on (Ctrl-C reaches the program directly)."
     )]
     Run(RunArgs),
-    /// Take a snapshot of a running CPython process (through gdb), which keeps running.
+    /// Take a snapshot of a running CPython process, which keeps running.
     #[command(
         after_help = "Examples:\n  pymem attach 4242\n  pymem attach 4242 -o /tmp/before.jsonl --timeout 60\n\n\
-gdb queues the agent in the target (Py_AddPendingCall) and detaches at once; the target's main\n\
-thread runs the capture at its next safe point between bytecodes and writes the snapshot file\n\
-itself. Before touching any target, pymem checks once per machine and gdb version, on a\n\
-throwaway process of its own, that gdb can call functions here (some gdb builds cannot on\n\
-some processors, e.g. gdb 13 with Intel AMX), and refuses if not. Needs gdb and permission to\n\
-trace the process (same user with ptrace_scope 0, or root). Ctrl-C, SIGTERM and --timeout\n\
-cancel a capture not yet begun; the process is left running in every case."
+The agent is queued in the target and runs there at its next safe point between bytecodes,\n\
+writing the snapshot file itself. CPython 3.14+: through the interpreter's own remote\n\
+execution (PEP 768; pymem writes the request into the target's memory, no registers are\n\
+touched, no gdb needed; refused if the target disabled remote debugging). CPython 3.8-3.13:\n\
+gdb queues it (Py_AddPendingCall) and detaches at once; before touching any target, pymem\n\
+checks once per machine and gdb version, on a throwaway process of its own, that gdb can\n\
+call functions here (gdb 13 cannot on Intel AMX machines), and refuses if not. Needs\n\
+permission to trace the process (same user with ptrace_scope 0, or root). Ctrl-C, SIGTERM\n\
+and --timeout cancel a capture not yet begun; the process is left running in every case."
     )]
     Attach(AttachArgs),
     /// Write or print the capture agent (pymem_agent.py, stdlib only).
@@ -443,7 +445,7 @@ pub struct RunArgs {
 
 #[derive(Debug, Args)]
 pub struct AttachArgs {
-    /// Process id of a running CPython 3.8-3.13 process.
+    /// Process id of a running CPython 3.8-3.15 process.
     pub pid: u32,
     /// Snapshot file (default: pymem-PID-attach.jsonl here).
     #[arg(short = 'o', long = "output", value_name = "FILE")]

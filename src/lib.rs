@@ -8,6 +8,7 @@ pub mod agent;
 pub mod analysis;
 pub mod error;
 pub mod graph;
+pub mod remote;
 pub mod report;
 pub mod snapshot;
 

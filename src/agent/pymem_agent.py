@@ -1,6 +1,6 @@
 """pymem capture agent: writes a heap snapshot of the running CPython process.
 
-Stdlib only, CPython 3.8-3.13. Shipped inside the `pymem` binary; `pymem agent --write DIR`
+Stdlib only, CPython 3.8-3.15 (GIL builds; 3.14.5 and later). Shipped inside the `pymem` binary; `pymem agent --write DIR`
 puts this file on disk. Use:
 
     import pymem_agent
@@ -600,12 +600,38 @@ def _sole_reference_count():
         return _getrefcount(r) + 1  # + the parent's own reference, which `refs` replaced
 
 
+class UnsupportedPython(RuntimeError):
+    """This interpreter is not one pymem can capture soundly."""
+
+
+def _unsupported():
+    """Why this interpreter cannot be captured, or None. The agent was tested on CPython
+    3.8-3.15 with the GIL; 3.14.0-3.14.4 shipped a different (incremental) collector, which
+    3.14.5 reverted; free-threaded builds have no GC header and no pymalloc."""
+    v = sys.version_info
+    name = "%s %d.%d.%d" % (sys.implementation.name, v[0], v[1], v[2])
+    if sys.implementation.name != "cpython":
+        return "%s is not CPython" % name
+    if "t" in getattr(sys, "abiflags", ""):
+        return "%s is a free-threaded build (no GIL), which pymem does not support yet" % name
+    if not (3, 8) <= v[:2] <= (3, 15):
+        return "%s is not supported: pymem captures CPython 3.8-3.15" % name
+    if v[:2] == (3, 14) and v[2] < 5:
+        return "%s is not supported: 3.14.0-3.14.4 have the incremental collector, pymem supports 3.14.5 and later" % name
+    return None
+
+
 def dump(path, *, values=False, collect=False):
     """Write a snapshot of this process's heap to `path`; return a summary dict.
 
     values=True also records string/bytes contents and all dict key names (private data).
     collect=True runs gc.collect() first (off by default: it changes what is measured).
+    Raises UnsupportedPython, before touching anything, on an interpreter pymem cannot
+    capture soundly.
     """
+    why = _unsupported()
+    if why is not None:
+        raise UnsupportedPython(why)
     t0 = time.time()
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
@@ -960,6 +986,19 @@ def _traceback_getter():
         return None
 
 
+def _interned_table(objs):
+    """The id of the interpreter's interned-strings dict when the collector lists it (3.14+,
+    where every dict is tracked), else None: the one dict that holds a string interned just
+    now, under itself. Earlier versions never list it, so no probe string is made there."""
+    if _V < (3, 14):
+        return None
+    probe = sys.intern("pymem interned probe %d %d" % (os.getpid(), id(objs)))
+    for o in objs:
+        if type(o) is dict and probe in o and o[probe] is probe:
+            return id(o)
+    return None
+
+
 def _walk(out, types, values, pools, arenas):
     """Every gc-tracked object plus the untracked objects they reference, one line each.
 
@@ -999,16 +1038,19 @@ def _walk(out, types, values, pools, arenas):
     while f is not None and id(f) not in own:
         own.add(id(f))
         f = getattr(f, "buffer", None) or getattr(f, "raw", None)
+    interned = _interned_table(objs)
     rc_adjust = _calibrate()
     # An untracked object referenced once can be met only once, so it needs no entry in
     # seen_untracked, but only while no other thread runs: another thread can take a second
     # reference to it while the walk goes on (the walk releases the GIL), and it would then
-    # be met again. With other threads, every untracked object is remembered.
+    # be met again. With other threads, every untracked object is remembered. From 3.14 a
+    # frame's stack can hold borrowed references (not counted), so a count no longer says
+    # that the referent has one holder: there, too, every untracked object is remembered.
     try:
         alone = len(sys._current_frames()) <= 1
     except Exception:
         alone = False
-    sole = _sole_reference_count() if alone else -1
+    sole = _sole_reference_count() if alone and _V < (3, 14) else -1
     js = _js
     tb_of = _traceback_getter()
     tb_ids = {}
@@ -1088,6 +1130,11 @@ def _walk(out, types, values, pools, arenas):
                 bound = _deque_maxlen(o)
                 if bound is not None:
                     extra += ',"bound":%d' % bound
+        elif a == interned:
+            # The interpreter's table of interned strings: its references are not counted
+            # in the strings' reference counts (and do not keep them alive), so none is an edge.
+            refs = ()
+            extra = ',"n":%d' % len(o)
         elif kind == K_DICT:
             refs, labels = _dict_edges(o, refs, values, t is dict)
             extra = ',"n":%d' % (len(o) if t is dict else _dict_len(o))  # C-level for subclasses

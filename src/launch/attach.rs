@@ -1,16 +1,20 @@
 //! `pymem attach PID`: a snapshot of a CPython process that is already running, which goes on
 //! running.
 //!
-//! The steps, each of which can refuse before the next touches anything: the process exists
-//! and runs a supported CPython; no other tracer holds it; gdb can call functions on this
-//! machine (see [`super::gdb`]). Then gdb queues the agent as a pending call and detaches; the
-//! target runs the capture at its next safe point and writes the snapshot and a status file,
-//! which pymem waits for. Every way out — success, refusal, timeout, a gdb error, Ctrl-C or
-//! SIGTERM of pymem — leaves the target running and cancels a capture not yet begun.
+//! The agent is injected and runs inside the target, at a safe point between bytecodes:
+//! on 3.14+ through the interpreter's own remote execution (PEP 768, [`super::remote_exec`]),
+//! on 3.8–3.13 through gdb queueing a pending call ([`super::gdb`]). Each step can refuse
+//! before the next touches anything: the process exists and runs a supported CPython; no
+//! other tracer holds it; the injector works here (gdb can call functions on this machine;
+//! remote debugging is enabled in the target). The target then writes the snapshot and a
+//! status file, which pymem waits for. Every way out — success, refusal, timeout, an
+//! injector's error, Ctrl-C or SIGTERM of pymem — leaves the target running and cancels a
+//! capture not yet begun.
 
 #![allow(clippy::disallowed_macros)] // part of the binary: it writes
 
 use super::gdb::{self, Ended, Gdb, Refusal};
+use super::remote_exec;
 use super::{py_str, target};
 use pymem::{Error, Result};
 use std::path::{Path, PathBuf};
@@ -31,6 +35,12 @@ pub struct AttachSpec {
 /// What to do instead when pymem cannot inject into a running process.
 const ALTERNATIVES: &str = "arm the program itself (pymem_agent.install(signal=signal.SIGUSR2), then kill -USR2 PID) or start it under pymem run --signal USR2";
 
+/// How the agent gets into the target.
+enum Injector {
+    Gdb(Gdb),
+    RemoteExec(remote_exec::Request),
+}
+
 pub fn attach(spec: AttachSpec) -> Result<i32> {
     let pid = spec.pid;
     target::require_exists(pid)?;
@@ -39,14 +49,9 @@ pub fn attach(spec: AttachSpec) -> Result<i32> {
             "process {pid} is not a CPython process (no python3.X executable or libpython mapped)"
         ))
     })?;
-    if !(8..=13).contains(&minor) {
-        let hint = if minor >= 14 {
-            " (3.14+ offers sys.remote_exec, which pymem does not use yet)"
-        } else {
-            ""
-        };
+    if !(8..=15).contains(&minor) {
         return Err(Error::Usage(format!(
-            "process {pid} runs CPython {major}.{minor}: pymem attach supports 3.8-3.13{hint}"
+            "process {pid} runs CPython {major}.{minor}: pymem attach supports 3.8-3.15"
         )));
     }
     if let Some(tracer) = target::tracer_of(pid) {
@@ -54,22 +59,11 @@ pub fn attach(spec: AttachSpec) -> Result<i32> {
             "process {pid} is already traced by process {tracer} (a debugger?): detach it first; process {pid} was not touched"
         )));
     }
-    let gdb = Gdb::find(spec.gdb.as_deref())?;
-    match gdb.check_calls() {
-        Ok(()) => {}
-        Err(Refusal::CannotCall(why)) => {
-            return Err(Error::Usage(format!(
-                "gdb cannot call functions in a process on this machine ({why}), so pymem does not inject into process {pid}, which was not touched; instead: {}",
-                ALTERNATIVES.replace("PID", &pid.to_string())
-            )))
-        }
-        Err(Refusal::NotPermitted) => {
-            return Err(Error::Usage(format!(
-                "not permitted to trace process {pid}: {}",
-                target::PTRACE_HINT
-            )))
-        }
-    }
+    let injector = if minor >= 14 {
+        Injector::RemoteExec(remote_exec::Request::prepare(pid)?)
+    } else {
+        Injector::Gdb(usable_gdb(spec.gdb.as_deref(), pid)?)
+    };
     let out = absolute(
         spec.out
             .unwrap_or_else(|| PathBuf::from(format!("pymem-{pid}-attach.jsonl"))),
@@ -77,7 +71,17 @@ pub fn attach(spec: AttachSpec) -> Result<i32> {
     let stop = StopOnSignals::install()?;
     let deadline = Instant::now() + spec.timeout;
     let work = Workdir::prepare(&out, spec.values)?;
-    let result = inject_and_wait(&gdb, pid, &work, deadline, &stop.flag, spec.timeout);
+    let result = match &injector {
+        Injector::Gdb(gdb) => queue_with_gdb(gdb, pid, &work, deadline, &stop.flag, spec.timeout),
+        Injector::RemoteExec(request) => request.send(&work.queued),
+    }
+    .and_then(|()| wait_for_capture(pid, &work, deadline, &stop.flag, spec.timeout));
+    // Nothing may run the capture after this: a request not yet taken up is withdrawn,
+    // and the claim is taken so that one already taken up does nothing.
+    if let Injector::RemoteExec(request) = &injector {
+        request.withdraw();
+    }
+    work.claim();
     target::resume_if_stopped(pid);
     let objects = result?;
     eprintln!(
@@ -85,6 +89,22 @@ pub fn attach(spec: AttachSpec) -> Result<i32> {
         out.display()
     );
     Ok(0)
+}
+
+/// gdb, once it is known to be able to call functions in a process on this machine.
+fn usable_gdb(explicit: Option<&Path>, pid: u32) -> Result<Gdb> {
+    let gdb = Gdb::find(explicit)?;
+    match gdb.check_calls() {
+        Ok(()) => Ok(gdb),
+        Err(Refusal::CannotCall(why)) => Err(Error::Usage(format!(
+            "gdb cannot call functions in a process on this machine ({why}), so pymem does not inject into process {pid}, which was not touched; instead: {}",
+            ALTERNATIVES.replace("PID", &pid.to_string())
+        ))),
+        Err(Refusal::NotPermitted) => Err(Error::Usage(format!(
+            "not permitted to trace process {pid}: {}",
+            target::PTRACE_HINT
+        ))),
+    }
 }
 
 fn absolute(path: PathBuf) -> Result<PathBuf> {
@@ -96,18 +116,17 @@ fn absolute(path: PathBuf) -> Result<PathBuf> {
         .join(path))
 }
 
-/// Queue the capture with gdb, then wait for the target to report on it; the number of
-/// objects captured.
-fn inject_and_wait(
+/// Queue the capture with gdb as a pending call.
+fn queue_with_gdb(
     gdb: &Gdb,
     pid: u32,
     work: &Workdir,
     deadline: Instant,
     stop: &AtomicBool,
     timeout: Duration,
-) -> Result<String> {
+) -> Result<()> {
     let queue = work.dir.path().join("queue.gdb");
-    std::fs::write(&queue, work.queue_commands()).map_err(|e| Error::Io {
+    std::fs::write(&queue, work.gdb_commands()).map_err(|e| Error::Io {
         path: queue.clone(),
         source: e,
     })?;
@@ -148,7 +167,17 @@ fn inject_and_wait(
             gdb::said(&text)
         )));
     }
-    // Queued: the target runs it at its next safe point. Wait for its report.
+    Ok(())
+}
+
+/// Wait for the target to run the queued capture and report on it; the number of objects.
+fn wait_for_capture(
+    pid: u32,
+    work: &Workdir,
+    deadline: Instant,
+    stop: &AtomicBool,
+    timeout: Duration,
+) -> Result<String> {
     loop {
         let status = std::fs::read_to_string(&work.status).unwrap_or_default();
         if let Some(n) = status.strip_prefix("ok ") {
@@ -160,7 +189,6 @@ fn inject_and_wait(
                 why.trim()
             )));
         }
-        let begun = status.starts_with("started");
         if !target::alive(pid) {
             return Err(Error::Usage(format!(
                 "process {pid} exited before the capture finished"
@@ -169,14 +197,14 @@ fn inject_and_wait(
         let interrupted = stop.load(Ordering::SeqCst);
         if interrupted || Instant::now() >= deadline {
             let what = gave_up_reason(interrupted, timeout);
-            return Err(Error::Usage(if begun {
+            return Err(Error::Usage(if !work.claim() {
                 format!(
                     "{what}: process {pid} is still writing its snapshot and will finish it ({}); it was left running",
                     work.out.display()
                 )
             } else {
                 format!(
-                    "{what} waiting for process {pid} to run the capture; the queued capture was cancelled and the process left running (the main thread runs queued calls only between bytecodes: one blocked in C or on a lock never gets there)"
+                    "{what} waiting for process {pid} to run the capture; the queued capture was cancelled and the process left running (queued code runs only between bytecodes: a process whose threads are all blocked in C or on a lock never gets there)"
                 )
             }));
         }
@@ -192,13 +220,18 @@ fn gave_up_reason(interrupted: bool, timeout: Duration) -> String {
     }
 }
 
-/// The directory the target reads the agent from and writes its status into. Removing it
-/// (when this is dropped) cancels a queued capture that has not begun: the queued text then
-/// finds no script, and does nothing.
+/// The directory the target reads the agent from and writes its status into.
+///
+/// The capture runs at most once: whoever first creates the claim file — the target about
+/// to capture, or pymem giving up — decides. Dropping this removes the directory, after a
+/// moment in which a request the target had just taken up finds the claim and does nothing.
 struct Workdir {
     dir: tempfile::TempDir,
     status: PathBuf,
     script: PathBuf,
+    /// The one-statement text the injector queues (also as a file, for remote execution).
+    queued: PathBuf,
+    claim: PathBuf,
     agent: PathBuf,
     out: PathBuf,
 }
@@ -215,17 +248,24 @@ impl Workdir {
         let agent = pymem::agent::write_to(dir.path())?;
         let status = dir.path().join("status");
         let script = dir.path().join("attach.py");
+        let queued = dir.path().join("queued.py");
+        let claim = dir.path().join("claim");
         // The agent is loaded as a module object of its own, never entered in sys.modules,
         // and the target's sys.path is not changed: after the capture, nothing of pymem is
         // left in the process but garbage for its collector.
         let text = format!(
-            "import sys\n\
-             agent = type(sys)('pymem_agent')\n\
-             agent.__file__ = {agent}\n\
-             with open({status}, 'w') as f:\n    f.write('started')\n\
-             with open({agent}) as f:\n    source = f.read()\n\
-             exec(compile(source, {agent}, 'exec'), agent.__dict__)\n\
-             agent._attach({out}, {values}, {status})\n",
+            "import os\n\
+             import sys\n\
+             try:\n    os.close(os.open({claim}, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))\n    claimed = True\n\
+             except OSError:\n    claimed = False\n\
+             if claimed:\n\
+             \x20   with open({status}, 'w') as f:\n        f.write('started')\n\
+             \x20   agent = type(sys)('pymem_agent')\n\
+             \x20   agent.__file__ = {agent}\n\
+             \x20   with open({agent}) as f:\n        source = f.read()\n\
+             \x20   exec(compile(source, {agent}, 'exec'), agent.__dict__)\n\
+             \x20   agent._attach({out}, {values}, {status})\n",
+            claim = py_str(&claim.display().to_string()),
             agent = py_str(&agent.display().to_string()),
             status = py_str(&status.display().to_string()),
             out = py_str(&out.display().to_string()),
@@ -235,30 +275,56 @@ impl Workdir {
             path: script.clone(),
             source: e,
         })?;
-        Ok(Workdir {
+        let work = Workdir {
             dir,
             status,
             script,
+            queued,
+            claim,
             agent,
             out: out.to_path_buf(),
-        })
+        };
+        std::fs::write(&work.queued, work.queued_text()).map_err(|e| Error::Io {
+            path: work.queued.clone(),
+            source: e,
+        })?;
+        Ok(work)
     }
 
-    /// gdb commands that queue the script as a pending call. The queued text binds no name
-    /// in `__main__` (where pending `PyRun_SimpleString` code runs) and can never raise: an
-    /// exception escaping a pending call would surface in the target's main thread.
-    fn queue_commands(&self) -> String {
-        // Compiled under the agent's file name: the agent leaves frames of its own file out
-        // of the roots, and so leaves out this script's.
+    /// The statement the target runs: it binds no name in `__main__` (where queued code
+    /// runs) and can never raise (an exception escaping queued code would surface in the
+    /// target). Compiled under the agent's file name: the agent leaves frames of its own file
+    /// out of the roots, and so leaves out this script's.
+    fn queued_text(&self) -> String {
         let script = py_str(&self.script.display().to_string());
         let agent = py_str(&self.agent.display().to_string());
-        let code = format!(
+        format!(
             "try:\n    exec(compile((lambda f: (f.read(), f.close())[0])(open({script})), {agent}, 'exec'), {{'__name__': '__pymem_attach__'}})\nexcept BaseException:\n    pass\n"
-        );
+        )
+    }
+
+    /// gdb commands that queue the statement as a pending call.
+    fn gdb_commands(&self) -> String {
         format!(
             "set confirm off\nset pagination off\ncall (int)Py_AddPendingCall((int (*)(void *))PyRun_SimpleString, (void *){})\n",
-            c_string(&code)
+            c_string(&self.queued_text())
         )
+    }
+
+    /// Take the claim for pymem; false when the target took it first (its capture began).
+    fn claim(&self) -> bool {
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&self.claim)
+            .is_ok()
+    }
+}
+
+impl Drop for Workdir {
+    fn drop(&mut self) {
+        // A request taken up in the instant before it was withdrawn still opens the files.
+        std::thread::sleep(Duration::from_millis(100));
     }
 }
 

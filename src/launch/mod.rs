@@ -9,6 +9,7 @@
 mod attach;
 mod cache;
 mod gdb;
+mod remote_exec;
 mod run;
 mod target;
 

@@ -1,4 +1,4 @@
-//! `advise` on every CPython 3.8–3.13 against savings the program measured itself
+//! `advise` on every CPython 3.8–3.15 against savings the program measured itself
 //! (tests/py/workload_advise.py): `__slots__` for 5,000 instances (pymalloc block bytes
 //! from `sys._debugmallocstats()` around creating them and their slotted twins), 3,000
 //! duplicate strings and 2,000 empty dicts (`sys.getsizeof`, in 16-byte blocks), a list of

@@ -1,4 +1,4 @@
-//! `caches` on every CPython 3.8–3.13: a dict, an OrderedDict, a defaultdict, a set, an
+//! `caches` on every CPython 3.8–3.15: a dict, an OrderedDict, a defaultdict, a set, an
 //! unbounded `lru_cache` and a logging registry growing in a module global, a class
 //! attribute, an instance attribute, a function default and a closure; a constant table;
 //! a bounded `lru_cache` and a `deque(maxlen=...)` (tests/py/workload_caches.py). The

@@ -31,9 +31,9 @@ pub fn json(args: &[&str]) -> serde_json::Value {
     serde_json::from_slice(&out.stdout).expect("JSON envelope")
 }
 
-/// Every CPython 3.8–3.13 the tests must cover: `PYMEM_TEST_PYTHONS` (colon-separated
+/// Every CPython 3.8–3.15 the tests must cover: `PYMEM_TEST_PYTHONS` (colon-separated
 /// interpreters), else the newest pyenv install of each minor version. A missing minor
-/// version is an error, not a skip: the suite promises all six.
+/// version is an error, not a skip: the suite promises all eight.
 pub fn pythons() -> &'static [(String, PathBuf)] {
     static FOUND: OnceLock<Vec<(String, PathBuf)>> = OnceLock::new();
     FOUND.get_or_init(|| {
@@ -41,7 +41,7 @@ pub fn pythons() -> &'static [(String, PathBuf)] {
             return list
                 .split(':')
                 .filter(|s| !s.is_empty())
-                .map(|p| (p.to_string(), PathBuf::from(p)))
+                .map(|p| (version_of(Path::new(p)), PathBuf::from(p)))
                 .collect();
         }
         let root = std::env::var("PYENV_ROOT")
@@ -50,7 +50,7 @@ pub fn pythons() -> &'static [(String, PathBuf)] {
                 PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
             });
         let mut out = Vec::new();
-        for minor in 8..=13 {
+        for minor in 8..=15 {
             let prefix = format!("3.{minor}.");
             let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root.join("versions"))
                 .into_iter()
@@ -74,6 +74,21 @@ pub fn pythons() -> &'static [(String, PathBuf)] {
         }
         out
     })
+}
+
+/// An interpreter's full version (`3.14.10`), asked of it.
+fn version_of(python: &Path) -> String {
+    let out = std::process::Command::new(python)
+        .args(["-c", "import platform; print(platform.python_version())"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {}: {e}", python.display()));
+    let v = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(
+        out.status.success() && v.starts_with("3."),
+        "{} is not a CPython 3 interpreter",
+        python.display()
+    );
+    v
 }
 
 /// Run `capture(python, dir)` for every interpreter side by side, each in a fresh directory

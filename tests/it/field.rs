@@ -102,50 +102,81 @@ fn counter(file: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// The minor version of "3.14.10".
+fn minor(version: &str) -> u32 {
+    version.split('.').nth(1).unwrap().parse().unwrap()
+}
+
+/// The newest interpreter of the gdb route (3.8-3.13) and of remote execution (3.14+).
+fn one_per_injector() -> Vec<&'static (String, PathBuf)> {
+    let old = pythons().iter().rev().find(|(v, _)| minor(v) <= 13);
+    let new = pythons().iter().rev().find(|(v, _)| minor(v) >= 14);
+    old.into_iter().chain(new).collect()
+}
+
 /// `field_program.py serve`: a target with a main thread and a second thread that both beat,
 /// optionally armed with the agent (a snapshot on SIGUSR2), exiting with code 3 on SIGTERM.
+/// Its stderr goes to a file that must stay empty: nothing pymem does may print there.
 struct Target {
     child: Reaper,
     beat: PathBuf,
     thread_beat: PathBuf,
     armed: Option<PathBuf>,
+    stderr: PathBuf,
+    block: f64,
 }
 
 impl Target {
     /// Started in `dir`; `block` seconds per main-thread sleep (0.02 unless the main thread
-    /// is to sit in C); armed with the agent when `armed`.
+    /// is to sit in C); armed with the agent when `armed`; `env` added to its environment.
     fn start(python: &Path, dir: &Path, armed: bool, block: f64) -> Target {
+        Target::start_with(python, dir, armed, block, &[])
+    }
+
+    fn start_with(
+        python: &Path,
+        dir: &Path,
+        armed: bool,
+        block: f64,
+        env: &[(&str, &str)],
+    ) -> Target {
         let beat = dir.join("beat");
         let snaps = dir.join("armed");
+        let stderr = dir.join("target.stderr");
         if armed {
             std::fs::create_dir_all(&snaps).unwrap();
         }
-        let child = Reaper::spawn(
-            Command::new(python)
-                .arg(program())
-                .arg("serve")
-                .arg(&beat)
-                .arg(if armed {
-                    snaps.as_os_str()
-                } else {
-                    "-".as_ref()
-                })
-                .arg(block.to_string())
-                .stdout(Stdio::null()),
-        );
+        let mut cmd = Command::new(python);
+        cmd.arg(program())
+            .arg("serve")
+            .arg(&beat)
+            .arg(if armed {
+                snaps.as_os_str()
+            } else {
+                "-".as_ref()
+            })
+            .arg(block.to_string())
+            .stdout(Stdio::null())
+            .stderr(std::fs::File::create(&stderr).unwrap());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let t = Target {
-            child,
+            child: Reaper::spawn(&mut cmd),
             thread_beat: dir.join("beat.thread"),
             beat,
             armed: armed.then_some(snaps),
+            stderr,
+            block,
         };
+        let want = if block < 1.0 { 3 } else { 1 };
         let start = Instant::now();
-        while (counter(&t.thread_beat) < 3 || (block < 1.0 && counter(&t.beat) < 3))
+        while (counter(&t.thread_beat) < want || counter(&t.beat) < want)
             && start.elapsed() < Duration::from_secs(20)
         {
             std::thread::sleep(Duration::from_millis(20));
         }
-        assert!(counter(&t.thread_beat) >= 3, "the target did not start");
+        assert!(counter(&t.thread_beat) >= want, "the target did not start");
         t
     }
 
@@ -153,10 +184,10 @@ impl Target {
         self.child.pid().to_string()
     }
 
-    /// Both threads go on beating (the main one only when it is not parked in C).
-    fn assert_beating(&mut self, what: &str, main_too: bool) {
+    /// Both threads go on beating.
+    fn assert_beating(&mut self, what: &str) {
         let (main, thread) = (counter(&self.beat), counter(&self.thread_beat));
-        std::thread::sleep(Duration::from_millis(400));
+        std::thread::sleep(Duration::from_secs_f64((self.block * 1.3).max(0.4)));
         assert!(
             self.child.0.try_wait().unwrap().is_none(),
             "{what}: the target exited"
@@ -165,15 +196,14 @@ impl Target {
             counter(&self.thread_beat) > thread,
             "{what}: the target's second thread stopped"
         );
-        if main_too {
-            assert!(
-                counter(&self.beat) > main,
-                "{what}: the target's main thread stopped"
-            );
-        }
+        assert!(
+            counter(&self.beat) > main,
+            "{what}: the target's main thread stopped"
+        );
     }
 
-    /// A snapshot armed on SIGUSR2 still arrives, and SIGTERM still ends it with its code.
+    /// A snapshot armed on SIGUSR2 still arrives, SIGTERM still ends it with its code, and it
+    /// printed nothing on stderr.
     fn assert_signals_work_and_stop(mut self, what: &str) {
         if let Some(dir) = &self.armed {
             nix::sys::signal::kill(
@@ -206,6 +236,12 @@ impl Target {
             std::thread::sleep(Duration::from_millis(20));
         };
         assert_eq!(status.code(), Some(3), "{what}: the target's exit code");
+        let err = std::fs::read_to_string(&self.stderr).unwrap();
+        let own = err
+            .lines()
+            .filter(|l| !l.starts_with("pymem: wrote "))
+            .collect::<Vec<_>>();
+        assert!(own.is_empty(), "{what}: the target printed: {err}");
     }
 }
 
@@ -224,6 +260,12 @@ fn gdb_can_call() -> bool {
         .any(|l| l.starts_with('$') && l.ends_with(&format!(" = {}", sleeper.pid())))
 }
 
+/// Whether pymem can inject into a process of this version here: 3.14+ through the
+/// interpreter's remote execution, older ones only where gdb can call functions.
+fn injects(version: &str, gdb_works: bool) -> bool {
+    minor(version) >= 14 || gdb_works
+}
+
 /// `pymem attach` with a private cache (a verdict of another machine or gdb cannot leak in).
 fn attach_cmd(cache: &Path) -> assert_cmd::Command {
     let mut cmd = pymem();
@@ -233,11 +275,9 @@ fn attach_cmd(cache: &Path) -> assert_cmd::Command {
 
 #[test]
 fn attach_snapshots_a_running_process_or_refuses_and_it_keeps_running() {
-    let injects = gdb_can_call();
-    if !injects {
-        eprintln!(
-            "note: gdb cannot call functions in a process on this machine: attach must refuse"
-        );
+    let gdb_works = gdb_can_call();
+    if !gdb_works {
+        eprintln!("note: gdb cannot call functions in a process on this machine: attach to 3.8-3.13 must refuse");
     }
     for (version, python) in pythons() {
         let dir = tempfile::tempdir().unwrap();
@@ -250,7 +290,7 @@ fn attach_snapshots_a_running_process_or_refuses_and_it_keeps_running() {
             .output()
             .unwrap();
         let err = String::from_utf8_lossy(&out.stderr);
-        if injects {
+        if injects(version, gdb_works) {
             assert!(out.status.success(), "{version}: {err}");
             assert!(err.contains("pymem: wrote"), "{version}: {err}");
             let s = json(&["summary", out_file.to_str().unwrap(), "--limit", "10000"]);
@@ -263,7 +303,7 @@ fn attach_snapshots_a_running_process_or_refuses_and_it_keeps_running() {
             );
             assert!(!out_file.exists());
         }
-        target.assert_beating(version, true);
+        target.assert_beating(version);
         target.assert_signals_work_and_stop(version);
     }
 }
@@ -292,7 +332,9 @@ fn broken_gdb(dir: &Path) -> (PathBuf, PathBuf) {
 
 #[test]
 fn attach_refuses_before_touching_the_target_where_gdb_cannot_call() {
-    let (_, python) = pythons().last().unwrap();
+    let Some((_, python)) = pythons().iter().rev().find(|(v, _)| minor(v) <= 13) else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let (gdb, log) = broken_gdb(dir.path());
     let cache = dir.path().join("cache");
@@ -328,8 +370,49 @@ fn attach_refuses_before_touching_the_target_where_gdb_cannot_call() {
         "gdb was pointed at the target: {calls}"
     );
     assert!(!dir.path().join("never.jsonl").exists());
-    target.assert_beating("after the refusals", true);
+    target.assert_beating("after the refusals");
     target.assert_signals_work_and_stop("after the refusals");
+}
+
+#[test]
+fn attach_refuses_where_remote_debugging_is_disabled() {
+    for (version, python) in pythons().iter().filter(|(v, _)| minor(v) >= 14) {
+        for env in [("PYTHON_DISABLE_REMOTE_DEBUG", "1"), ("PYTHONXOPT", "")] {
+            let dir = tempfile::tempdir().unwrap();
+            let mut target = if env.0 == "PYTHONXOPT" {
+                // -X disable-remote-debug, given as the interpreter's option.
+                let wrapper = dir.path().join("python");
+                std::fs::write(
+                    &wrapper,
+                    format!(
+                        "#!/bin/sh\nexec '{}' -X disable-remote-debug \"$@\"\n",
+                        python.display()
+                    ),
+                )
+                .unwrap();
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&wrapper, std::fs::Permissions::from_mode(0o755)).unwrap();
+                Target::start(&wrapper, dir.path(), true, 0.02)
+            } else {
+                Target::start_with(python, dir.path(), true, 0.02, &[env])
+            };
+            let out = attach_cmd(&dir.path().join("cache"))
+                .arg(target.pid())
+                .arg("-o")
+                .arg(dir.path().join("never.jsonl"))
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{version} {env:?}: {err}");
+            assert!(
+                err.contains("remote debugging is disabled") && err.lines().count() == 1,
+                "{version} {env:?}: {err}"
+            );
+            assert!(!dir.path().join("never.jsonl").exists());
+            target.assert_beating(version);
+            target.assert_signals_work_and_stop(version);
+        }
+    }
 }
 
 #[test]
@@ -357,86 +440,90 @@ fn attach_errors_are_one_line() {
 
 #[test]
 fn attach_timeout_interruption_and_permission_errors_leave_the_target_running() {
-    let (_, python) = pythons().last().unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
-    let injects = gdb_can_call();
+    let gdb_works = gdb_can_call();
+    for (version, python) in one_per_injector() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = dir.path().join("cache");
 
-    // A timeout that expires at once.
-    let mut target = Target::start(python, dir.path(), false, 0.02);
-    let out = attach_cmd(&cache)
-        .args([&target.pid(), "--timeout", "0", "-o"])
-        .arg(dir.path().join("never.jsonl"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    let refused = err.contains("cannot call functions");
-    assert!(
-        (err.contains("timed out") || refused) && err.lines().count() == 1,
-        "{err}"
-    );
-    target.assert_beating("after a timed-out attach", true);
-
-    // Without permission to trace (an unprivileged user against root's process).
-    let root = nix::unistd::Uid::effective().is_root();
-    if root && Path::new("/usr/bin/setpriv").exists() {
-        let out = Command::new("/usr/bin/setpriv")
-            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-            .arg(env!("CARGO_BIN_EXE_pymem"))
-            .args(["attach", &target.pid()])
-            .env("PYMEM_CACHE_DIR", &cache)
+        // A timeout that expires at once.
+        let mut target = Target::start(python, dir.path(), false, 0.02);
+        let out = attach_cmd(&cache)
+            .args([&target.pid(), "--timeout", "0", "-o"])
+            .arg(dir.path().join("never.jsonl"))
             .output()
             .unwrap();
-        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(out.status.code(), Some(2), "{version}");
         let err = String::from_utf8_lossy(&out.stderr);
+        let refused = err.contains("cannot call functions");
         assert!(
-            err.contains("not permitted") && err.contains("ptrace_scope"),
-            "{err}"
+            (err.contains("timed out") || refused) && err.lines().count() == 1,
+            "{version}: {err}"
         );
-    } else {
-        eprintln!("note: not root or no setpriv: the ptrace-permission error is not exercised");
-    }
-    target.assert_beating("after a refused attach", true);
-    target.assert_signals_work_and_stop("after the timeout");
+        target.assert_beating("after a timed-out attach");
 
-    // Ctrl-C (SIGINT) of pymem while the target's main thread sits in C, where the queued
-    // capture cannot run yet: pymem stops waiting, the capture is cancelled, and when the
-    // main thread wakes up nothing is written.
-    if !injects {
-        eprintln!("note: gdb cannot call functions here: the interruption is not exercised");
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let mut target = Target::start(python, dir.path(), true, 2.0);
-    let never = dir.path().join("never.jsonl");
-    let mut pymem_run = Reaper::spawn(
-        Command::new(env!("CARGO_BIN_EXE_pymem"))
-            .args(["attach", &target.pid(), "-o"])
-            .arg(&never)
-            .env("PYMEM_CACHE_DIR", &cache)
-            .stderr(Stdio::piped()),
-    );
-    std::thread::sleep(Duration::from_millis(1500));
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pymem_run.pid() as i32),
-        nix::sys::signal::Signal::SIGINT,
-    )
-    .unwrap();
-    let out = std::mem::replace(&mut pymem_run.0, Command::new("true").spawn().unwrap())
-        .wait_with_output()
+        // Without permission to trace (an unprivileged user against root's process).
+        let root = nix::unistd::Uid::effective().is_root();
+        if root && Path::new("/usr/bin/setpriv").exists() {
+            let out = Command::new("/usr/bin/setpriv")
+                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                .arg(env!("CARGO_BIN_EXE_pymem"))
+                .args(["attach", &target.pid()])
+                .env("PYMEM_CACHE_DIR", &cache)
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{version}");
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(
+                err.contains("not permitted") && err.contains("ptrace_scope"),
+                "{version}: {err}"
+            );
+        } else {
+            eprintln!("note: not root or no setpriv: the ptrace-permission error is not exercised");
+        }
+        target.assert_beating("after a refused attach");
+        target.assert_signals_work_and_stop("after the timeout");
+
+        // Ctrl-C (SIGINT) of pymem while the target's threads sit in C, where the queued
+        // capture cannot run yet: pymem stops waiting, the capture is cancelled, and when the
+        // threads wake up nothing is written or printed.
+        if !injects(version, gdb_works) {
+            eprintln!("note: gdb cannot call functions here: the interruption is not exercised on {version}");
+            continue;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = Target::start(python, dir.path(), true, 2.0);
+        let never = dir.path().join("never.jsonl");
+        let mut pymem_run = Reaper::spawn(
+            Command::new(env!("CARGO_BIN_EXE_pymem"))
+                .args(["attach", &target.pid(), "-o"])
+                .arg(&never)
+                .env("PYMEM_CACHE_DIR", &cache)
+                .stderr(Stdio::piped()),
+        );
+        std::thread::sleep(Duration::from_millis(1500));
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pymem_run.pid() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        )
         .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(
-        err.contains("interrupted") && err.contains("cancelled") && err.lines().count() == 1,
-        "{err}"
-    );
-    // The main thread wakes within 2 s and runs the cancelled call: it must do nothing.
-    std::thread::sleep(Duration::from_millis(2500));
-    assert!(!never.exists(), "a cancelled capture was written");
-    target.assert_beating("after an interrupted attach", false);
-    target.assert_signals_work_and_stop("after an interrupted attach");
+        let out = std::mem::replace(&mut pymem_run.0, Command::new("true").spawn().unwrap())
+            .wait_with_output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{version}: {err}");
+        assert!(
+            err.contains("interrupted") && err.contains("cancelled") && err.lines().count() == 1,
+            "{version}: {err}"
+        );
+        // The threads wake within 2 s and find the cancelled call: it must do nothing.
+        std::thread::sleep(Duration::from_millis(2500));
+        assert!(
+            !never.exists(),
+            "{version}: a cancelled capture was written"
+        );
+        target.assert_beating("after an interrupted attach");
+        target.assert_signals_work_and_stop("after an interrupted attach");
+    }
 }
 
 #[test]
@@ -474,7 +561,7 @@ fn attach_refuses_an_unsupported_python() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("supports 3.8-3.13") && err.lines().count() == 1,
+        err.contains("supports 3.8-3.15") && err.lines().count() == 1,
         "{err}"
     );
 }

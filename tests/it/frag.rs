@@ -1,4 +1,4 @@
-//! `frag` on real fragmented heaps, every CPython 3.8–3.13: long-lived Tokens allocated
+//! `frag` on real fragmented heaps, every CPython 3.8–3.15: long-lived Tokens allocated
 //! among many short-lived objects of the same size class, the burst freed
 //! (tests/py/workload_frag.py). The long-lived type must come first, held by the container
 //! the program used, with at least 90 % of the pinned arenas' held-but-unused bytes

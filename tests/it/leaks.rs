@@ -2,7 +2,7 @@
 //! scenario (tests/py/leakshop.py), held in each place leaks hide — a module global, a class
 //! attribute, an attribute of a long-lived instance, a function default, a closure, an
 //! `lru_cache` wrapper, a standard-library registry, a `defaultdict` of lists — and
-//! steady-state controls, captured on every CPython 3.8–3.13. The program records what it
+//! steady-state controls, captured on every CPython 3.8–3.15. The program records what it
 //! sees itself (instances counted with gc, the container's address and length) as ground
 //! truth.
 

@@ -1,9 +1,9 @@
-//! The pytest plugin inside the agent (`pytest -p pymem_agent`) on every CPython 3.8–3.13:
+//! The pytest plugin inside the agent (`pytest -p pymem_agent`) on every CPython 3.8–3.15:
 //! a marked test that grows a module-level dict fails with the leak root in its message,
 //! a marked test in steady state passes, an unmarked test runs once.
 //!
 //! pytest is installed per interpreter into `target/pydeps/VERSION` (`.ci/run` does it up
-//! front; a missing install is made here, with pip, the first time).
+//! front; a missing install is made here, by `tests/py/install-deps.sh`, the first time).
 
 use crate::common::{agent_dir, pythons, repo};
 use std::path::{Path, PathBuf};
@@ -13,19 +13,12 @@ use std::process::Command;
 fn pytest_dir(version: &str, python: &Path) -> PathBuf {
     let dir = repo().join("target/pydeps").join(version);
     if !dir.join("pytest").exists() {
-        let out = Command::new(python)
-            .args([
-                "-m",
-                "pip",
-                "install",
-                "--quiet",
-                "--disable-pip-version-check",
-            ])
-            .arg("--target")
+        let out = Command::new(repo().join("tests/py/install-deps.sh"))
+            .arg(python)
             .arg(&dir)
             .arg("pytest")
             .output()
-            .expect("run pip");
+            .expect("run tests/py/install-deps.sh");
         assert!(
             out.status.success(),
             "installing pytest for {version} failed (run .ci/run's install step): {}",

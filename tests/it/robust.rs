@@ -1,4 +1,4 @@
-//! Captures under stress on every CPython 3.8–3.13 (tests/py/workload_robust.py): other
+//! Captures under stress on every CPython 3.8–3.15 (tests/py/workload_robust.py): other
 //! threads mutating the heap, a 1,000,000-long linked list and containers nested 100,000
 //! deep, a missing directory and a full disk, `-X dev` and `PYTHONMALLOC=debug`.
 

@@ -22,7 +22,7 @@ fn fixture_versions() -> Vec<String> {
 fn fixtures_cover_every_cpython() {
     assert_eq!(
         fixture_versions(),
-        ["3.10", "3.11", "3.12", "3.13", "3.8", "3.9"]
+        ["3.10", "3.11", "3.12", "3.13", "3.14", "3.15", "3.8", "3.9"]
     );
 }
 

@@ -1,4 +1,4 @@
-//! Allocation tracebacks on every CPython 3.8–3.13 (tests/py/workload_traced.py, tracemalloc
+//! Allocation tracebacks on every CPython 3.8–3.15 (tests/py/workload_traced.py, tracemalloc
 //! on): `summary`, `diff` and `leaks` group by allocation site, and agree with what
 //! tracemalloc itself says in the process.
 

@@ -7,9 +7,9 @@ usage: field_program.py MODE [ARGS...]
   serve FILE [DIR] [BLOCK]
                  keep running, writing a heartbeat counter to FILE every 20 ms (main thread)
                  and to FILE.thread every 20 ms (a second thread); with DIR (not -), arm
-                 the agent: a snapshot into DIR on each SIGUSR2; with BLOCK, the main thread
-                 sleeps BLOCK seconds at a time (in C, where no queued call can run); exits
-                 with code 3 on SIGTERM
+                 the agent: a snapshot into DIR on each SIGUSR2; with BLOCK, both threads
+                 sleep BLOCK seconds at a time instead (in C, where no queued code can
+                 run); exits with code 3 on SIGTERM
 """
 import os
 import signal
@@ -69,7 +69,7 @@ elif mode == "serve":
     def ticker():
         n = 0
         while True:
-            time.sleep(0.02)
+            time.sleep(block)
             n += 1
             write(beat + ".thread", n)
 

@@ -9,6 +9,7 @@ usage: workload_advise.py AGENT_DIR SNAPSHOT TRUTH_JSON
 - a list of 100,000 floats, against array.array('d');
 - a list that shrank from 30,000 to 16,000 entries: its unused capacity."""
 import array
+import gc
 import json
 import os
 import re
@@ -21,16 +22,21 @@ import pymem_agent  # noqa: E402
 N = 5000
 
 
+# Attribute values made up front, and no loop counter while measuring: ints created or
+# freed then would count in the instances' bytes.
+XS, YS, ZS = ([float(i + k) for i in range(N)] for k in range(3))
+
+
 class Point:
-    def __init__(self, i):
-        self.x, self.y, self.z = i, i + 1, i + 2
+    def __init__(self, x, y, z):
+        self.x, self.y, self.z = x, y, z
 
 
 class SlottedPoint:
     __slots__ = ("x", "y", "z")
 
-    def __init__(self, i):
-        self.x, self.y, self.z = i, i + 1, i + 2
+    def __init__(self, x, y, z):
+        self.x, self.y, self.z = x, y, z
 
 
 def block(n):
@@ -54,11 +60,15 @@ def block_bytes():
 
 
 def measure(cls):
-    holder = [None] * N
-    before = block_bytes()
-    for i in range(N):
-        holder[i] = cls(i)
-    return holder, block_bytes() - before
+    # No collection may free earlier garbage in between (it would count against the class).
+    gc.collect()
+    gc.disable()
+    try:
+        before = block_bytes()
+        holder = list(map(cls, XS, YS, ZS))
+        return holder, block_bytes() - before
+    finally:
+        gc.enable()
 
 
 points, points_bytes = measure(Point)

@@ -1,0 +1,16 @@
+//! Reading a CPython process from outside: its memory, its interpreter's location and version,
+//! and the layouts of CPython's structures, without running any code in it.
+//!
+//! - [`memory`]: the one trait for "memory of a stopped process", and its live source;
+//! - [`maps`]: the target's memory mappings (`/proc/PID/maps`);
+//! - [`binary`]: the ELF file that holds the interpreter (executable or libpython), its
+//!   symbols and where it is loaded;
+//! - [`layout`]: per-version offsets, generated from CPython's headers by `probe/`;
+//! - [`runtime`]: `_PyRuntime`, the exact version, and the remote-debugging table that
+//!   3.13+ keeps at its start.
+
+pub mod binary;
+pub mod layout;
+pub mod maps;
+pub mod memory;
+pub mod runtime;
