@@ -171,7 +171,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__attach)
-            opts="-o -h --output --values --timeout --gdb --help"
+            opts="-o -h --output --values --timeout --method --gdb --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -187,6 +187,10 @@ _pymem() {
                     ;;
                 --timeout)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --method)
+                    COMPREPLY=($(compgen -W "read inject" -- "${cur}"))
                     return 0
                     ;;
                 --gdb)

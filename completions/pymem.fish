@@ -132,6 +132,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand run" -l values -d 'Record st
 complete -c pymem -n "__fish_pymem_using_subcommand run" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -s o -l output -d 'Snapshot file (default: pymem-PID-attach.jsonl here)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -l timeout -d 'Give up after this many seconds (the process is left running)' -r
+complete -c pymem -n "__fish_pymem_using_subcommand attach" -l method -d 'How: read the process\'s memory from outside (no code runs in it), or inject the agent and let the process capture itself' -r -f -a "read\t''
+inject\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -l gdb -d 'The gdb to inject with (default: gdb on PATH)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -l values -d 'Record string and bytes contents (private data)'
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -s h -l help -d 'Print help'

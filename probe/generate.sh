@@ -21,7 +21,11 @@ for minor in 8 9 10 11 12 13 14 15; do
     inc=$(probe/debian-headers.sh "3.$minor" "$full")
     includes=(-I "$inc/python3.$minor" -I "$inc")
   fi
-  cc -Wall -Werror -Wno-deprecated-declarations -o "$build/probe-3.$minor" probe/layout.c "${includes[@]}"
+  # The build's own core defines (Debian's 3.14/3.15 enable the JIT: -D_Py_TIER2 changes
+  # PyInterpreterState), as its sysconfig records them.
+  defines=($("$dir/bin/python3" -c 'import sysconfig; print(sysconfig.get_config_var("PY_CORE_CFLAGS") or "")' |
+    tr ' ' '\n' | grep -E '^-D(_?Py_|Py_)' | grep -v '^-DPy_BUILD_CORE' || true))
+  cc -Wall -Werror -Wno-deprecated-declarations "${defines[@]}" -o "$build/probe-3.$minor" probe/layout.c "${includes[@]}"
   "$build/probe-3.$minor" >"$out/cpython-3.$minor.json"
   # The table must come from the very build the tests run.
   grep -q "\"python\": \"$full\"" "$out/cpython-3.$minor.json" || {

@@ -11,6 +11,7 @@
 #include <Python.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
 #include <frameobject.h>
 #if PY_VERSION_HEX < 0x030C0000
 #  include <structmember.h>
@@ -38,6 +39,55 @@
 #endif
 #if __has_include("internal/pycore_debug_offsets.h")
 #  include "internal/pycore_debug_offsets.h"
+#endif
+#if PY_VERSION_HEX < 0x030B0000
+/* 3.8-3.10 declare the dict keys object only in Objects/dict-common.h, not installed. */
+typedef struct {
+    Py_hash_t me_hash;
+    PyObject *me_key;
+    PyObject *me_value;
+} PyDictKeyEntry;
+struct _dictkeysobject {
+    Py_ssize_t dk_refcnt;
+    Py_ssize_t dk_size;
+    void *dk_lookup;
+    Py_ssize_t dk_usable;
+    Py_ssize_t dk_nentries;
+    char dk_indices[];
+};
+#endif
+#if PY_VERSION_HEX >= 0x030E0000
+#  include "internal/pycore_stackref.h"
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+/* 3.8-3.11 declare pymalloc's structures only in Objects/obmalloc.c (identical in all of
+ * them), with arenas of 256 KiB and pools of 4 KiB up to 3.9, 1 MiB and 16 KiB from 3.10. */
+struct pool_header {
+    union { void *_padding; unsigned int count; } ref;
+    void *freeblock;
+    struct pool_header *nextpool;
+    struct pool_header *prevpool;
+    unsigned int arenaindex;
+    unsigned int szidx;
+    unsigned int nextoffset;
+    unsigned int maxnextoffset;
+};
+struct arena_object {
+    uintptr_t address;
+    void *pool_address;
+    unsigned int nfreepools;
+    unsigned int ntotalpools;
+    struct pool_header *freepools;
+    struct arena_object *nextarena;
+    struct arena_object *prevarena;
+};
+#  if PY_VERSION_HEX >= 0x030A0000
+#    define ARENA_SIZE (1 << 20)
+#    define POOL_SIZE (1 << 14)
+#  else
+#    define ARENA_SIZE (1 << 18)
+#    define POOL_SIZE (1 << 12)
+#  endif
 #endif
 #if __has_include("internal/pycore_moduleobject.h")
 #  include "internal/pycore_moduleobject.h"
@@ -71,6 +121,7 @@ int main(void) {
 
     /* Objects every decoder needs. */
     SIZE(PyObject); OFF(PyObject, ob_refcnt); OFF(PyObject, ob_type);
+    emit("size.PyObject.ob_refcnt", (unsigned long long)sizeof(((PyObject *)0)->ob_refcnt));
     SIZE(PyVarObject); OFF(PyVarObject, ob_size);
     SIZE(PyGC_Head);
 
@@ -80,6 +131,7 @@ int main(void) {
     OFF(PyTypeObject, tp_flags); OFF(PyTypeObject, tp_dictoffset); OFF(PyTypeObject, tp_dict);
     OFF(PyTypeObject, tp_mro); OFF(PyTypeObject, tp_base); OFF(PyTypeObject, tp_bases);
     OFF(PyTypeObject, tp_weaklistoffset); OFF(PyTypeObject, tp_members);
+    OFF(PyTypeObject, tp_dealloc); OFF(PyTypeObject, tp_traverse);
     SIZE(PyHeapTypeObject);
     OFF(PyHeapTypeObject, ht_name); OFF(PyHeapTypeObject, ht_qualname);
     OFF(PyHeapTypeObject, ht_slots);
@@ -94,11 +146,20 @@ int main(void) {
     OFF(PyListObject, ob_item); OFF(PyListObject, allocated);
     SIZE(PyDictObject); OFF(PyDictObject, ma_used); OFF(PyDictObject, ma_keys);
     OFF(PyDictObject, ma_values);
+#if PY_VERSION_HEX < 0x030B0000
+    SSIZE(_dictkeysobject);
+    SOFF(_dictkeysobject, dk_refcnt); SOFF(_dictkeysobject, dk_size);
+    SOFF(_dictkeysobject, dk_lookup); SOFF(_dictkeysobject, dk_usable);
+    SOFF(_dictkeysobject, dk_nentries); SOFF(_dictkeysobject, dk_indices);
+    SIZE(PyDictKeyEntry); OFF(PyDictKeyEntry, me_hash); OFF(PyDictKeyEntry, me_key);
+    OFF(PyDictKeyEntry, me_value);
+#endif
 #if PY_VERSION_HEX >= 0x030B0000
     SIZE(PyDictKeysObject);
     OFF(PyDictKeysObject, dk_refcnt); OFF(PyDictKeysObject, dk_log2_size);
     OFF(PyDictKeysObject, dk_log2_index_bytes); OFF(PyDictKeysObject, dk_kind);
     OFF(PyDictKeysObject, dk_usable); OFF(PyDictKeysObject, dk_nentries);
+    OFF(PyTypeObject, tp_is_gc);
     OFF(PyDictKeysObject, dk_indices);
     SIZE(PyDictKeyEntry); OFF(PyDictKeyEntry, me_hash); OFF(PyDictKeyEntry, me_key);
     OFF(PyDictKeyEntry, me_value);
@@ -112,6 +173,19 @@ int main(void) {
     /* Leaves. */
     SIZE(PyASCIIObject); OFF(PyASCIIObject, length); OFF(PyASCIIObject, hash);
     OFF(PyASCIIObject, state);
+    {   /* Where the compiler put the state bit fields. */
+        PyASCIIObject o;
+        unsigned int word;
+        memset(&o, 0, sizeof o); o.state.kind = 7;
+        memcpy(&word, &o.state, sizeof word); emit("bits.PyASCIIObject.state.kind", word);
+        memset(&o, 0, sizeof o); o.state.compact = 1;
+        memcpy(&word, &o.state, sizeof word); emit("bits.PyASCIIObject.state.compact", word);
+        memset(&o, 0, sizeof o); o.state.ascii = 1;
+        memcpy(&word, &o.state, sizeof word); emit("bits.PyASCIIObject.state.ascii", word);
+        memset(&o, 0, sizeof o); o.state.interned = 3;
+        memcpy(&word, &o.state, sizeof word); emit("bits.PyASCIIObject.state.interned", word);
+    }
+    SIZE(PyUnicodeObject); OFF(PyUnicodeObject, data);
     SIZE(PyCompactUnicodeObject); OFF(PyCompactUnicodeObject, utf8_length);
     OFF(PyCompactUnicodeObject, utf8);
     SIZE(PyBytesObject); OFF(PyBytesObject, ob_shash); OFF(PyBytesObject, ob_sval);
@@ -120,9 +194,13 @@ int main(void) {
 #if PY_VERSION_HEX >= 0x030C0000
     OFF_AS("PyLongObject.lv_tag", PyLongObject, long_value.lv_tag);
     OFF_AS("PyLongObject.ob_digit", PyLongObject, long_value.ob_digit);
+    emit("const._PyLong_NON_SIZE_BITS", _PyLong_NON_SIZE_BITS);
 #else
     OFF(PyLongObject, ob_digit);
 #endif
+    emit("const.PyLong_SHIFT", PyLong_SHIFT);
+    emit("size.digit", sizeof(digit));
+    SIZE(PyComplexObject);
 
     /* Namespaces and code. */
     SIZE(PyModuleObject); OFF(PyModuleObject, md_dict);
@@ -139,16 +217,27 @@ int main(void) {
 #if PY_VERSION_HEX >= 0x030C0000
     OFF(PyFunctionObject, func_typeparams);
 #endif
+#if PY_VERSION_HEX >= 0x030E0000
+    OFF(PyFunctionObject, func_annotate);
+#endif
+    OFF(PyFunctionObject, func_weakreflist);
     SIZE(PyCodeObject);
     OFF(PyCodeObject, co_consts); OFF(PyCodeObject, co_names); OFF(PyCodeObject, co_filename);
-    OFF(PyCodeObject, co_name);
+    OFF(PyCodeObject, co_name); OFF(PyCodeObject, co_flags); OFF(PyCodeObject, co_nlocals);
+    OFF(PyCodeObject, co_stacksize); OFF(PyCodeObject, co_firstlineno);
+    OFF(PyCodeObject, co_argcount); OFF(PyCodeObject, co_extra); OFF(PyCodeObject, co_weakreflist);
+    emit("size.PyCodeObject.co_flags", sizeof(((PyCodeObject *)0)->co_flags));
 #if PY_VERSION_HEX >= 0x030B0000
     OFF(PyCodeObject, co_qualname); OFF(PyCodeObject, co_linetable);
     OFF(PyCodeObject, co_exceptiontable); OFF(PyCodeObject, co_localsplusnames);
     OFF(PyCodeObject, co_localspluskinds); OFF(PyCodeObject, co_code_adaptive);
+    OFF(PyCodeObject, co_nlocalsplus); OFF(PyCodeObject, co_ncellvars); OFF(PyCodeObject, co_nfreevars);
+    emit("const.CO_FAST_LOCAL", CO_FAST_LOCAL); emit("const.CO_FAST_CELL", CO_FAST_CELL);
+    emit("const.CO_FAST_FREE", CO_FAST_FREE);
 #else
     OFF(PyCodeObject, co_code); OFF(PyCodeObject, co_varnames); OFF(PyCodeObject, co_freevars);
-    OFF(PyCodeObject, co_cellvars);
+    OFF(PyCodeObject, co_cellvars); OFF(PyCodeObject, co_cell2arg);
+    OFF(PyCodeObject, co_zombieframe);
 #  if PY_VERSION_HEX >= 0x030A0000
     OFF(PyCodeObject, co_linetable);
 #  else
@@ -158,10 +247,46 @@ int main(void) {
     SIZE(PyCellObject); OFF(PyCellObject, ob_ref);
     SIZE(PyMethodObject); OFF(PyMethodObject, im_func); OFF(PyMethodObject, im_self);
     SIZE(PyCFunctionObject); OFF(PyCFunctionObject, m_ml); OFF(PyCFunctionObject, m_self);
-    OFF(PyCFunctionObject, m_module); OFF(PyMethodDef, ml_name);
+    OFF(PyCFunctionObject, m_module); OFF(PyMethodDef, ml_name); OFF(PyMethodDef, ml_flags);
+#if PY_VERSION_HEX >= 0x03090000
+    SIZE(PyCMethodObject); OFF(PyCMethodObject, mm_class);
+    emit("const.METH_METHOD", METH_METHOD);
+#endif
+    SIZE(PyWeakReference); OFF(PyWeakReference, wr_object); OFF(PyWeakReference, wr_callback);
+    SIZE(PyDescrObject); OFF(PyDescrObject, d_type); OFF(PyDescrObject, d_name);
+    SIZE(PyModuleDef); OFF(PyModuleDef, m_name); OFF(PyModuleDef, m_size);
+    OFF(PyModuleObject, md_state);
+#if PY_VERSION_HEX >= 0x030F0000
+    OFF(PyModuleObject, md_state_size);
+#else
+    OFF(PyModuleObject, md_def);
+#endif
+
+    /* Generators, coroutines and async generators (one head, gi_ prefix). */
+    SIZE(PyGenObject); OFF(PyGenObject, gi_name); OFF(PyGenObject, gi_qualname);
+    OFF(PyGenObject, gi_exc_state); OFF(PyGenObject, gi_weakreflist);
+    OFF(_PyErr_StackItem, exc_value);
+#if PY_VERSION_HEX < 0x030B0000
+    OFF(_PyErr_StackItem, exc_type); OFF(_PyErr_StackItem, exc_traceback);
+#endif
+#if PY_VERSION_HEX < 0x030C0000
+    OFF(PyGenObject, gi_code);
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+    OFF(PyGenObject, gi_iframe); OFF(PyGenObject, gi_frame_state);
+    emit("const.FRAME_CLEARED", FRAME_CLEARED);
+#else
+    OFF(PyGenObject, gi_frame);
+#endif
+#if PY_VERSION_HEX >= 0x030B0000
+    OFF(PyGenObject, gi_origin_or_finalizer);
+#else
+    OFF(PyAsyncGenObject, ag_finalizer);
+#endif
 
     /* Frames. */
-    SIZE(PyFrameObject); OFF(PyFrameObject, f_back);
+    SIZE(PyFrameObject); OFF(PyFrameObject, f_back); OFF(PyFrameObject, f_trace);
+    OFF(PyFrameObject, f_lineno);
 #if PY_VERSION_HEX >= 0x030B0000
     OFF(PyFrameObject, f_frame);
     SIZE(_PyInterpreterFrame); OFF(_PyInterpreterFrame, previous);
@@ -175,13 +300,42 @@ int main(void) {
 #  endif
 #  if PY_VERSION_HEX >= 0x030E0000
     OFF(_PyInterpreterFrame, stackpointer);
+    emit("const.Py_TAG_BITS", Py_TAG_BITS);
 #  else
     OFF(_PyInterpreterFrame, stacktop);
 #  endif
+#  if PY_VERSION_HEX >= 0x030D0000
+    OFF(_PyInterpreterFrame, instr_ptr);
+#  else
+    OFF(_PyInterpreterFrame, prev_instr);
+#  endif
+#  if PY_VERSION_HEX >= 0x030C0000
+    OFF(_PyInterpreterFrame, f_funcobj);
+#    if PY_VERSION_HEX < 0x030F0000
+    emit("const.FRAME_OWNED_BY_CSTACK", FRAME_OWNED_BY_CSTACK);
+#    endif
+#    if PY_VERSION_HEX >= 0x030E0000
+    emit("const.FRAME_OWNED_BY_INTERPRETER", FRAME_OWNED_BY_INTERPRETER);
+#    endif
+#  else
+    OFF(_PyInterpreterFrame, f_func); OFF(_PyInterpreterFrame, is_entry);
+#  endif
+    emit("const.FRAME_OWNED_BY_THREAD", FRAME_OWNED_BY_THREAD);
+    emit("const.FRAME_OWNED_BY_GENERATOR", FRAME_OWNED_BY_GENERATOR);
+    emit("const.FRAME_OWNED_BY_FRAME_OBJECT", FRAME_OWNED_BY_FRAME_OBJECT);
+#  if PY_VERSION_HEX >= 0x030D0000
+    OFF(PyFrameObject, f_extra_locals); OFF(PyFrameObject, f_locals_cache);
+#  endif
+    OFF(PyCodeObject, _co_firsttraceable);
+#  if PY_VERSION_HEX >= 0x030C0000
+    emit("const.CO_FAST_HIDDEN", CO_FAST_HIDDEN);
+#  endif
+    OFF(PyFrameObject, _f_frame_data);
 #else
     OFF(PyFrameObject, f_code); OFF(PyFrameObject, f_builtins); OFF(PyFrameObject, f_globals);
     OFF(PyFrameObject, f_locals); OFF(PyFrameObject, f_valuestack);
-    OFF(PyFrameObject, f_localsplus);
+    OFF(PyFrameObject, f_localsplus); OFF(PyFrameObject, f_lasti);
+    OFF(PyFrameObject, f_gen);
 #  if PY_VERSION_HEX >= 0x030A0000
     OFF(PyFrameObject, f_stackdepth);
 #  else
@@ -193,6 +347,26 @@ int main(void) {
     SSIZE(gc_generation); SOFF(gc_generation, head); SOFF(gc_generation, count);
     SOFF(_gc_runtime_state, generations); SOFF(_gc_runtime_state, permanent_generation);
     SOFF(_gc_runtime_state, collecting); SOFF(_gc_runtime_state, enabled);
+
+    /* pymalloc: arenas and pools (3.12+: state in the interpreter; before: globals). */
+    SSIZE(pool_header); OFF_AS("pool_header.count", struct pool_header, ref.count);
+    SOFF(pool_header, freeblock); SOFF(pool_header, nextpool); SOFF(pool_header, prevpool);
+    SOFF(pool_header, arenaindex); SOFF(pool_header, szidx); SOFF(pool_header, nextoffset);
+    SOFF(pool_header, maxnextoffset);
+    SSIZE(arena_object); SOFF(arena_object, address); SOFF(arena_object, pool_address);
+    SOFF(arena_object, nfreepools); SOFF(arena_object, ntotalpools);
+    emit("const.ARENA_SIZE", ARENA_SIZE); emit("const.POOL_SIZE", POOL_SIZE);
+#if PY_VERSION_HEX >= 0x030C0000
+    OFF_AS("_obmalloc_state.pools_used", struct _obmalloc_state, pools.used);
+    OFF_AS("_obmalloc_state.arenas", struct _obmalloc_state, mgmt.arenas);
+    OFF_AS("_obmalloc_state.maxarenas", struct _obmalloc_state, mgmt.maxarenas);
+    OFF_AS("_obmalloc_state.narenas_currently_allocated", struct _obmalloc_state, mgmt.narenas_currently_allocated);
+#  if PY_VERSION_HEX >= 0x030D0000
+    OFF_AS("PyInterpreterState.obmalloc_pointer", PyInterpreterState, obmalloc);
+#  else
+    OFF(PyInterpreterState, obmalloc);
+#  endif
+#endif
 
     /* Runtime, interpreters, threads. */
     SIZE(_PyRuntimeState); OFF_AS("_PyRuntimeState.interpreters_head", _PyRuntimeState, interpreters.head);
@@ -217,6 +391,9 @@ int main(void) {
     OFF(PyInterpreterState, modules);
 #endif
     OFF(PyInterpreterState, sysdict); OFF(PyInterpreterState, builtins);
+#if PY_VERSION_HEX >= 0x030E0000
+    OFF_AS("PyInterpreterState.interned_strings", PyInterpreterState, cached_objects.interned_strings);
+#endif
     SIZE(PyThreadState); OFF(PyThreadState, next); OFF(PyThreadState, interp);
     OFF(PyThreadState, thread_id);
 #if PY_VERSION_HEX >= 0x030B0000

@@ -196,6 +196,10 @@ pub fn run(cli: Cli) -> Result<i32> {
         }),
         Command::Attach(a) => crate::launch::attach(crate::launch::AttachSpec {
             pid: a.pid,
+            method: match a.method {
+                crate::cli::AttachMethod::Read => crate::launch::Method::Read,
+                crate::cli::AttachMethod::Inject => crate::launch::Method::Inject,
+            },
             out: a.out,
             values: a.values,
             timeout: std::time::Duration::from_secs(a.timeout),

@@ -456,9 +456,19 @@ pub struct AttachArgs {
     /// Give up after this many seconds (the process is left running).
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout: u64,
+    /// How: read the process's memory from outside (no code runs in it), or inject the
+    /// agent and let the process capture itself.
+    #[arg(long, value_enum, default_value_t = AttachMethod::Read)]
+    pub method: AttachMethod,
     /// The gdb to inject with (default: gdb on PATH).
     #[arg(long, value_name = "PATH")]
     pub gdb: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AttachMethod {
+    Read,
+    Inject,
 }
 
 #[derive(Debug, Args)]

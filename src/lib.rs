@@ -6,6 +6,7 @@
 
 pub mod agent;
 pub mod analysis;
+pub mod capture;
 pub mod error;
 pub mod graph;
 pub mod remote;

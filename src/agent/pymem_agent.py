@@ -513,25 +513,35 @@ def _key_label(k, values):
 
 
 class _Types:
-    """Type table: one record per type met, with the facts needed to size its instances."""
+    """Type table: one record per type met, with the facts needed to size its instances.
+
+    Its tables hold as few references to the program's objects as they can (codes and
+    numbers in arrays, ids instead of objects), so that the reference counts the walk reads
+    are the program's own; the references it must hold (slot descriptors and their names,
+    C-level __sizeof__ methods) are counted in `held` and subtracted."""
 
     def __init__(self, out, debug_shift):
         self.out = out
-        self.ids = {}
-        self.pre = []
-        self.sizer = []
-        self.kind = []
-        self.owned = []
-        self.labeller = []
+        self.ids = {}  # id(type) -> type id + _TID_BASE (never a cached small int)
+        self.pre = array.array("q")
+        self.sizer = bytearray()  # _SIZE_* codes
+        self.c_sizeof = {}  # type id + _TID_BASE -> (C __sizeof__, GC header bytes)
+        self.kind = bytearray()
+        self.owned = bytearray()  # index into _OWNED_READERS
+        self.labeller = {}  # type id + _TID_BASE -> labeller
+        self.held = {}  # id(object) -> references the capture's tables hold to it
         self.debug_shift = debug_shift
+
+    def hold(self, obj):
+        self.held[id(obj)] = self.held.get(id(obj), 0) + 1
 
     def get(self, t):
         key = id(t)
         tid = self.ids.get(key)
         if tid is not None:
-            return tid
+            return tid - _TID_BASE
         tid = len(self.pre)
-        self.ids[key] = tid
+        self.ids[key] = tid + _TID_BASE
         flags = _t_flags(t)
         pre = 16 if flags & _HAVE_GC else 0
         if _V == (3, 11) and flags & _MANAGED_DICT:
@@ -539,16 +549,18 @@ class _Types:
         elif _V >= (3, 12) and flags & (_MANAGED_DICT | _MANAGED_WEAKREF):
             pre += 16
         self.pre.append(pre + self.debug_shift)
-        self.sizer.append(self._sizer(t, flags))
+        self.sizer.append(self._sizer(t, flags, tid))
         self.kind.append(_kind_of(t))
         reader = _owned_reader(t)
-        if reader is None and _V in ((3, 11), (3, 12)) and flags & _MANAGED_DICT:
-            reader = _values_buffers
+        if reader == 0 and _V in ((3, 11), (3, 12)) and flags & _MANAGED_DICT:
+            reader = _OWN_VALUES
         self.owned.append(reader)
         try:
-            self.labeller.append(_make_labeller(t, flags))
+            labeller = _make_labeller(t, flags, self)
         except Exception:
-            self.labeller.append(None)
+            labeller = None
+        if labeller is not None:
+            self.labeller[tid + _TID_BASE] = labeller
         name = _type_name(t)
         module = _type_module(t)
         self.out.write(
@@ -557,28 +569,47 @@ class _Types:
         )
         return tid
 
-    @staticmethod
-    def _sizer(t, flags):
+    def size(self, tid, o):
+        """The object's size as sys.getsizeof reports it (see _sizer), 0 when unknown."""
+        code = self.sizer[tid]
+        try:
+            if code == _SIZE_GETSIZEOF:
+                return _getsizeof(o)
+            if code == _SIZE_C_BASE:
+                fn, gc_pre = self.c_sizeof[tid + _TID_BASE]
+                return fn(o) + gc_pre
+        except Exception:
+            pass
+        return 0
+
+    def _sizer(self, t, flags, tid):
         """sys.getsizeof unless a Python class overrides __sizeof__ (user code); then the C base's."""
         try:
             mro = _t_mro(t)
         except Exception:
-            return None
+            return _SIZE_NONE
         for c in mro:
             if _t_flags(c) & _HEAPTYPE:
                 if "__sizeof__" in _t_ns(c):
                     break
             else:
-                return _getsizeof
+                return _SIZE_GETSIZEOF
         else:
-            return _getsizeof
+            return _SIZE_GETSIZEOF
         for c in mro:
             if not _t_flags(c) & _HEAPTYPE:
                 fn = _t_ns(c).get("__sizeof__")
                 if fn is not None:
-                    gc_pre = 16 if flags & _HAVE_GC else 0
-                    return lambda o, fn=fn, gc_pre=gc_pre: fn(o) + gc_pre
-        return None
+                    self.hold(fn)
+                    self.c_sizeof[tid + _TID_BASE] = (fn, 16 if flags & _HAVE_GC else 0)
+                    return _SIZE_C_BASE
+        return _SIZE_NONE
+
+
+# Type ids as stored in the capture's dicts: offset so that no stored value is one of the
+# interpreter's cached small ints (whose reference counts the tables would otherwise raise).
+_TID_BASE = 1 << 40
+_SIZE_NONE, _SIZE_GETSIZEOF, _SIZE_C_BASE = range(3)
 
 
 def _calibrate():
@@ -779,7 +810,25 @@ def _allocator_info(stats, debug_shift, have_pools=False):
 
 
 def _json_value(v):
-    return json.dumps(v, separators=(",", ":"), default=str)
+    """JSON text of a header value (dicts, lists, str, int, float, bool, None). Not
+    json.dumps: its encoder objects would change the observed program's json classes (their
+    shared attribute keys grow) and it can run user code through `default`."""
+    t = type(v)
+    if v is None:
+        return "null"
+    if t is bool:
+        return "true" if v else "false"
+    if t is int:
+        return "%d" % v
+    if t is float:
+        return repr(v) if v == v and v not in (float("inf"), float("-inf")) else "null"
+    if t is str:
+        return _js(v)
+    if t is dict:
+        return "{" + ",".join([_js(k if type(k) is str else "%s" % (k,)) + ":" + _json_value(x) for k, x in _dict_items(v)]) + "}"
+    if t is list or t is tuple:
+        return "[" + ",".join([_json_value(x) for x in v]) + "]"
+    return _js("?")
 
 
 def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
@@ -817,7 +866,7 @@ def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
             else ["tracebacks: tracemalloc was not tracing (start it, or use pymem run --tracemalloc N)"]
         ),
     }
-    w(json.dumps(header, separators=(",", ":")) + "\n")
+    w(_json_value(header) + "\n")
     n_arenas = n_pools = 0
     for address, idx, ntotal, nfree, plist in arenas or ():
         n_arenas += 1
@@ -934,20 +983,23 @@ def _kind_of(t):
             return K_DICT
         if c is type:
             return K_TYPE
+        if c is _builtin_fn_type:  # bound C methods (builtin_method) too
+            return K_BUILTIN
     return K_PLAIN
 
 
 def _owned_reader(t):
-    """Reader of the separate buffers an object of type t owns (list/set/dict/bytearray layouts)."""
+    """Code of the reader of the separate buffers an object of type t owns
+    (list/set/dict/bytearray layouts; 0: none), an index into _OWNED_READERS."""
     try:
         mro = _t_mro(t)
     except Exception:
-        return None
+        return 0
     for c in mro:
         r = _OWNED.get(c)
-        if r is not None and c is not object:
+        if r is not None:
             return r
-    return None
+    return 0
 
 
 def _frame_locals(w, f, where):
@@ -999,6 +1051,126 @@ def _interned_table(objs):
     return None
 
 
+# Types of untracked objects, registered before the walk with those of the tracked ones.
+_EAGER_TYPES = (str, bytes, int, float, complex, bool, type(None), tuple, list, dict, set, frozenset, type, _codetype)
+
+
+def _held_references(own, walk_list):
+    """id -> the references that the capture holds to objects of the program: from its own
+    objects (the tracked objects created after the marker: its tables, closures and output
+    file; all-string dict keys too, which traversal skips) and from the locals of its own
+    frames. The walk subtracts them from every reference count it reads."""
+    held = {}
+    young = gc.get_objects(0)
+    mark = _CAPTURE_MARK
+    start = len(young)
+    for k in range(len(young) - 1, -1, -1):
+        if young[k] is mark:
+            start = k
+            break
+    skip = {id(walk_list), id(own), id(held)}
+
+    def count(r):
+        i = id(r)
+        if i not in own:
+            held[i] = held.get(i, 0) + 1
+
+    for k in range(start, len(young)):
+        x = young[k]
+        if id(x) in skip:
+            continue
+        for r in _get_referents(x):
+            count(r)
+        if type(x) is dict:
+            keys = list(_dict_keys(x))
+            if all(type(key) is str for key in keys):
+                for key in keys:
+                    count(key)
+    del young
+    me = os.path.abspath(__file__)
+    f = sys._getframe(1)
+    while f is not None:
+        if os.path.abspath(f.f_code.co_filename) == me:
+            try:
+                loc = f.f_locals
+                values = list(loc.values()) if type(loc) is dict else [v for _k, v in loc.items()]
+            except Exception:
+                values = []
+            for v in values:
+                if id(v) not in skip:
+                    count(v)
+            del values, loc
+        f = f.f_back
+    return held
+
+
+def _is_object(addr, type_id=id(type)):
+    """Whether the words at addr look like an object header (read through /proc/self/mem,
+    never dereferenced): its type's type chain reaches `type` within a few steps."""
+    mem = _MEM
+    if mem is None or addr % 8:
+        return False
+    raw = mem.read(addr + 8, 8)
+    if raw is None:
+        return False
+    t = _S("<Q").unpack(raw)[0]
+    for _ in range(4):
+        if not t or t % 8:
+            return False
+        raw = mem.read(t + 8, 8)
+        if raw is None:
+            return False
+        meta = _S("<Q").unpack(raw)[0]
+        if meta == type_id:
+            return True
+        t = meta
+    return False
+
+
+def _permanent_objects(objs):
+    """The objects of the collector's permanent generation (gc.freeze(); on 3.12 also the
+    interpreter's static tuples), which gc.get_objects() leaves out: found by following the
+    generation's list from one of its members (a tracked object the program references that
+    gc.get_objects() did not list) through the GC headers before each object, reading them
+    through /proc/self/mem and stepping over the list's head (not an object)."""
+    n = gc.get_freeze_count() if hasattr(gc, "get_freeze_count") else 0
+    if not n or _MEM is None:
+        return []
+    listed = set(map(id, objs))
+    start = None
+    candidates = [sys.modules, sys.__dict__] + [t.__mro__ for t in (int, str, bytes, object, type, dict, list, tuple)]
+    for m in list(_dict_items(sys.modules)):
+        candidates.append(m[1])
+    for c in candidates:
+        if _is_tracked(c) and id(c) not in listed:
+            start = c
+            break
+        try:
+            inner = _mod_name(c) if type(c) is _modtype else None
+        except Exception:
+            inner = None
+        if inner is not None and _is_tracked(inner) and id(inner) not in listed:
+            start = inner
+            break
+    if start is None:
+        return []
+    first = id(start) - 16
+    found = []
+    g = first
+    unpack = _S("<Q").unpack
+    for _ in range(n + 2):
+        o = g + 16
+        if o not in listed and _is_object(o):
+            found.append(o)
+        raw = _MEM.read(g, 8)
+        if raw is None:
+            break
+        g = unpack(raw)[0] & ~3
+        if g == first or not g:
+            break
+    return [ctypes.cast(a, ctypes.py_object).value for a in found]
+
+
 def _walk(out, types, values, pools, arenas):
     """Every gc-tracked object plus the untracked objects they reference, one line each.
 
@@ -1007,13 +1179,15 @@ def _walk(out, types, values, pools, arenas):
     list and once by the loop variable, so one measured offset corrects every count."""
     w = out.write
     objs = gc.get_objects()
+    objs.extend(_permanent_objects(objs))
     tget = types.get
     tpre = types.pre
-    tsizer = types.sizer
     tkind = types.kind
-    tlabeller = types.labeller
+    tlabeller = types.labeller.get
     towned = types.owned
     tids = types.ids
+    readers = _OWNED_READERS
+    immortal = 1 << 31 if _V >= (3, 12) else 1 << 62
     pget = pools.get
     mask = _POOL_MASK
     overhead = _POOL_OVERHEAD
@@ -1039,6 +1213,14 @@ def _walk(out, types, values, pools, arenas):
         own.add(id(f))
         f = getattr(f, "buffer", None) or getattr(f, "raw", None)
     interned = _interned_table(objs)
+    # Every type met now, so that the type table (its closures, its tables) is complete
+    # before any reference count is read; then the references the capture itself holds.
+    for o in objs:
+        tget(type(o))
+    for t in _EAGER_TYPES:
+        tget(t)
+    o = None
+    held = _held_references(own, objs).get
     rc_adjust = _calibrate()
     # An untracked object referenced once can be met only once, so it needs no entry in
     # seen_untracked, but only while no other thread runs: another thread can take a second
@@ -1080,21 +1262,19 @@ def _walk(out, types, values, pools, arenas):
             continue
         if tid is None:
             tid = tget(t)
+        else:
+            tid -= _TID_BASE
+        # Reference count without the walk's own references (immortal objects: as reported).
+        rc = rc if rc >= immortal else rc - rc_adjust - held(a, 0)
         block = a - tpre[tid]
         pool = block & mask
         info = pget(pool)
         if info is not None and (block - pool - overhead) % info[0] == 0 and block - pool < info[1]:
             size = info[0]
-            reader = towned[tid]
+            reader = readers[towned[tid]]
         else:
             reader = None
-            sz = tsizer[tid]
-            size = 0
-            if sz is not None:
-                try:
-                    size = sz(o)
-                except Exception:
-                    size = 0
+            size = types.size(tid, o)
         kind = tkind[tid]
         if kind >= K_INT:  # leaves: str, bytes, int, float have no referents
             if kind == K_STR:
@@ -1111,13 +1291,13 @@ def _walk(out, types, values, pools, arenas):
                 extra = ',"v":%r' % o if values and o - o == 0.0 else ""
             if tb_of is not None:
                 extra += tb_extra(o)
-            w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc - rc_adjust, extra))
+            w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc, extra))
             continue
         refs = get_referents(o)
         extra = ""
         labels = None
         if kind == K_PLAIN:
-            labeller = tlabeller[tid]
+            labeller = tlabeller(tid + _TID_BASE)
             if labeller is not None:
                 labels = labeller(o, refs)
         elif kind == K_SIZED:
@@ -1148,7 +1328,7 @@ def _walk(out, types, values, pools, arenas):
             extra = ',"name":%s' % js(o.co_qualname if _V >= (3, 11) else o.co_name)
         elif kind == K_LRU:
             extra = _lru_extra(o)
-            labeller = tlabeller[tid]
+            labeller = tlabeller(tid + _TID_BASE)
             if labeller is not None:
                 labels = labeller(o, refs)
         elif kind == K_BUILTIN:
@@ -1165,7 +1345,7 @@ def _walk(out, types, values, pools, arenas):
                 extra += ',"l":[%s]' % ",".join(["null" if x is None else js(x) for x in labels])
             w(
                 '{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[%s]%s}\n'
-                % (a, tid, size, rc - rc_adjust, ",".join(map(str, map(id, refs))), extra)
+                % (a, tid, size, rc, ",".join(map(str, map(id, refs))), extra)
             )
             for r in refs:
                 if not is_tracked(r):
@@ -1177,7 +1357,7 @@ def _walk(out, types, values, pools, arenas):
                         add_seen(ri)
                         push(r)
         else:
-            w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc - rc_adjust, extra))
+            w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc, extra))
     return len(objs) - skipped, n_refs
 
 
@@ -1245,9 +1425,15 @@ def _shared_key_names(t):
     return names
 
 
-def _make_labeller(t, flags):
-    """A function labelling an instance's referents by attribute name, or None."""
+def _make_labeller(t, flags, types):
+    """A function labelling an instance's referents by attribute name, or None. It keeps
+    the type's id, not the type (that would raise the type's reference count); the slot
+    descriptors and names it keeps are counted in types.held."""
     slots = _slot_descriptors(t)
+    for name, md in slots:
+        types.hold(name)
+        types.hold(md)
+    t_id = id(t)
     if _V >= (3, 11) and flags & _MANAGED_DICT:
         names = _shared_key_names(t)
         basicsize = _t_basicsize(t)
@@ -1286,7 +1472,7 @@ def _make_labeller(t, flags):
                 known = {word: ".__dict__"}
             elif values and dotted:
                 # Every value set: the traversal visits them in key order, then the type.
-                if dotted_type and not slots and len(refs) == len(dotted_type) and refs[-1] is t:
+                if dotted_type and not slots and len(refs) == len(dotted_type) and id(refs[-1]) == t_id:
                     return dotted_type
                 known = dict(zip(values_at(string_at(values, 8 * len(dotted))), dotted))
         elif dictoffset > 0:
@@ -1298,7 +1484,7 @@ def _make_labeller(t, flags):
                 known = {}
             for name, md in slots:
                 try:
-                    v = md.__get__(o, t)
+                    v = md.__get__(o)
                 except Exception:
                     continue
                 known.setdefault(id(v), "." + name)
@@ -1454,7 +1640,10 @@ def _buffer(ptr, nominal, pget):
     return (ptr, nominal)
 
 
-_OWNED = {list: _list_buffers, set: _set_buffers, frozenset: _set_buffers, bytearray: _bytearray_buffers, dict: _dict_buffers}
+# Readers of owned buffers, by the code the type table stores (0: none).
+_OWNED_READERS = (None, _list_buffers, _set_buffers, _bytearray_buffers, _dict_buffers, _values_buffers)
+_OWN_VALUES = 5
+_OWNED = {list: 1, set: 2, frozenset: 2, bytearray: 3, dict: 4}
 
 
 # --- arming a long-lived process ----------------------------------------------------------

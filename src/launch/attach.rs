@@ -22,9 +22,19 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+/// How `pymem attach` takes the snapshot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    /// Read the process's memory from outside (no code runs in it).
+    Read,
+    /// Run the agent inside it.
+    Inject,
+}
+
 /// What `pymem attach` was asked for.
 pub struct AttachSpec {
     pub pid: u32,
+    pub method: Method,
     pub out: Option<PathBuf>,
     pub values: bool,
     pub timeout: Duration,
@@ -44,6 +54,13 @@ enum Injector {
 pub fn attach(spec: AttachSpec) -> Result<i32> {
     let pid = spec.pid;
     target::require_exists(pid)?;
+    if spec.method == Method::Read {
+        let out = absolute(
+            spec.out
+                .unwrap_or_else(|| PathBuf::from(format!("pymem-{pid}-attach.jsonl"))),
+        )?;
+        return super::read::attach(pid, &out, spec.values);
+    }
     let (major, minor) = target::python_minor(pid)?.ok_or_else(|| {
         Error::Usage(format!(
             "process {pid} is not a CPython process (no python3.X executable or libpython mapped)"

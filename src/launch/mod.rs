@@ -9,11 +9,12 @@
 mod attach;
 mod cache;
 mod gdb;
+mod read;
 mod remote_exec;
 mod run;
 mod target;
 
-pub use attach::{attach, AttachSpec};
+pub use attach::{attach, AttachSpec, Method};
 pub use run::{parse_signal, run, RunSpec};
 
 /// A Python string literal (JSON's escapes are valid Python).

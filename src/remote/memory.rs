@@ -90,6 +90,32 @@ impl LiveProcess {
         }
     }
 
+    /// Read as much of `buf` as can be read from `addr` on, in one call: the number of bytes
+    /// read (a short count stops at the first unreadable page).
+    pub fn read_some(&self, addr: u64, buf: &mut [u8]) -> usize {
+        match self.read_vm(addr, buf) {
+            Ok(n) => n,
+            Err(nix::Error::EFAULT) | Err(nix::Error::ESRCH) => 0,
+            Err(_) => match &self.mem {
+                // Page by page through the proc file, up to the first failure.
+                Some(f) => {
+                    let mut done = 0;
+                    while done < buf.len() {
+                        let end = (done + 4096).min(buf.len());
+                        if f.read_exact_at(&mut buf[done..end], addr + done as u64)
+                            .is_err()
+                        {
+                            break;
+                        }
+                        done = end;
+                    }
+                    done
+                }
+                None => 0,
+            },
+        }
+    }
+
     fn read_vm(&self, addr: u64, buf: &mut [u8]) -> Result<usize, nix::Error> {
         let len = buf.len();
         let remote = [nix::sys::uio::RemoteIoVec {

@@ -10,7 +10,9 @@
 //!   3.13+ keeps at its start.
 
 pub mod binary;
+pub mod image;
 pub mod layout;
 pub mod maps;
 pub mod memory;
 pub mod runtime;
+pub mod stop;

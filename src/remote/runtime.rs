@@ -27,6 +27,15 @@ impl Version {
         }
     }
 
+    /// `PY_VERSION_HEX`.
+    pub fn hex(&self) -> u64 {
+        ((self.major as u64) << 24)
+            | ((self.minor as u64) << 16)
+            | ((self.micro as u64) << 8)
+            | ((self.level as u64) << 4)
+            | self.serial as u64
+    }
+
     /// `3.8.18`, `3.12.0rc1`.
     pub fn parse(s: &str) -> Option<Version> {
         let mut parts = s.splitn(3, '.');
@@ -76,10 +85,24 @@ pub struct Runtime {
     /// Address of `_PyRuntime`.
     pub addr: u64,
     pub version: Version,
+    /// Whether `version` is exact (else only its minor is known: 3.8-3.10 before the heap
+    /// is read, where `sys.version` says the rest).
+    pub exact: bool,
     /// pymem's table for this minor version, when it has one.
     pub layout: Option<&'static Layout>,
     /// The target's own `_Py_DebugOffsets` bytes (3.13+).
     debug: Option<Vec<u8>>,
+}
+
+/// `8` from `libpython3.8.so.1.0` or `python3.8`.
+fn minor_from_name(path: &str) -> Option<u32> {
+    let name = path.rsplit('/').next()?;
+    let at = name.find("python3.")? + "python3.".len();
+    let digits: String = name[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
 }
 
 /// The debugger cookie at the start of `_PyRuntime` (3.13+).
@@ -99,16 +122,31 @@ impl Runtime {
             Some(&a) => mem.read_u64(a).ok().map(|v| v & 0xffff_ffff),
             None => None,
         };
+        let mut exact = true;
         let version = if &cookie == COOKIE {
             Version::from_hex(mem.read_u64(addr + 8).map_err(|e| e.to_string())?)
         } else if let Some(hex) = from_symbol {
             Version::from_hex(hex)
+        } else if let Some(v) = binary
+            .version_string
+            .as_deref()
+            .and_then(Version::parse)
+            .filter(|v| Some(v.minor) == minor_from_name(&binary.path))
+        {
+            v
         } else {
-            binary
-                .version_string
-                .as_deref()
-                .and_then(Version::parse)
-                .ok_or("the interpreter's version could not be read")?
+            // 3.8-3.10 keep no version word: the minor from the file's name; the rest is
+            // read from sys.version once the heap is read.
+            exact = false;
+            let minor = minor_from_name(&binary.path)
+                .ok_or("the interpreter's version could not be read")?;
+            Version {
+                major: 3,
+                minor,
+                micro: 0,
+                level: 0xF,
+                serial: 0,
+            }
         };
         let layout = (version.major == 3)
             .then(|| layout::for_minor(version.minor))
@@ -126,6 +164,7 @@ impl Runtime {
         Ok(Runtime {
             addr,
             version,
+            exact,
             layout,
             debug,
         })

@@ -282,10 +282,28 @@ fn attach_snapshots_a_running_process_or_refuses_and_it_keeps_running() {
     for (version, python) in pythons() {
         let dir = tempfile::tempdir().unwrap();
         let mut target = Target::start(python, dir.path(), true, 0.02);
-        let out_file = dir.path().join("attached.jsonl");
+        // Read from outside (the default): always possible, nothing runs in the target.
+        let read_file = dir.path().join("read.jsonl");
         let out = attach_cmd(&dir.path().join("cache"))
             .arg(target.pid())
             .arg("-o")
+            .arg(&read_file)
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{version} read: {err}");
+        assert!(
+            err.contains("pymem: wrote") && err.contains("stopped"),
+            "{version}: {err}"
+        );
+        let s = json(&["summary", read_file.to_str().unwrap(), "--limit", "10000"]);
+        assert_eq!(row_count(&s, "__main__.Planted"), 321, "{version} read");
+        target.assert_beating(version);
+        // Injected: the agent runs inside.
+        let out_file = dir.path().join("attached.jsonl");
+        let out = attach_cmd(&dir.path().join("cache"))
+            .arg(target.pid())
+            .args(["--method", "inject", "-o"])
             .arg(&out_file)
             .output()
             .unwrap();
@@ -342,7 +360,7 @@ fn attach_refuses_before_touching_the_target_where_gdb_cannot_call() {
     for round in 0..2 {
         let out = attach_cmd(&cache)
             .arg(target.pid())
-            .arg("--gdb")
+            .args(["--method", "inject", "--gdb"])
             .arg(&gdb)
             .arg("-o")
             .arg(dir.path().join("never.jsonl"))
@@ -398,7 +416,7 @@ fn attach_refuses_where_remote_debugging_is_disabled() {
             };
             let out = attach_cmd(&dir.path().join("cache"))
                 .arg(target.pid())
-                .arg("-o")
+                .args(["--method", "inject", "-o"])
                 .arg(dir.path().join("never.jsonl"))
                 .output()
                 .unwrap();
@@ -448,7 +466,7 @@ fn attach_timeout_interruption_and_permission_errors_leave_the_target_running() 
         // A timeout that expires at once.
         let mut target = Target::start(python, dir.path(), false, 0.02);
         let out = attach_cmd(&cache)
-            .args([&target.pid(), "--timeout", "0", "-o"])
+            .args([&target.pid(), "--method", "inject", "--timeout", "0", "-o"])
             .arg(dir.path().join("never.jsonl"))
             .output()
             .unwrap();
@@ -464,19 +482,23 @@ fn attach_timeout_interruption_and_permission_errors_leave_the_target_running() 
         // Without permission to trace (an unprivileged user against root's process).
         let root = nix::unistd::Uid::effective().is_root();
         if root && Path::new("/usr/bin/setpriv").exists() {
-            let out = Command::new("/usr/bin/setpriv")
-                .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
-                .arg(env!("CARGO_BIN_EXE_pymem"))
-                .args(["attach", &target.pid()])
-                .env("PYMEM_CACHE_DIR", &cache)
-                .output()
-                .unwrap();
-            assert_eq!(out.status.code(), Some(2), "{version}");
-            let err = String::from_utf8_lossy(&out.stderr);
-            assert!(
-                err.contains("not permitted") && err.contains("ptrace_scope"),
-                "{version}: {err}"
-            );
+            for method in ["read", "inject"] {
+                let out = Command::new("/usr/bin/setpriv")
+                    .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+                    .arg(env!("CARGO_BIN_EXE_pymem"))
+                    .args(["attach", &target.pid(), "--method", method])
+                    .env("PYMEM_CACHE_DIR", &cache)
+                    .output()
+                    .unwrap();
+                assert_eq!(out.status.code(), Some(2), "{version} {method}");
+                let err = String::from_utf8_lossy(&out.stderr);
+                assert!(
+                    err.contains("not permitted")
+                        && err.contains("ptrace_scope")
+                        && err.lines().count() == 1,
+                    "{version} {method}: {err}"
+                );
+            }
         } else {
             eprintln!("note: not root or no setpriv: the ptrace-permission error is not exercised");
         }
@@ -495,7 +517,7 @@ fn attach_timeout_interruption_and_permission_errors_leave_the_target_running() 
         let never = dir.path().join("never.jsonl");
         let mut pymem_run = Reaper::spawn(
             Command::new(env!("CARGO_BIN_EXE_pymem"))
-                .args(["attach", &target.pid(), "-o"])
+                .args(["attach", &target.pid(), "--method", "inject", "-o"])
                 .arg(&never)
                 .env("PYMEM_CACHE_DIR", &cache)
                 .stderr(Stdio::piped()),
@@ -553,15 +575,17 @@ fn attach_refuses_an_unsupported_python() {
         Command::new(old.join("bin/python3")).args(["-c", "import time; time.sleep(30)"]),
     );
     std::thread::sleep(Duration::from_millis(300));
-    let out = pymem()
-        .args(["attach", &target.pid().to_string()])
-        .output()
-        .unwrap();
+    for method in ["read", "inject"] {
+        let out = pymem()
+            .args(["attach", &target.pid().to_string(), "--method", method])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("3.8-3.15") && err.contains("3.7") && err.lines().count() == 1,
+            "{method}: {err}"
+        );
+    }
     drop(target);
-    assert_eq!(out.status.code(), Some(2));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("supports 3.8-3.15") && err.lines().count() == 1,
-        "{err}"
-    );
 }

@@ -1,0 +1,492 @@
+//! The type table: which addresses are type objects, and for each, what the snapshot says of
+//! it (name, module, flags, sizes, pre-header) and how its instances are decoded.
+//!
+//! A word is a type when its own type chain ends at `type` (a metaclass derives from it) and
+//! it is ready; names are read the way `type.__module__` and `type.__qualname__` read them
+//! (a heap type's `__module__` from its dict, a static type's from its `tp_name`).
+
+use super::facts::{flags, Managed};
+use super::heap::Heap;
+use super::strings;
+use std::collections::HashMap;
+
+/// Static types the decoder knows by address (from the interpreter's symbols).
+#[derive(Default, Clone, Debug)]
+pub struct Builtins {
+    pub type_: u64,
+    pub object: u64,
+    pub dict: u64,
+    pub odict: u64,
+    pub list: u64,
+    pub tuple: u64,
+    pub set: u64,
+    pub frozenset: u64,
+    pub str_: u64,
+    pub bytes: u64,
+    pub bytearray: u64,
+    pub int: u64,
+    pub bool_: u64,
+    pub float: u64,
+    pub complex: u64,
+    pub module: u64,
+    pub function: u64,
+    pub code: u64,
+    pub cfunction: u64,
+    pub cmethod: u64,
+    pub method: u64,
+    pub cell: u64,
+    pub frame: u64,
+    pub weakref: u64,
+    pub weakproxy: u64,
+    pub weakcallableproxy: u64,
+    pub set_dummy: u64,
+    pub none: u64,
+    /// The descriptor types (method, wrapper, getset, member, classmethod).
+    pub descriptors: [u64; 5],
+    /// Generator, coroutine and async generator types.
+    pub generators: [u64; 3],
+    pub moduledef: u64,
+    /// 3.15's frozendict (a dict's layout, not a dict subclass).
+    pub frozendict: u64,
+}
+
+/// How the instances of a type are decoded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Str,
+    Bytes,
+    Int,
+    Float,
+    /// No references (None, bools, complex, static singletons).
+    Leaf,
+    Tuple,
+    List,
+    Set,
+    Dict,
+    /// 3.15's frozendict: a dict's table, traversed as such, without the agent's dict labels.
+    FrozenDict,
+    Module,
+    Function,
+    Code,
+    Type,
+    Cell,
+    Method,
+    CFunction,
+    Frame,
+    Weakref,
+    /// A generator, coroutine or async generator.
+    Generator,
+    /// `functools._lru_list_elem`: its key and result.
+    LruElem,
+    /// A descriptor (`PyDescr_COMMON`): its traversal visits only its owning type.
+    Descriptor,
+    ByteArray,
+    Deque,
+    LruCache,
+    /// An instance of a Python class: slots, `__dict__` or managed values, and the builtin
+    /// base part below.
+    Instance,
+    /// A C type nobody decodes: its memory is scanned for object pointers.
+    Opaque,
+}
+
+/// The builtin part of an instance of a Python class (its first non-heap base).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Base {
+    /// `object`, or a base with no references.
+    Nothing,
+    List,
+    Tuple,
+    Set,
+    Dict,
+    /// A weak reference (only its callback is a reference).
+    Weakref,
+    /// A C base nobody decodes: scan `[16, basicsize)` of it.
+    Opaque {
+        basicsize: u64,
+    },
+}
+
+/// One slot of a Python class (`__slots__` entry, `T_OBJECT_EX` member).
+#[derive(Clone, Debug)]
+pub struct Slot {
+    pub offset: u64,
+    pub label: String,
+}
+
+/// What the table knows of one type.
+#[derive(Clone, Debug)]
+pub struct TypeInfo {
+    pub id: u32,
+    pub addr: u64,
+    pub name: String,
+    pub module: String,
+    pub flags: u64,
+    pub basicsize: u64,
+    pub itemsize: u64,
+    /// Bytes of pre-header before an instance (GC header, managed dict/weakref words).
+    pub pre: u64,
+    pub kind: Kind,
+    pub base: Base,
+    pub heap: bool,
+    /// Instances' `__dict__` pointer offset (> 0), for classes without a managed dict.
+    pub dictoffset: i64,
+    /// `__slots__` of the Python classes in the chain (traversed by `subtype_traverse`).
+    pub slots: Vec<Slot>,
+    /// Every object member of the heap types in the MRO (slots and C members), in MRO
+    /// order: what the agent labels referents with (first name wins).
+    pub members: Vec<Slot>,
+    /// 3.11+: attribute names in values order (the class's shared keys), for labels.
+    pub shared_names: Option<Vec<Option<String>>>,
+    /// Whether the type record has been written.
+    pub written: bool,
+}
+
+/// The table of validated types, by address.
+pub struct Types {
+    pub builtins: Builtins,
+    /// `subtype_traverse`, the traversal of every class a `class` statement creates (learnt
+    /// from one such class): a heap type that uses it is traversed like a Python class
+    /// (slots, `__dict__`, type, then its base); one with its own is a C type.
+    pub subtype_traverse: u64,
+    by_addr: HashMap<u64, Option<u32>>,
+    pub infos: Vec<TypeInfo>,
+}
+
+/// `T_OBJECT_EX`, the member type of `__slots__` entries; `T_OBJECT`, of C object fields.
+const T_OBJECT_EX: u32 = 16;
+const T_OBJECT: u32 = 6;
+/// The deepest metaclass chain accepted.
+const MAX_META: usize = 16;
+
+impl Types {
+    pub fn new(builtins: Builtins) -> Types {
+        Types {
+            builtins,
+            subtype_traverse: 0,
+            by_addr: HashMap::new(),
+            infos: Vec::new(),
+        }
+    }
+
+    /// The type id of the type object at `addr`, validating and describing it the first
+    /// time; None when `addr` is not a type.
+    pub fn get(&mut self, heap: &Heap, addr: u64) -> Option<u32> {
+        if let Some(known) = self.by_addr.get(&addr) {
+            return *known;
+        }
+        let found = self.describe(heap, addr);
+        self.by_addr.insert(addr, found);
+        found
+    }
+
+    pub fn info(&self, id: u32) -> &TypeInfo {
+        &self.infos[id as usize]
+    }
+
+    /// Whether `addr` is a type object: it is ready, and its type's chain of bases reaches
+    /// `type` (every metaclass derives from it).
+    fn is_type(&self, heap: &Heap, addr: u64) -> bool {
+        let o = heap.off;
+        let Some((_, meta)) = heap.header(addr) else {
+            return false;
+        };
+        let Some(fl) = heap.word(addr + o.tp_flags) else {
+            return false;
+        };
+        if fl & flags::READY == 0 {
+            return false;
+        }
+        let mut m = meta;
+        for _ in 0..MAX_META {
+            if m == self.builtins.type_ {
+                return true;
+            }
+            match heap.word(m + o.tp_flags) {
+                Some(mf) if mf & flags::TYPE_SUBCLASS != 0 => {}
+                _ => return false,
+            }
+            m = match heap.word(m + o.tp_base) {
+                Some(b) if b != 0 => b,
+                _ => return false,
+            };
+        }
+        false
+    }
+
+    fn describe(&mut self, heap: &Heap, addr: u64) -> Option<u32> {
+        if !self.is_type(heap, addr) {
+            return None;
+        }
+        let o = heap.off;
+        let tflags = heap.word(addr + o.tp_flags)?;
+        let basicsize = heap.word(addr + o.tp_basicsize)?;
+        let itemsize = heap.word(addr + o.tp_itemsize)?;
+        let heaptype = tflags & flags::HEAPTYPE != 0;
+        let tp_name = heap
+            .word(addr + o.tp_name)
+            .and_then(|p| heap.cstr(p, 1024))
+            .unwrap_or_else(|| "?".into());
+        let (module, qualname) = if heaptype {
+            let module = heap
+                .word(addr + o.tp_dict)
+                .and_then(|d| super::dicts::get_str_item(heap, &self.builtins, d, "__module__"))
+                .and_then(|m| strings::exact_str(heap, &self.builtins, m))
+                .unwrap_or_else(|| "?".into());
+            let qualname = heap
+                .word(addr + o.ht_qualname)
+                .and_then(|q| strings::exact_str(heap, &self.builtins, q))
+                .unwrap_or_else(|| "?".into());
+            (module, qualname)
+        } else {
+            match tp_name.rfind('.') {
+                Some(i) => (tp_name[..i].to_string(), tp_name[i + 1..].to_string()),
+                None => ("builtins".to_string(), tp_name.clone()),
+            }
+        };
+        let name = if module == "builtins" {
+            qualname
+        } else {
+            format!("{module}.{qualname}")
+        };
+        let id = self.infos.len() as u32;
+        let (kind, base) = self.kind_of(heap, addr, &tp_name);
+        let dictoffset = heap.i64(addr + o.tp_dictoffset).unwrap_or(0);
+        let slots = if kind == Kind::Instance {
+            self.slots(heap, addr)
+        } else {
+            Vec::new()
+        };
+        let members = self.members(heap, addr);
+        let shared_names = if kind == Kind::Instance
+            && heap.facts.managed != Managed::None
+            && tflags & flags::MANAGED_DICT != 0
+        {
+            shared_key_names(heap, &self.builtins, addr)
+        } else {
+            None
+        };
+        self.infos.push(TypeInfo {
+            id,
+            addr,
+            name,
+            module,
+            flags: tflags,
+            basicsize,
+            itemsize,
+            pre: heap.facts.preheader(tflags, o.gc_head),
+            kind,
+            base,
+            heap: heaptype,
+            dictoffset,
+            slots,
+            members,
+            shared_names,
+            written: false,
+        });
+        Some(id)
+    }
+
+    /// The decoding kind of a type, by its own identity first, then by its bases.
+    fn kind_of(&self, heap: &Heap, addr: u64, tp_name: &str) -> (Kind, Base) {
+        let b = &self.builtins;
+        let exact = [
+            (b.str_, Kind::Str),
+            (b.bytes, Kind::Bytes),
+            (b.int, Kind::Int),
+            (b.bool_, Kind::Leaf),
+            (b.float, Kind::Float),
+            (b.complex, Kind::Leaf),
+            (b.tuple, Kind::Tuple),
+            (b.list, Kind::List),
+            (b.set, Kind::Set),
+            (b.frozenset, Kind::Set),
+            (b.dict, Kind::Dict),
+            (b.module, Kind::Module),
+            (b.function, Kind::Function),
+            (b.code, Kind::Code),
+            (b.type_, Kind::Type),
+            (b.cell, Kind::Cell),
+            (b.method, Kind::Method),
+            (b.cfunction, Kind::CFunction),
+            (b.cmethod, Kind::CFunction),
+            (b.frame, Kind::Frame),
+            (b.weakref, Kind::Weakref),
+            (b.weakproxy, Kind::Weakref),
+            (b.weakcallableproxy, Kind::Weakref),
+            (b.bytearray, Kind::ByteArray),
+        ];
+        if let Some((_, k)) = exact.iter().find(|(a, _)| *a != 0 && *a == addr) {
+            return (*k, Base::Nothing);
+        }
+        if b.descriptors.iter().any(|&d| d != 0 && d == addr) {
+            return (Kind::Descriptor, Base::Nothing);
+        }
+        if b.generators.iter().any(|&g| g != 0 && g == addr) {
+            return (Kind::Generator, Base::Nothing);
+        }
+        if addr == b.moduledef {
+            return (Kind::Leaf, Base::Nothing);
+        }
+        if b.frozendict != 0 && addr == b.frozendict {
+            return (Kind::FrozenDict, Base::Nothing);
+        }
+        match tp_name {
+            "collections.deque" => return (Kind::Deque, Base::Nothing),
+            "functools._lru_cache_wrapper" => return (Kind::LruCache, Base::Nothing),
+            "functools._lru_list_elem" => return (Kind::LruElem, Base::Nothing),
+            "NoneType" | "NotImplementedType" | "ellipsis" => return (Kind::Leaf, Base::Nothing),
+            _ => {}
+        }
+        // Subclasses: a dict or a type anywhere among the bases decides, as it does for the
+        // agent; otherwise a Python class is an instance over its first builtin base.
+        let o = heap.off;
+        let mut chain = Vec::new();
+        let mut t = addr;
+        for _ in 0..64 {
+            chain.push(t);
+            match heap.word(t + o.tp_base) {
+                Some(n) if n != 0 => t = n,
+                _ => break,
+            }
+        }
+        if chain.contains(&b.dict) {
+            return (Kind::Dict, Base::Dict);
+        }
+        if chain.contains(&b.type_) {
+            return (Kind::Type, Base::Nothing);
+        }
+        if !self.python_class(heap, addr) {
+            return (Kind::Opaque, Base::Nothing);
+        }
+        // The first base that is not a Python class gives the builtin part.
+        let first_c = chain
+            .iter()
+            .copied()
+            .find(|&t| !self.python_class(heap, t))
+            .unwrap_or(b.object);
+        let base = match first_c {
+            t if t == b.object => Base::Nothing,
+            t if t == b.list => Base::List,
+            t if t == b.tuple => Base::Tuple,
+            t if t == b.set || t == b.frozenset => Base::Set,
+            t if t == b.int || t == b.str_ || t == b.bytes || t == b.float || t == b.complex => {
+                Base::Nothing
+            }
+            t if t == b.weakref => Base::Weakref,
+            t => Base::Opaque {
+                basicsize: heap.word(t + o.tp_basicsize).unwrap_or(0),
+            },
+        };
+        (Kind::Instance, base)
+    }
+
+    /// Whether a type is traversed like a class made by a `class` statement (a heap type
+    /// whose traversal is `subtype_traverse`), as opposed to a static type or a C type with
+    /// its own traversal.
+    pub fn python_class(&self, heap: &Heap, t: u64) -> bool {
+        let fl = heap.word(t + heap.off.tp_flags).unwrap_or(0);
+        if fl & flags::HEAPTYPE == 0 {
+            return false;
+        }
+        self.subtype_traverse == 0
+            || heap.word(t + heap.off.tp_traverse) == Some(self.subtype_traverse)
+    }
+
+    /// `__slots__` members of the heap types in the chain (name, offset), most derived first.
+    fn slots(&self, heap: &Heap, addr: u64) -> Vec<Slot> {
+        let o = heap.off;
+        let mut out = Vec::new();
+        let mut t = addr;
+        for _ in 0..64 {
+            if !self.python_class(heap, t) {
+                break;
+            }
+            // Members follow the heap type object; Py_SIZE(type) counts them.
+            let n = heap.ob_size(t).unwrap_or(0).clamp(0, 4096) as u64;
+            let meta = heap.type_of(t).unwrap_or(0);
+            let meta_size = heap.word(meta + o.tp_basicsize).unwrap_or(o.heaptype_size);
+            let members = t + meta_size;
+            for i in 0..n {
+                let m = members + i * o.member_size;
+                let Some(kind) = heap.u32(m + o.member_type) else {
+                    break;
+                };
+                if kind != T_OBJECT_EX {
+                    continue;
+                }
+                let (Some(name), Some(offset)) = (
+                    heap.word(m + o.member_name).and_then(|p| heap.cstr(p, 256)),
+                    heap.i64(m + o.member_offset),
+                ) else {
+                    continue;
+                };
+                if offset > 0 {
+                    out.push(Slot {
+                        offset: offset as u64,
+                        label: format!(".{name}"),
+                    });
+                }
+            }
+            match heap.word(t + o.tp_base) {
+                Some(b) if b != 0 => t = b,
+                _ => break,
+            }
+        }
+        out
+    }
+}
+
+impl Types {
+    /// Object members (`T_OBJECT`, `T_OBJECT_EX`) of every heap type in the MRO, in order.
+    fn members(&self, heap: &Heap, addr: u64) -> Vec<Slot> {
+        let o = heap.off;
+        let mut out = Vec::new();
+        for t in super::sizes::mro(heap, addr) {
+            let fl = heap.word(t + o.tp_flags).unwrap_or(0);
+            if fl & flags::HEAPTYPE == 0 {
+                continue;
+            }
+            let n = heap.ob_size(t).unwrap_or(0).clamp(0, 4096) as u64;
+            let meta = heap.type_of(t).unwrap_or(0);
+            let meta_size = heap.word(meta + o.tp_basicsize).unwrap_or(o.heaptype_size);
+            for i in 0..n {
+                let m = t + meta_size + i * o.member_size;
+                let Some(kind) = heap.u32(m + o.member_type) else {
+                    break;
+                };
+                if kind != T_OBJECT_EX && kind != T_OBJECT {
+                    continue;
+                }
+                if let (Some(name), Some(offset)) = (
+                    heap.word(m + o.member_name).and_then(|p| heap.cstr(p, 256)),
+                    heap.i64(m + o.member_offset),
+                ) {
+                    if offset > 0 {
+                        out.push(Slot {
+                            offset: offset as u64,
+                            label: format!(".{name}"),
+                        });
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+/// 3.11+: the attribute names of a class's shared keys, in values order.
+fn shared_key_names(heap: &Heap, b: &Builtins, tp: u64) -> Option<Vec<Option<String>>> {
+    let o = heap.off;
+    let keys = heap.word(tp + o.ht_cached_keys)?;
+    if keys == 0 {
+        return None;
+    }
+    let entries = super::dicts::keys_entries(heap, keys)?;
+    Some(
+        entries
+            .iter()
+            .map(|&(k, _)| strings::exact_str(heap, b, k))
+            .collect(),
+    )
+}

@@ -1,0 +1,184 @@
+//! Writing the snapshot's lines — the same JSON Lines the agent writes, so that the loader and
+//! every analysis never know how a snapshot was taken. Type ids are numbered densely in the
+//! order types are first written, each type's line just before its first instance.
+
+use super::decode::Decoded;
+use super::types::TypeInfo;
+use std::collections::HashMap;
+use std::io::{self, Write};
+
+/// The object-line writer.
+pub struct Lines<W: Write> {
+    out: W,
+    ids: HashMap<u32, u32>,
+    buf: Vec<u8>,
+    pub objects: u64,
+    pub refs: u64,
+}
+
+fn json_str(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| "\"?\"".into())
+}
+
+impl<W: Write> Lines<W> {
+    pub fn new(out: W) -> Self {
+        Lines {
+            out,
+            ids: HashMap::new(),
+            buf: Vec::with_capacity(1 << 16),
+            objects: 0,
+            refs: 0,
+        }
+    }
+
+    pub fn types_written(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub fn raw(&mut self, line: &str) -> io::Result<()> {
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(b"\n")
+    }
+
+    /// The snapshot id of a type, writing its record the first time.
+    fn type_id(&mut self, t: &TypeInfo) -> io::Result<u32> {
+        if let Some(&id) = self.ids.get(&t.id) {
+            return Ok(id);
+        }
+        let id = self.ids.len() as u32;
+        self.ids.insert(t.id, id);
+        let line = format!(
+            "{{\"k\":\"type\",\"id\":{id},\"a\":{},\"name\":{},\"module\":{},\"flags\":{},\"basicsize\":{},\"itemsize\":{},\"pre\":{}}}",
+            t.addr,
+            json_str(&t.name),
+            json_str(&t.module),
+            t.flags,
+            t.basicsize,
+            t.itemsize,
+            t.pre
+        );
+        self.raw(&line)?;
+        Ok(id)
+    }
+
+    /// One object line.
+    pub fn object(
+        &mut self,
+        addr: u64,
+        t: &TypeInfo,
+        size: u64,
+        rc: u64,
+        d: &Decoded,
+    ) -> io::Result<()> {
+        let tid = self.type_id(t)?;
+        let b = &mut self.buf;
+        b.clear();
+        let mut n = itoa::Buffer::new();
+        b.extend_from_slice(b"{\"k\":\"o\",\"a\":");
+        b.extend_from_slice(n.format(addr).as_bytes());
+        b.extend_from_slice(b",\"t\":");
+        b.extend_from_slice(n.format(tid).as_bytes());
+        b.extend_from_slice(b",\"s\":");
+        b.extend_from_slice(n.format(size).as_bytes());
+        b.extend_from_slice(b",\"rc\":");
+        b.extend_from_slice(n.format(rc).as_bytes());
+        b.extend_from_slice(b",\"r\":[");
+        for (i, r) in d.refs.iter().enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            b.extend_from_slice(n.format(*r).as_bytes());
+        }
+        b.push(b']');
+        if let Some(len) = d.len {
+            b.extend_from_slice(b",\"n\":");
+            b.extend_from_slice(n.format(len).as_bytes());
+        }
+        if let Some(h) = d.hash {
+            b.extend_from_slice(b",\"h\":");
+            b.extend_from_slice(n.format(h).as_bytes());
+        }
+        if let Some(v) = &d.value {
+            b.extend_from_slice(b",\"v\":");
+            b.extend_from_slice(v.as_bytes());
+        }
+        if let Some(name) = &d.name {
+            b.extend_from_slice(b",\"name\":");
+            b.extend_from_slice(json_str(name).as_bytes());
+        }
+        if let Some(bound) = d.bound {
+            b.extend_from_slice(b",\"bound\":");
+            b.extend_from_slice(n.format(bound).as_bytes());
+        }
+        if let Some(hits) = d.hits {
+            b.extend_from_slice(b",\"hits\":");
+            b.extend_from_slice(n.format(hits).as_bytes());
+        }
+        if let Some(misses) = d.misses {
+            b.extend_from_slice(b",\"misses\":");
+            b.extend_from_slice(n.format(misses).as_bytes());
+        }
+        if !d.buffers.is_empty() {
+            b.extend_from_slice(b",\"b\":[");
+            for (i, (a, s)) in d.buffers.iter().enumerate() {
+                if i > 0 {
+                    b.push(b',');
+                }
+                b.push(b'[');
+                b.extend_from_slice(n.format(*a).as_bytes());
+                b.push(b',');
+                b.extend_from_slice(n.format(*s).as_bytes());
+                b.push(b']');
+            }
+            b.push(b']');
+        }
+        if !d.labels.is_empty() && !d.refs.is_empty() {
+            b.extend_from_slice(b",\"l\":[");
+            for (i, l) in d.labels.iter().enumerate() {
+                if i > 0 {
+                    b.push(b',');
+                }
+                match l {
+                    Some(s) => b.extend_from_slice(json_str(s).as_bytes()),
+                    None => b.extend_from_slice(b"null"),
+                }
+            }
+            b.push(b']');
+        }
+        b.extend_from_slice(b"}\n");
+        self.out.write_all(b)?;
+        self.objects += 1;
+        self.refs += d.refs.len() as u64;
+        Ok(())
+    }
+
+    /// A root line.
+    pub fn root(
+        &mut self,
+        addr: u64,
+        kind: &str,
+        name: &str,
+        frame: Option<&str>,
+    ) -> io::Result<()> {
+        let line = match frame {
+            Some(f) => format!(
+                "{{\"k\":\"root\",\"a\":{addr},\"kind\":\"{kind}\",\"name\":{},\"frame\":{}}}",
+                json_str(name),
+                json_str(f)
+            ),
+            None => format!(
+                "{{\"k\":\"root\",\"a\":{addr},\"kind\":\"{kind}\",\"name\":{}}}",
+                json_str(name)
+            ),
+        };
+        self.raw(&line)
+    }
+
+    pub fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+}

@@ -1,0 +1,274 @@
+//! `pymem attach PID` (`--method read`, the default): a snapshot read from outside. The target
+//! is stopped (every thread), its memory copied, and it is resumed; the copy is decoded
+//! afterwards. Nothing is ever written into the target and no code runs in it.
+
+#![allow(clippy::disallowed_macros)] // part of the binary: it writes
+
+use super::target;
+use pymem::capture::{self, CaptureError, Options, ProcessInfo};
+use pymem::remote::binary::{self, PythonBinary};
+use pymem::remote::image::Image;
+use pymem::remote::maps::{self, Mapping};
+use pymem::remote::memory::{LiveProcess, Memory};
+use pymem::remote::runtime::Runtime;
+use pymem::remote::stop::{StopError, Stopped};
+use pymem::{Error, Result};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How many times a capture is retried when the collector was running at that instant.
+const RETRIES: u32 = 5;
+/// How long every thread gets to stop.
+const STOP_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The interpreter of a live process, found and checked before anything is stopped.
+pub struct Target {
+    pub pid: u32,
+    pub maps: Vec<Mapping>,
+    pub binary: PythonBinary,
+    pub runtime: Runtime,
+}
+
+fn not_permitted(pid: u32) -> Error {
+    Error::Usage(format!(
+        "not permitted to read process {pid}: {}",
+        target::PTRACE_HINT
+    ))
+}
+
+/// Find the interpreter of `pid` and check that pymem can read this version and build.
+pub fn inspect(pid: u32) -> Result<Target> {
+    target::require_exists(pid)?;
+    let maps = maps::of_process(pid).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
+            not_permitted(pid)
+        } else {
+            Error::Usage(format!("cannot read the mappings of process {pid}: {e}"))
+        }
+    })?;
+    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
+        .ok()
+        .map(|p| p.display().to_string());
+    let open = |p: &str| {
+        let inside = PathBuf::from(format!("/proc/{pid}/root{p}"));
+        if inside.exists() {
+            inside
+        } else {
+            p.into()
+        }
+    };
+    let binary = binary::locate(&maps, exe.as_deref(), &open).map_err(|_| {
+        Error::Usage(format!(
+            "process {pid} is not a CPython process (no interpreter with _PyRuntime is mapped)"
+        ))
+    })?;
+    let mem = LiveProcess::open(pid);
+    if mem.read_u64(binary.symbols["_PyRuntime"]).is_err() {
+        return Err(not_permitted(pid));
+    }
+    let runtime = Runtime::locate(&mem, &binary)
+        .map_err(|e| Error::Usage(format!("cannot read the interpreter of process {pid}: {e}")))?;
+    check_supported(pid, &runtime)?;
+    Ok(Target {
+        pid,
+        maps,
+        binary,
+        runtime,
+    })
+}
+
+/// Refuse what pymem was not tested on: other versions, free-threaded builds, 3.14.0-3.14.4,
+/// and (3.13+, where the target says) a build whose structure sizes differ from the table's.
+fn check_supported(pid: u32, rt: &Runtime) -> Result<()> {
+    let v = rt.version;
+    let refuse = |why: String| {
+        Err(Error::Usage(format!(
+            "process {pid} runs CPython {v}: {why}"
+        )))
+    };
+    let Some(layout) = rt.layout else {
+        return refuse("pymem reads CPython 3.8-3.15 from outside".into());
+    };
+    if capture::facts::of(v.minor).is_none() {
+        return refuse("pymem reads CPython 3.8-3.15 from outside".into());
+    }
+    if rt.free_threaded() == Some(true) {
+        return refuse("a free-threaded build, which pymem does not read yet".into());
+    }
+    if v.minor == 14 && v.micro < 5 {
+        return refuse(
+            "3.14.0-3.14.4 have the incremental collector; pymem reads 3.14.5 and later".into(),
+        );
+    }
+    // The target's own table of sizes must match the one pymem was generated from.
+    for key in [
+        "interpreter_state.size",
+        "thread_state.size",
+        "runtime_state.interpreters_head",
+        "interpreter_state.threads_head",
+    ] {
+        let table = layout.get(&format!("_Py_DebugOffsets.{key}"));
+        if table.is_none() {
+            continue;
+        }
+        let ours = match key {
+            "interpreter_state.size" => layout.get("sizeof.PyInterpreterState"),
+            "thread_state.size" => layout.get("sizeof.PyThreadState"),
+            "runtime_state.interpreters_head" => layout.get("_PyRuntimeState.interpreters_head"),
+            _ => layout.get("PyInterpreterState.threads_head"),
+        };
+        if let (Some(theirs), Some(ours)) = (rt.debug(key), ours) {
+            if theirs != ours {
+                return refuse(format!(
+                    "its {key} is {theirs} where the tested {} has {ours}: a build pymem was not tested on",
+                    layout.python
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Is the collector running right now (read from the live, stopped process)?
+fn collecting(mem: &LiveProcess, t: &Target) -> bool {
+    let Some(layout) = t.runtime.layout else {
+        return false;
+    };
+    let Ok(off) = capture::offsets::Offsets::resolve(layout) else {
+        return false;
+    };
+    let rt = t.runtime.addr;
+    let Ok(mut interp) = mem.read_u64(rt + off.runtime_interpreters) else {
+        return false;
+    };
+    // The main interpreter.
+    for _ in 0..64 {
+        if interp == 0 || mem.read_u64(interp + off.interp_id).ok() == Some(0) {
+            break;
+        }
+        interp = mem.read_u64(interp + off.interp_next).unwrap_or(0);
+    }
+    let gc = match (off.interp_gc, off.runtime_gc) {
+        (Some(g), _) if interp != 0 => interp + g,
+        (None, Some(g)) => rt + g,
+        _ => return false,
+    };
+    mem.read_u32(gc + off.gc_collecting).unwrap_or(0) != 0
+}
+
+/// What a stop-and-copy took.
+pub struct Copied {
+    pub image: Image,
+    pub stopped: Duration,
+    pub threads: usize,
+}
+
+/// Stop the target, copy its memory, resume it; retried while the collector runs.
+pub fn stop_and_copy(t: &Target) -> Result<Copied> {
+    let pid = t.pid;
+    let mem = LiveProcess::open(pid);
+    for attempt in 0..=RETRIES {
+        let stopped = Stopped::stop(pid, STOP_TIMEOUT).map_err(|e| match e {
+            StopError::NotPermitted => not_permitted(pid),
+            StopError::AlreadyTraced(tr) => Error::Usage(format!(
+                "process {pid} is already traced by process {tr} (a debugger?): detach it first"
+            )),
+            StopError::Gone => Error::Usage(format!("process {pid} exited")),
+            StopError::Timeout(tid) => Error::Usage(format!(
+                "thread {tid} of process {pid} did not stop within {} s (uninterruptible sleep?); the process was resumed",
+                STOP_TIMEOUT.as_secs()
+            )),
+            StopError::Other(s) => Error::Usage(format!("cannot stop process {pid}: {s}")),
+        })?;
+        if collecting(&mem, t) {
+            stopped.resume();
+            if attempt == RETRIES {
+                return Err(Error::Usage(format!(
+                    "process {pid} was collecting garbage each of {} times it was stopped; it was resumed, try again",
+                    RETRIES + 1
+                )));
+            }
+            std::thread::sleep(Duration::from_millis(20 << attempt));
+            continue;
+        }
+        // The maps again, under the stop: the process may have mapped memory meanwhile.
+        let maps = maps::of_process(pid).unwrap_or_else(|_| t.maps.clone());
+        let image = Image::copy(&mem, &maps);
+        let took = stopped.stopped_for();
+        let threads = stopped.thread_count();
+        stopped.resume();
+        let image = image.map_err(|e| Error::Usage(format!("reading process {pid}: {e}")))?;
+        if !target::alive(pid) {
+            return Err(Error::Usage(format!(
+                "process {pid} exited during the read"
+            )));
+        }
+        return Ok(Copied {
+            image,
+            stopped: took,
+            threads,
+        });
+    }
+    unreachable!("the loop returns")
+}
+
+fn pythonmalloc_of(pid: u32) -> Option<String> {
+    let env = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    env.split(|&b| b == 0)
+        .find_map(|kv| kv.strip_prefix(b"PYTHONMALLOC="))
+        .map(|v| String::from_utf8_lossy(v).into_owned())
+}
+
+fn rss_of(pid: u32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+/// `pymem attach PID --method read`.
+pub fn attach(pid: u32, out: &Path, values: bool) -> Result<i32> {
+    let started = Instant::now();
+    let t = inspect(pid)?;
+    let rss = rss_of(pid);
+    let copied = stop_and_copy(&t)?;
+    let info = ProcessInfo {
+        pid,
+        rss,
+        pythonmalloc: pythonmalloc_of(pid),
+        method: "read".into(),
+        stopped_ms: Some(copied.stopped.as_secs_f64() * 1000.0),
+        missing: if copied.image.unreadable_pages > 0 {
+            vec![format!(
+                "memory: {} pages listed in the maps could not be read",
+                copied.image.unreadable_pages
+            )]
+        } else {
+            Vec::new()
+        },
+    };
+    let stats = capture::capture(
+        &copied.image,
+        &t.binary,
+        &t.runtime,
+        &info,
+        &Options { values },
+        out,
+    )
+    .map_err(|e| match e {
+        CaptureError::Collecting => Error::Usage(format!(
+            "process {pid} was collecting garbage when it was stopped; try again"
+        )),
+        CaptureError::Failed(s) => Error::Usage(format!("reading process {pid}: {s}")),
+    })?;
+    eprintln!(
+        "pymem: wrote {} ({} objects, CPython {}, pid {pid}; stopped {:.1} ms for {} threads and {:.1} MiB, {:.2} s in all)",
+        out.display(),
+        stats.objects,
+        stats.version,
+        copied.stopped.as_secs_f64() * 1000.0,
+        copied.threads,
+        copied.image.len() as f64 / (1 << 20) as f64,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(0)
+}

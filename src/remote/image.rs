@@ -1,0 +1,230 @@
+//! A copy of a process's memory, taken while it is stopped, read afterwards at leisure.
+//!
+//! What is copied: the resident (or swapped-out) pages of every writable mapping, where every
+//! Python object lives — pymalloc's arenas, the C heap, the interpreter's and extension
+//! modules' data — and of the read-only mappings of ELF files (type names and other C strings
+//! live there). Pages never touched are not copied: `/proc/PID/pagemap` says which are
+//! present. Each run of pages is read with one `process_vm_readv` call, so the copy runs at
+//! memory speed and the target can be resumed before any decoding starts.
+
+use super::maps::Mapping;
+use super::memory::{LiveProcess, Memory, Unreadable};
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+
+const PAGE: u64 = 4096;
+
+/// One contiguous run of copied memory.
+struct Region {
+    start: u64,
+    data: Vec<u8>,
+}
+
+/// The copied memory of a process; reads outside it fail.
+pub struct Image {
+    regions: Vec<Region>,
+    /// Pages that could not be read although the maps listed them.
+    pub unreadable_pages: u64,
+}
+
+/// Whether a mapping holds memory worth copying: every writable one, and the read-only ones
+/// of loaded programs and libraries (files that also have an executable mapping: type
+/// names, method names and other C strings live there), not data files mapped read-only.
+pub fn wanted(m: &Mapping, maps: &[Mapping]) -> bool {
+    if !m.readable || m.path == "[vvar]" || m.path == "[vsyscall]" || m.path == "[vvar_vclock]" {
+        return false;
+    }
+    if m.writable {
+        return true;
+    }
+    m.path.starts_with('/') && maps.iter().any(|x| x.executable && x.path == m.path)
+}
+
+impl Image {
+    /// Copy the wanted mappings of a (stopped) process.
+    pub fn copy(mem: &LiveProcess, maps: &[Mapping]) -> std::io::Result<Image> {
+        let pagemap = File::open(format!("/proc/{}/pagemap", mem.pid())).ok();
+        let mut runs: Vec<(u64, u64)> = maps
+            .iter()
+            .filter(|m| wanted(m, maps))
+            .flat_map(|m| present_runs(pagemap.as_ref(), m.start, m.end))
+            .collect();
+        runs.sort_unstable();
+        // Adjacent runs become one, so that an object that straddles two mappings reads whole.
+        let mut merged: Vec<(u64, u64)> = Vec::with_capacity(runs.len());
+        for (lo, hi) in runs {
+            match merged.last_mut() {
+                Some(last) if last.1 >= lo => last.1 = last.1.max(hi),
+                _ => merged.push((lo, hi)),
+            }
+        }
+        let mut regions = Vec::with_capacity(merged.len());
+        let mut unreadable = 0;
+        for (lo, hi) in merged {
+            let mut at = lo;
+            while at < hi {
+                let mut data = vec![0u8; (hi - at) as usize];
+                let n = mem.read_some(at, &mut data) as u64 / PAGE * PAGE;
+                if n > 0 {
+                    data.truncate(n as usize);
+                    regions.push(Region { start: at, data });
+                    at += n;
+                } else {
+                    // The page at `at` cannot be read (a guard page...): skip it.
+                    unreadable += 1;
+                    at += PAGE;
+                }
+            }
+        }
+        Ok(Image {
+            regions,
+            unreadable_pages: unreadable,
+        })
+    }
+
+    /// An image from explicit regions (tests, core files).
+    pub fn from_regions(mut parts: Vec<(u64, Vec<u8>)>) -> Image {
+        parts.sort_by_key(|p| p.0);
+        Image {
+            regions: merge(
+                parts
+                    .into_iter()
+                    .map(|(start, data)| Region { start, data })
+                    .collect(),
+            ),
+            unreadable_pages: 0,
+        }
+    }
+
+    /// Bytes copied.
+    pub fn len(&self) -> u64 {
+        self.regions.iter().map(|r| r.data.len() as u64).sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.regions.is_empty()
+    }
+
+    /// The copied runs, as (start, end).
+    pub fn ranges(&self) -> impl Iterator<Item = (u64, u64)> + '_ {
+        self.regions
+            .iter()
+            .map(|r| (r.start, r.start + r.data.len() as u64))
+    }
+
+    /// The bytes at `[addr, addr + len)` when they lie in one copied run.
+    pub fn slice(&self, addr: u64, len: usize) -> Option<&[u8]> {
+        let i = self.regions.partition_point(|r| r.start <= addr);
+        let r = self.regions.get(i.checked_sub(1)?)?;
+        let off = (addr - r.start) as usize;
+        r.data.get(off..off.checked_add(len)?)
+    }
+
+    /// Whether `addr` lies in copied memory.
+    pub fn contains(&self, addr: u64) -> bool {
+        self.slice(addr, 1).is_some()
+    }
+}
+
+impl Memory for Image {
+    fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Unreadable> {
+        match self.slice(addr, buf.len()) {
+            Some(s) => {
+                buf.copy_from_slice(s);
+                Ok(())
+            }
+            None => Err(Unreadable {
+                addr,
+                len: buf.len(),
+            }),
+        }
+    }
+
+    fn read_u64(&self, addr: u64) -> Result<u64, Unreadable> {
+        match self.slice(addr, 8) {
+            Some(s) => Ok(u64::from_le_bytes(s.try_into().expect("8 bytes"))),
+            None => Err(Unreadable { addr, len: 8 }),
+        }
+    }
+}
+
+/// Adjacent runs become one (sorted input).
+fn merge(regions: Vec<Region>) -> Vec<Region> {
+    let mut out: Vec<Region> = Vec::with_capacity(regions.len());
+    for r in regions {
+        if let Some(last) = out.last_mut() {
+            if last.start + last.data.len() as u64 == r.start {
+                last.data.extend_from_slice(&r.data);
+                continue;
+            }
+        }
+        out.push(r);
+    }
+    out
+}
+
+/// Runs of pages in `[lo, hi)` that are present or swapped out, per the pagemap (bit 63
+/// present, bit 62 swapped); the whole range when there is no pagemap.
+fn present_runs(pagemap: Option<&File>, lo: u64, hi: u64) -> Vec<(u64, u64)> {
+    let Some(pm) = pagemap else {
+        return vec![(lo, hi)];
+    };
+    let pages = ((hi - lo) / PAGE) as usize;
+    let mut entries = vec![0u8; pages * 8];
+    if pm.read_exact_at(&mut entries, (lo / PAGE) * 8).is_err() {
+        return vec![(lo, hi)];
+    }
+    let mut runs = Vec::new();
+    let mut start: Option<u64> = None;
+    for (i, e) in entries.chunks_exact(8).enumerate() {
+        let v = u64::from_le_bytes(e.try_into().expect("8 bytes"));
+        let here = lo + i as u64 * PAGE;
+        let used = v & (3 << 62) != 0;
+        match (used, start) {
+            (true, None) => start = Some(here),
+            (false, Some(s)) => {
+                runs.push((s, here));
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        runs.push((s, hi));
+    }
+    runs
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_inside_runs_and_across_merged_ones_only() {
+        let img = Image::from_regions(vec![
+            (0x2000, vec![2; 0x1000]),
+            (0x1000, vec![1; 0x1000]),
+            (0x9000, vec![9; 0x1000]),
+        ]);
+        assert_eq!(img.len(), 0x3000);
+        let mut b = [0u8; 4];
+        img.read(0x1ffe, &mut b).unwrap();
+        assert_eq!(b, [1, 1, 2, 2]);
+        assert!(img.read(0x2ffe, &mut b).is_err());
+        assert!(img.read(0x500, &mut b).is_err());
+        assert_eq!(img.read_u64(0x9000).unwrap(), 0x0909_0909_0909_0909);
+        assert!(img.contains(0x9fff) && !img.contains(0xa000));
+    }
+
+    #[test]
+    fn its_own_process_copies_and_holds_a_heap_value() {
+        let me = LiveProcess::open(std::process::id());
+        let maps = super::super::maps::of_process(std::process::id()).unwrap();
+        let boxed = Box::new(0xfeed_beef_u64);
+        let img = Image::copy(&me, &maps).unwrap();
+        assert_eq!(
+            img.read_u64(&*boxed as *const u64 as u64).unwrap(),
+            0xfeed_beef
+        );
+    }
+}
