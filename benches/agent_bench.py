@@ -10,15 +10,10 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "src", "agent"))
+here = os.path.dirname(os.path.abspath(__file__))
+sys.path[:0] = [os.path.join(here, "..", "src", "agent"), here]
 import pymem_agent  # noqa: E402
-
-
-class Node:
-    def __init__(self, i):
-        self.i = i
-        self.name = "n%d" % i
-        self.tags = [i, i + 1]
+from shapes import Node  # noqa: E402
 
 
 def status_kb(field):

@@ -99,21 +99,34 @@ def _raw_buffer(n):
     return buf, ctypes.addressof(ctypes.c_char.from_buffer(buf))
 
 
+_PREAD = []
+
+
+def _libc_pread():
+    """libc's pread through ctypes.pythonapi (a PyDLL, which keeps the GIL during the call),
+    made once per process. Built from pythonapi's own function-pointer class: a new PyDLL
+    would define a new class (and a subclass entry in ctypes' base), and pythonapi.pread
+    would cache the function on pythonapi where the program might meet it."""
+    if not _PREAD:
+        try:
+            api = ctypes.pythonapi
+            fn = api._FuncPtr(("pread", api))
+            fn.restype = ctypes.c_ssize_t
+            fn.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long]
+            _PREAD.append(fn)
+        except Exception:
+            _PREAD.append(None)
+    return _PREAD[0]
+
+
 class _Memory:
     """Reads process memory through /proc/self/mem: an unmapped address fails, never faults."""
 
     def __init__(self):
         self.fd = os.open("/proc/self/mem", os.O_RDONLY)
-        self._pread = None
-        try:
-            libc = ctypes.PyDLL(None)  # PyDLL keeps the GIL during the call
-            fn = libc.pread
-            fn.restype = ctypes.c_ssize_t
-            fn.argtypes = [ctypes.c_int, ctypes.c_void_p, ctypes.c_size_t, ctypes.c_long]
-            self._pread = fn
+        self._pread = _libc_pread()
+        if self._pread is not None:
             self._buf, self._buf_addr = _raw_buffer(4096)
-        except Exception:
-            self._pread = None
 
     def read(self, addr, n):
         if addr <= 0 or addr >= 1 << 63:
@@ -1073,7 +1086,7 @@ def _held_references(own, walk_list):
     def count(r):
         i = id(r)
         if i not in own:
-            held[i] = held.get(i, 0) + 1
+            held[i] = held.get(i, _TID_BASE) + 1  # never a cached small int (see below)
 
     for k in range(start, len(young)):
         x = young[k]
@@ -1220,6 +1233,8 @@ def _walk(out, types, values, pools, arenas):
     for t in _EAGER_TYPES:
         tget(t)
     o = None
+    # The counts are offset by _TID_BASE: as small ints they would be references of the
+    # capture to the program's 1 and 2, thousands of them.
     held = _held_references(own, objs).get
     rc_adjust = _calibrate()
     # An untracked object referenced once can be met only once, so it needs no entry in
@@ -1265,7 +1280,7 @@ def _walk(out, types, values, pools, arenas):
         else:
             tid -= _TID_BASE
         # Reference count without the walk's own references (immortal objects: as reported).
-        rc = rc if rc >= immortal else rc - rc_adjust - held(a, 0)
+        rc = rc if rc >= immortal else rc - rc_adjust - held(a, _TID_BASE) + _TID_BASE
         block = a - tpre[tid]
         pool = block & mask
         info = pget(pool)

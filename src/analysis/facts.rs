@@ -27,6 +27,14 @@ pub struct SnapshotFacts {
     pub roots: BTreeMap<String, u64>,
     pub arenas: Option<ArenaFacts>,
     pub missing: Vec<String>,
+    /// How it was captured: `agent` (inside the process), `read` (from outside), `core`.
+    pub method: String,
+    /// Read from outside: milliseconds the process was stopped.
+    pub stopped_ms: Option<f64>,
+    /// Read from outside: objects whose references were found by scanning, in all, and of
+    /// how many types.
+    pub scanned_objects: u64,
+    pub scanned_types: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -101,5 +109,15 @@ pub fn facts(snap: &Snapshot) -> SnapshotFacts {
         roots,
         arenas,
         missing: h.missing.clone(),
+        method: h
+            .capture
+            .as_ref()
+            .map_or("agent".to_string(), |c| c.method.clone()),
+        stopped_ms: h.capture.as_ref().and_then(|c| c.stopped_ms),
+        scanned_objects: snap
+            .end
+            .as_ref()
+            .map_or(0, |e| e.scanned.iter().map(|(_, n)| n).sum()),
+        scanned_types: snap.end.as_ref().map_or(0, |e| e.scanned.len() as u64),
     }
 }

@@ -12,10 +12,25 @@ use super::pools::Pools;
 use super::sizes;
 use super::strings;
 use super::types::{Base, Kind, TypeInfo, Types};
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::rc::Rc;
 
-/// An edge label, as the agent spells it.
-pub type Label = Option<String>;
+/// An edge label, as the agent spells it (shared: the same names label many edges).
+pub type Label = Option<Rc<str>>;
+
+thread_local! {
+    static DICT_LABEL: Rc<str> = Rc::from(".__dict__");
+    static MRO_LABEL: Rc<str> = Rc::from(".__mro__");
+    static KEY_LABEL: Rc<str> = Rc::from("<key>");
+}
+
+fn dict_label() -> Rc<str> {
+    DICT_LABEL.with(Rc::clone)
+}
+
+fn key_edge_label() -> Rc<str> {
+    KEY_LABEL.with(Rc::clone)
+}
 
 /// What one object's snapshot line carries beyond address, type, size and count.
 #[derive(Default)]
@@ -71,6 +86,7 @@ pub struct Decoder<'a, 'h> {
     pub interned: u64,
     /// Objects of each type whose referents were found by scanning.
     pub scanned: HashMap<u32, u64>,
+    key_labels: HashMap<u64, Rc<str>>,
 }
 
 impl<'a, 'h> Decoder<'a, 'h> {
@@ -83,7 +99,8 @@ impl<'a, 'h> Decoder<'a, 'h> {
             debug_shift: 0,
             lookdict: None,
             interned: 0,
-            scanned: HashMap::new(),
+            scanned: HashMap::default(),
+            key_labels: HashMap::default(),
         }
     }
 
@@ -118,7 +135,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
     /// Decode the object at `addr` of type `tid` into `out`.
     pub fn decode(&mut self, addr: u64, tid: u32, in_pool: bool, out: &mut Decoded) {
         out.clear();
-        let info = self.types.info(tid).clone();
+        let info = self.types.shared(tid);
         // gc.get_referents() reports nothing for an object its type does not traverse (no
         // HAVE_GC): a C type nobody decodes has no referents then, as for the agent.
         let traversed = info.flags & flags::HAVE_GC != 0;
@@ -328,8 +345,18 @@ impl<'a, 'h> Decoder<'a, 'h> {
         }
     }
 
-    /// The label of a dict value stored under key `k`, as the agent writes it.
-    fn key_label(&mut self, k: u64) -> String {
+    /// The label of a dict value stored under key `k`, as the agent writes it (cached per
+    /// key object: the same attribute names key many dicts).
+    fn key_label(&mut self, k: u64) -> Rc<str> {
+        if let Some(l) = self.key_labels.get(&k) {
+            return Rc::clone(l);
+        }
+        let l: Rc<str> = Rc::from(self.key_label_text(k));
+        self.key_labels.insert(k, Rc::clone(&l));
+        l
+    }
+
+    fn key_label_text(&mut self, k: u64) -> String {
         let b = &self.types.builtins;
         let h = self.heap;
         let tk = h.type_of(k).unwrap_or(0);
@@ -391,8 +418,19 @@ impl<'a, 'h> Decoder<'a, 'h> {
             || (h.off.keys_lookup.is_some()
                 && self.lookdict.is_some()
                 && self.lookdict == h.word(table.keys + h.off.keys_lookup.unwrap_or(0)));
+        // 3.13: values embedded in their instance are traversed by the instance, not here
+        // (3.14+ traverses the dict instead of the instance's values).
+        let embedded = table.split
+            && h.facts.minor >= 13
+            && !h.facts.managed_dict_first
+            && h.word(addr + h.off.dict_values)
+                .and_then(|v| h.u8(v + 2))
+                .unwrap_or(0)
+                != 0;
         for &(k, v) in &table.entries {
-            out.refs.push(v);
+            if !embedded {
+                out.refs.push(v);
+            }
             if general && !table.split {
                 out.refs.push(k);
             }
@@ -404,7 +442,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
                 out.refs.push(k);
             }
         }
-        let mut by_value: HashMap<u64, String> = HashMap::new();
+        let mut by_value: HashMap<u64, Rc<str>> = HashMap::default();
         for &(k, v) in &table.entries {
             if let std::collections::hash_map::Entry::Vacant(e) = by_value.entry(v) {
                 e.insert(self.key_label(k));
@@ -416,7 +454,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
             .iter()
             .map(|r| match by_value.get(r) {
                 Some(l) => Some(l.clone()),
-                None if exact || keys.contains(r) => Some("<key>".to_string()),
+                None if exact || keys.contains(r) => Some(key_edge_label()),
                 None => None,
             })
             .collect();
@@ -427,15 +465,14 @@ impl<'a, 'h> Decoder<'a, 'h> {
     /// dict): scanned, without its weakref list.
     fn dict_subclass_tail(&mut self, addr: u64, info: &TypeInfo, refs: &mut Vec<u64>) {
         let h = self.heap;
-        // The first static type in the chain that is not dict itself.
+        // The first C type in the chain that is not dict itself.
         let mut t = info.addr;
         let mut c_type = None;
         for _ in 0..64 {
-            let fl = h.word(t + h.off.tp_flags).unwrap_or(0);
             if t == self.types.builtins.dict {
                 break;
             }
-            if fl & flags::HEAPTYPE == 0 {
+            if !self.types.python_class(h, t) {
                 c_type = Some(t);
                 break;
             }
@@ -475,7 +512,13 @@ impl<'a, 'h> Decoder<'a, 'h> {
                 .unwrap_or(0),
             _ => 0,
         };
-        if state != 0 && state_size > 0 {
+        if d != 0 {
+            out.name = dicts::get_str_item(h, &self.types.builtins, d, "__name__")
+                .and_then(|n| strings::exact_str(h, &self.types.builtins, n));
+        }
+        if state != 0 && h.facts.atexit_in_module_state && out.name.as_deref() == Some("atexit") {
+            self.atexit_callbacks(state, &mut out.refs);
+        } else if state != 0 && state_size > 0 {
             let n = (state_size as u64).min(MAX_SCAN) / 8;
             for i in 0..n {
                 if let Some(p) = h.word(state + i * 8) {
@@ -488,14 +531,36 @@ impl<'a, 'h> Decoder<'a, 'h> {
         }
         if d != 0 {
             out.refs.push(d);
-            out.name = dicts::get_str_item(h, &self.types.builtins, d, "__name__")
-                .and_then(|n| strings::exact_str(h, &self.types.builtins, n));
         }
         out.labels = out
             .refs
             .iter()
-            .map(|&r| (r == d).then(|| ".__dict__".to_string()))
+            .map(|&r| (r == d).then(dict_label))
             .collect();
+    }
+
+    /// 3.8, 3.9: the callbacks `atexit.register` keeps in the module's state, each its
+    /// function, arguments and keyword arguments, as the module's traversal visits them.
+    fn atexit_callbacks(&mut self, state: u64, refs: &mut Vec<u64>) {
+        use super::facts::source as src;
+        let h = self.heap;
+        let array = h.word(state + src::ATEXIT_CALLBACKS).unwrap_or(0);
+        let n = h
+            .u32(state + src::ATEXIT_NCALLBACKS)
+            .unwrap_or(0)
+            .min(1 << 20) as u64;
+        for i in 0..n {
+            let Some(cb) = h.word(array + i * 8).filter(|&c| c != 0) else {
+                continue;
+            };
+            for f in src::ATEXIT_CALLBACK_FIELDS {
+                if let Some(p) = h.word(cb + f).filter(|&p| p != 0) {
+                    if self.scanned_object(p).is_some() {
+                        refs.push(p);
+                    }
+                }
+            }
+        }
     }
 
     fn function(&mut self, addr: u64, out: &mut Decoded) {
@@ -519,19 +584,33 @@ impl<'a, 'h> Decoder<'a, 'h> {
         offs.extend(o.func_annotate);
         self.fields(addr, &offs, &mut out.refs);
         let at = |off: u64| h.word(addr + off).unwrap_or(0);
-        let named = [
-            (at(o.func_code), ".__code__"),
-            (at(o.func_globals), ".__globals__"),
-            (at(o.func_defaults), ".__defaults__"),
-            (at(o.func_kwdefaults), ".__kwdefaults__"),
-            (at(o.func_closure), ".__closure__"),
+        thread_local! {
+            static NAMES: [Rc<str>; 5] = [
+                Rc::from(".__code__"),
+                Rc::from(".__globals__"),
+                Rc::from(".__defaults__"),
+                Rc::from(".__kwdefaults__"),
+                Rc::from(".__closure__"),
+            ];
+        }
+        let fields = [
+            at(o.func_code),
+            at(o.func_globals),
+            at(o.func_defaults),
+            at(o.func_kwdefaults),
+            at(o.func_closure),
         ];
-        let known: HashMap<u64, &str> = named.iter().filter(|(a, _)| *a != 0).copied().collect();
-        out.labels = out
-            .refs
-            .iter()
-            .map(|r| known.get(r).map(|s| s.to_string()))
-            .collect();
+        out.labels = NAMES.with(|names| {
+            out.refs
+                .iter()
+                .map(|r| {
+                    fields
+                        .iter()
+                        .position(|f| *f != 0 && f == r)
+                        .map(|i| Rc::clone(&names[i]))
+                })
+                .collect()
+        });
         out.name = if o.co_qualname.is_some() {
             self.code_name(at(o.func_code))
         } else {
@@ -552,28 +631,31 @@ impl<'a, 'h> Decoder<'a, 'h> {
         if tflags & flags::HEAPTYPE == 0 {
             return; // static types are not traversed
         }
-        // A heap metaclass is traversed first (its slots, then itself).
+        // A Python metaclass is traversed first (its slots), then its C base's traversal:
+        // a C metaclass (ctypes') its per-class data, then every heap metaclass, itself.
         if info.heap {
             for s in info.slots.clone() {
                 if let Some(p) = h.word(addr + s.offset).filter(|&p| p != 0) {
                     out.refs.push(p);
                 }
             }
+        }
+        let c_meta = self.c_base(info.addr);
+        if c_meta != self.types.builtins.type_ {
+            let size = h.word(c_meta + o.tp_basicsize).unwrap_or(0);
+            if size > o.heaptype_size {
+                self.scan(addr, info, o.heaptype_size, size, &mut out.refs);
+            }
+            // Before 3.13 ctypes kept it in the class's tp_dict, a C subclass of dict whose
+            // extra fields the metaclass traverses as the class's own.
+            self.class_data_in_dict(addr, &mut out.refs);
+        }
+        if info.heap {
             out.refs.push(info.addr);
         }
         let mut offs = vec![o.tp_dict, o.tp_mro, o.tp_bases, o.tp_base];
         offs.extend(o.ht_module);
         self.fields(addr, &offs, &mut out.refs);
-        // A C metaclass (ctypes' 3.13+) keeps data after the heap type and traverses it,
-        // with itself when it is a heap type.
-        if !self.types.python_class(h, info.addr) && info.addr != self.types.builtins.type_ {
-            if info.basicsize > o.heaptype_size {
-                self.scan(addr, info, o.heaptype_size, info.basicsize, &mut out.refs);
-            }
-            if info.heap {
-                out.refs.push(info.addr);
-            }
-        }
         let d = h.word(addr + o.tp_dict).unwrap_or(0);
         let mro = h.word(addr + o.tp_mro).unwrap_or(0);
         out.labels = out
@@ -581,14 +663,55 @@ impl<'a, 'h> Decoder<'a, 'h> {
             .iter()
             .map(|&r| {
                 if r == d {
-                    Some(".__dict__".to_string())
+                    Some(dict_label())
                 } else if r == mro {
-                    Some(".__mro__".to_string())
+                    Some(MRO_LABEL.with(Rc::clone))
                 } else {
                     None
                 }
             })
             .collect();
+    }
+
+    /// The first type in `t`'s chain of bases that is not a Python class.
+    fn c_base(&self, t: u64) -> u64 {
+        let h = self.heap;
+        let mut t = t;
+        for _ in 0..64 {
+            if !self.types.python_class(h, t) {
+                return t;
+            }
+            match h.word(t + h.off.tp_base) {
+                Some(b) if b != 0 => t = b,
+                _ => break,
+            }
+        }
+        t
+    }
+
+    /// The words after the dict part of a class's tp_dict when that is an instance of a C
+    /// subclass of dict (ctypes' StgDict): data a C metaclass keeps per class.
+    fn class_data_in_dict(&mut self, addr: u64, refs: &mut Vec<u64>) {
+        let h = self.heap;
+        let Some(d) = h.word(addr + h.off.tp_dict).filter(|&d| d != 0) else {
+            return;
+        };
+        let Some(dict_type) = h.header(d).map(|(_, t)| t) else {
+            return;
+        };
+        if dict_type == self.types.builtins.dict {
+            return;
+        }
+        let (Some(id), Some(plain)) = (
+            self.types.get(h, dict_type),
+            self.types.get(h, self.types.builtins.dict),
+        ) else {
+            return;
+        };
+        let (info, dict_size) = (self.types.shared(id), self.types.info(plain).basicsize);
+        if !info.heap && info.kind == Kind::Dict && info.basicsize > dict_size {
+            self.scan(d, &info, dict_size, info.basicsize, refs);
+        }
     }
 
     fn cfunction(&mut self, addr: u64, out: &mut Decoded) {
@@ -680,8 +803,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
         let shared = || {
             h.word(info.addr + h.off.ht_cached_keys)
                 .filter(|&k| k != 0)
-                .and_then(|k| dicts::keys_entries(h, k))
-                .map(|e| e.len() as u64)
+                .and_then(|k| dicts::keys_nentries(h, k))
                 .unwrap_or(0)
         };
         match h.facts.managed {
@@ -709,6 +831,9 @@ impl<'a, 'h> Decoder<'a, 'h> {
             }
             Managed::Inline313 => {
                 let dict = h.word(addr.wrapping_sub(24)).unwrap_or(0);
+                if dict != 0 && h.facts.managed_dict_first {
+                    return (dict, None);
+                }
                 if info.flags & flags::INLINE_VALUES != 0 {
                     let values = addr + info.basicsize;
                     let valid = h.u8(values + 3).unwrap_or(0);
@@ -773,13 +898,13 @@ impl<'a, 'h> Decoder<'a, 'h> {
         origin: &[Origin],
     ) -> Vec<Label> {
         let h = self.heap;
-        let mut known: HashMap<u64, String> = HashMap::new();
+        let mut known: HashMap<u64, Rc<str>> = HashMap::default();
         let managed = info.flags & flags::MANAGED_DICT != 0 && h.facts.managed != Managed::None;
         if managed {
             let (dict, values) = self.managed(addr, info);
             let names = info.shared_names.as_deref();
             if dict != 0 && !matches!(h.facts.managed, Managed::Tagged312 if values.is_some()) {
-                known.insert(dict, ".__dict__".into());
+                known.insert(dict, dict_label());
             } else if let (Some((at, _)), Some(names)) = (values, names) {
                 if !names.is_empty() {
                     // All values set, no slots: labels by position.
@@ -793,17 +918,14 @@ impl<'a, 'h> Decoder<'a, 'h> {
                             .take(names.len())
                             .all(|o| matches!(o, Origin::Value));
                     if positional {
-                        let mut out: Vec<Label> = names
-                            .iter()
-                            .map(|n| n.as_ref().map(|n| format!(".{n}")))
-                            .collect();
+                        let mut out: Vec<Label> = names.to_vec();
                         out.push(None);
                         return out;
                     }
                     for (i, n) in names.iter().enumerate() {
                         let v = h.word(at + i as u64 * 8).unwrap_or(0);
                         match n {
-                            Some(n) => known.insert(v, format!(".{n}")),
+                            Some(n) => known.insert(v, Rc::clone(n)),
                             None => known.remove(&v),
                         };
                     }
@@ -811,14 +933,14 @@ impl<'a, 'h> Decoder<'a, 'h> {
             }
         } else if info.dictoffset > 0 {
             if let Some(d) = h.word(addr + info.dictoffset as u64).filter(|&d| d != 0) {
-                known.insert(d, ".__dict__".into());
+                known.insert(d, dict_label());
             }
         } else if info.members.is_empty() {
             return Vec::new();
         }
         for s in &info.members {
             if let Some(v) = h.word(addr + s.offset) {
-                known.entry(v).or_insert_with(|| s.label.clone());
+                known.entry(v).or_insert_with(|| Rc::clone(&s.label));
             }
         }
         if known.is_empty() {
@@ -913,29 +1035,75 @@ impl<'a, 'h> Decoder<'a, 'h> {
         };
         let end = info.basicsize + n * info.itemsize;
         self.scan(addr, info, 16, end, &mut out.refs);
+        if info.addr == self.types.builtins.capsule {
+            self.capsule_data(addr, info, &mut out.refs);
+        }
         if info.heap {
             out.refs.push(info.addr);
+        }
+        // A C type with a managed dict visits it (PyObject_VisitManagedDict).
+        if info.flags & flags::MANAGED_DICT != 0 && h.facts.managed != Managed::None {
+            let (dict, values) = self.managed(addr, info);
+            match values {
+                Some((at, n)) => self.pointers(at, n, &mut out.refs),
+                None if dict != 0 => out.refs.push(dict),
+                None => {}
+            }
         }
         out.scanned = true;
         *self.scanned.entry(info.id).or_default() += 1;
         out.labels = self.c_labels(addr, info, &out.refs);
     }
 
+    /// A capsule with a traversal (3.13+, `_PyCapsule_SetTraverse`: _socket's C API) visits
+    /// objects that the data it points to holds: that block is scanned, as far as the
+    /// allocator says it extends (a pymalloc block, or a malloc chunk's header).
+    fn capsule_data(&mut self, addr: u64, info: &TypeInfo, refs: &mut Vec<u64>) {
+        use super::facts::source as src;
+        let h = self.heap;
+        if info.basicsize < src::CAPSULE_TRAVERSE + 8
+            || h.word(addr + src::CAPSULE_TRAVERSE).unwrap_or(0) == 0
+        {
+            return;
+        }
+        let Some(data) = h
+            .word(addr + src::CAPSULE_POINTER)
+            .filter(|&p| p != 0 && p % 8 == 0)
+        else {
+            return;
+        };
+        let size = self.pools.block_size(data).or_else(|| {
+            // glibc: the chunk's size (low 3 bits are flags) is the word before the data.
+            let chunk = h.word(data - 8)? & !7;
+            (32..=1 << 20).contains(&chunk).then_some(chunk - 8)
+        });
+        let end = size.unwrap_or(0).min(src::CAPSULE_DATA_MAX);
+        let mut at = 0;
+        while at + 8 <= end {
+            if let Some(p) = h.word(data + at).filter(|&p| p != 0 && p % 8 == 0) {
+                if self.scanned_object(p).is_some() {
+                    refs.push(p);
+                }
+            }
+            at += 8;
+        }
+    }
+
     /// The agent's labels for a C type's instance: its `__dict__` (tp_dictoffset > 0) and the
     /// object members of the heap types in its MRO, by value (the first name wins).
     fn c_labels(&self, addr: u64, info: &TypeInfo, refs: &[u64]) -> Vec<Label> {
         let h = self.heap;
-        let mut known: HashMap<u64, String> = HashMap::new();
+        let mut known: HashMap<u64, Rc<str>> = HashMap::default();
         if info.dictoffset > 0 {
             if let Some(d) = h.word(addr + info.dictoffset as u64).filter(|&d| d != 0) {
-                known.insert(d, ".__dict__".into());
+                known.insert(d, dict_label());
             }
         } else if info.members.is_empty() {
             return Vec::new();
         }
         for s in &info.members {
             if let Some(v) = h.word(addr + s.offset).filter(|&v| v != 0) {
-                known.entry(v).or_insert_with(|| s.label.clone());
+                known.entry(v).or_insert_with(|| Rc::clone(&s.label));
             }
         }
         if !refs.iter().any(|r| known.contains_key(r)) {
@@ -967,8 +1135,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
     fn buffers(&mut self, addr: u64, info: &TypeInfo, out: &mut Decoded) {
         let h = self.heap;
         let o = h.off;
-        let b = &self.types.builtins;
-        let owner = sizes::buffer_owner(h, b, info);
+        let owner = info.owner;
         let pool_or = |ptr: u64, nominal: u64| match self.pools.block_size(ptr) {
             Some(s) => (ptr, s),
             None => (ptr, nominal),
@@ -1015,12 +1182,16 @@ impl Decoder<'_, '_> {
     pub fn attribute(&mut self, obj: u64, name: &str) -> Option<u64> {
         let h = self.heap;
         let tid = self.object_type(obj)?;
-        let info = self.types.info(tid).clone();
-        let b = self.types.builtins.clone();
+        let info = self.types.shared(tid);
+        let b = self.types.builtins;
         if info.flags & flags::MANAGED_DICT != 0 && h.facts.managed != Managed::None {
             let (dict, values) = self.managed(obj, &info);
             if let (Some((at, n)), Some(names)) = (values, info.shared_names.as_ref()) {
-                let i = names.iter().position(|n| n.as_deref() == Some(name))? as u64;
+                let dotted = format!(".{name}");
+                let i = names
+                    .iter()
+                    .position(|n| n.as_deref() == Some(dotted.as_str()))?
+                    as u64;
                 return (i < n)
                     .then(|| h.word(at + i * 8))
                     .flatten()

@@ -83,6 +83,13 @@ pub fn keys_entries_kind(heap: &Heap, keys: u64) -> Option<(Vec<(u64, u64)>, boo
     Some((out, false))
 }
 
+/// The number of entry slots of a keys object (`dk_nentries`).
+pub fn keys_nentries(heap: &Heap, keys: u64) -> Option<u64> {
+    let o = heap.off;
+    let at = o.keys_nentries.or(o.keys_nentries_legacy)?;
+    heap.word(keys + at).filter(|&n| n <= MAX_ENTRIES)
+}
+
 /// Raw entries of a keys object (see [`keys_entries_kind`]).
 pub fn keys_entries(heap: &Heap, keys: u64) -> Option<Vec<(u64, u64)>> {
     keys_entries_kind(heap, keys).map(|(e, _)| e)

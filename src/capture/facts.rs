@@ -61,6 +61,12 @@ pub struct Facts {
     pub getsizeof_static_types_preheader: bool,
     /// `int.__sizeof__` counts at least one digit (3.11+; 0 has none).
     pub int_sizeof_min_one_digit: bool,
+    /// 3.14+: an instance whose `__dict__` was materialised has its dict traversed, not its
+    /// inline values (3.13 traverses the values while they are valid).
+    pub managed_dict_first: bool,
+    /// 3.8, 3.9: `atexit.register`ed callbacks live in the atexit module's state (which its
+    /// m_traverse visits); from 3.10 in the interpreter, where nothing traverses them.
+    pub atexit_in_module_state: bool,
 }
 
 /// The facts of CPython 3.`minor`, for the versions pymem supports.
@@ -90,6 +96,8 @@ pub fn of(minor: u32) -> Option<Facts> {
         getsizeof_adds_preheader: minor >= 11,
         getsizeof_static_types_preheader: matches!(minor, 11 | 12),
         int_sizeof_min_one_digit: minor >= 11,
+        managed_dict_first: minor >= 14,
+        atexit_in_module_state: minor <= 9,
     })
 }
 
@@ -109,7 +117,9 @@ impl Facts {
 }
 
 /// Layouts of structures that no installed header declares, from CPython's own sources
-/// (Modules/_collectionsmodule.c, Modules/_functoolsmodule.c), the same in 3.8–3.15.
+/// (Modules/_collectionsmodule.c, Modules/_functoolsmodule.c, Modules/atexitmodule.c,
+/// Objects/capsule.c), the same in
+/// every version that has them.
 pub mod source {
     /// `dequeobject`: after `PyObject_VAR_HEAD` (24 bytes): leftblock, rightblock,
     /// leftindex, rightindex, state, maxlen.
@@ -130,4 +140,15 @@ pub mod source {
     pub const LRU_HITS: u64 = 80;
     pub const LRU_MAXSIZE: u64 = 96;
     pub const LRU_MISSES: u64 = 104;
+    /// 3.8, 3.9 `atexitmodule_state`: `atexit_callback **atexit_callbacks; int ncallbacks;`
+    /// and `atexit_callback`: func, args, kwargs (Modules/atexitmodule.c).
+    pub const ATEXIT_CALLBACKS: u64 = 0;
+    pub const ATEXIT_NCALLBACKS: u64 = 8;
+    pub const ATEXIT_CALLBACK_FIELDS: [u64; 3] = [0, 8, 16];
+    /// `PyCapsule` (Objects/capsule.c): pointer, name, context, destructor, and from 3.13
+    /// traverse_func, clear_func.
+    pub const CAPSULE_POINTER: u64 = 16;
+    pub const CAPSULE_TRAVERSE: u64 = 48;
+    /// How much of the data a traversed capsule points to is scanned, at most.
+    pub const CAPSULE_DATA_MAX: u64 = 256;
 }

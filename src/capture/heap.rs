@@ -95,8 +95,14 @@ impl<'a> Heap<'a> {
         if addr == 0 || addr % 8 != 0 {
             return None;
         }
-        let rc = self.refcnt(addr)?;
-        let tp = self.type_of(addr)?;
+        let s = self.mem.slice(addr, 16)?;
+        let word0 = u64::from_le_bytes(s[0..8].try_into().ok()?);
+        let rc = if self.off.ob_refcnt_size == 4 {
+            word0 & 0xffff_ffff
+        } else {
+            word0
+        };
+        let tp = u64::from_le_bytes(s[8..16].try_into().ok()?);
         if tp == 0 || tp % 8 != 0 {
             return None;
         }

@@ -29,8 +29,7 @@ use crate::remote::image::Image;
 use crate::remote::runtime::Runtime;
 use decode::{Decoded, Decoder};
 use heap::Heap;
-use std::collections::{HashMap, HashSet};
-use std::io::Write;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 use types::{Builtins, Types};
 
@@ -138,6 +137,7 @@ fn builtins(bin: &PythonBinary, mem: &Image) -> Builtins {
         generators: [s("PyGen_Type"), s("PyCoro_Type"), s("PyAsyncGen_Type")],
         moduledef: s("PyModuleDef_Type"),
         frozendict: s("PyFrozenDict_Type"),
+        capsule: s("PyCapsule_Type"),
     }
 }
 
@@ -241,11 +241,36 @@ pub fn capture(
     }
     dec.debug_shift = debug_shift(&mut dec, &seeds);
 
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let body_file = tempfile::tempfile_in(dir)
-        .map_err(|e| fail(format!("cannot write in {}: {e}", dir.display())))?;
-    let mut lines = write::Lines::new(std::io::BufWriter::with_capacity(1 << 20, body_file));
+    let tmp = path.with_file_name(format!(
+        ".{}.{}.partial",
+        path.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("snapshot"),
+        std::process::id()
+    ));
+    let file = std::fs::File::create(&tmp)
+        .map_err(|e| fail(format!("cannot write {}: {e}", tmp.display())))?;
+    // Removed again unless the capture completes.
+    let mut guard = PartialFile(Some(tmp.clone()));
+    let mut lines = write::Lines::new(write::Background::new(file));
     let io = |e: std::io::Error| fail(format!("writing the snapshot: {e}"));
+    lines
+        .raw(
+            &header(
+                h,
+                &off,
+                interp,
+                &dec,
+                &pools,
+                bin,
+                runtime,
+                info,
+                opts,
+                &mut missing,
+            )
+            .to_string(),
+        )
+        .map_err(io)?;
 
     for a in &pools.arenas {
         let pools_json: Vec<String> = a
@@ -266,7 +291,7 @@ pub fn capture(
     }
 
     // The walk.
-    let mut visited: HashSet<u64> = HashSet::with_capacity(seeds.len() * 2);
+    let mut visited = crate::remote::image::AddressSet::new(mem);
     let mut stack: Vec<u64> = Vec::new();
     let mut out = Decoded::default();
     let mut invalid = 0u64;
@@ -276,7 +301,7 @@ pub fn capture(
             Some(a) => a,
             None => match seed_iter.next() {
                 Some(&a) => {
-                    if !visited.insert(a) {
+                    if !visited.insert(mem, a) {
                         continue;
                     }
                     a
@@ -307,7 +332,7 @@ pub fn capture(
                 out.labels.swap(keep, i);
             }
             keep += 1;
-            if visited.insert(r) {
+            if visited.insert(mem, r) {
                 stack.push(r);
             }
         }
@@ -321,7 +346,7 @@ pub fn capture(
     // Roots: modules, sys.modules itself, every thread's frames and their locals.
     let mut roots = 0u64;
     let modules = h.word(interp + off.interp_modules).unwrap_or(0);
-    let b = dec.types.builtins.clone();
+    let b = dec.types.builtins;
     if let Some(t) = dicts::table(h, modules, None) {
         for (k, v) in t.entries {
             if let Some(name) = strings::exact_str(h, &b, k) {
@@ -340,7 +365,7 @@ pub fn capture(
     }
     let names = thread_names(&mut dec, modules);
     let mut t = h.word(interp + off.interp_threads).unwrap_or(0);
-    let mut seen_threads = HashSet::new();
+    let mut seen_threads = HashSet::default();
     while t != 0 && seen_threads.insert(t) {
         let ident = h.word(t + off.tstate_thread_id).unwrap_or(0);
         let tname = names
@@ -360,48 +385,115 @@ pub fn capture(
         }
         t = h.word(t + off.tstate_next).unwrap_or(0);
     }
-    lines.flush().map_err(io)?;
     let objects = lines.objects;
     let refs = lines.refs;
     let ntypes = lines.types_written() as u64;
-    let mut body = lines
-        .into_inner()
-        .into_inner()
-        .map_err(|e| fail(format!("writing the snapshot: {e}")))?;
-
     let mut scanned: Vec<(String, u64)> = dec
         .scanned
         .iter()
         .map(|(&t, &n)| (dec.types.info(t).name.clone(), n))
         .collect();
     scanned.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let end = serde_json::json!({
+        "k": "end",
+        "objects": objects,
+        "refs": refs,
+        "types": ntypes,
+        "arenas": pools.arenas.len(),
+        "pools": pools.pool_count(),
+        "roots": roots,
+        "elapsed": 0,
+        "scanned": scanned,
+        "invalid_references": invalid,
+    });
+    lines.raw(&end.to_string()).map_err(io)?;
+    lines.into_inner().finish().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(format!("writing {}: {e}", path.display())))?;
+    guard.0 = None;
+    Ok(Stats {
+        objects,
+        refs,
+        types: ntypes,
+        arenas: pools.arenas.len() as u64,
+        roots,
+        invalid,
+        scanned,
+        version: exact_version(h, &off, interp, &dec, runtime).to_string(),
+    })
+}
 
-    // The header, now that everything is known, then the body and the end line.
+/// A partial snapshot file, removed when dropped unless disarmed.
+struct PartialFile(Option<std::path::PathBuf>);
+
+impl Drop for PartialFile {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            let _ = std::fs::remove_file(p);
+        }
+    }
+}
+
+/// The exact version: the runtime's, or (3.8–3.10) the one `sys.version` spells.
+fn exact_version(
+    h: &Heap,
+    off: &offsets::Offsets,
+    interp: u64,
+    dec: &Decoder,
+    runtime: &Runtime,
+) -> crate::remote::runtime::Version {
+    if runtime.exact {
+        return runtime.version;
+    }
+    sys_str(h, off, interp, &dec.types.builtins, "version")
+        .and_then(|b| {
+            b.split_whitespace()
+                .next()
+                .and_then(crate::remote::runtime::Version::parse)
+        })
+        .filter(|v| v.minor == runtime.version.minor)
+        .unwrap_or(runtime.version)
+}
+
+/// A string attribute of the `sys` module.
+fn sys_str(
+    h: &Heap,
+    off: &offsets::Offsets,
+    interp: u64,
+    b: &Builtins,
+    name: &str,
+) -> Option<String> {
+    let sysdict = h.word(interp + off.interp_sysdict)?;
+    dicts::get_str_item(h, b, sysdict, name).and_then(|s| strings::exact_str(h, b, s))
+}
+
+/// The header line: everything known before the walk (what the walk finds goes in the end
+/// record).
+#[allow(clippy::too_many_arguments)]
+fn header(
+    h: &Heap,
+    off: &offsets::Offsets,
+    interp: u64,
+    dec: &Decoder,
+    pools: &pools::Pools,
+    bin: &PythonBinary,
+    runtime: &Runtime,
+    info: &ProcessInfo,
+    opts: &Options,
+    missing: &mut Vec<String>,
+) -> serde_json::Value {
+    let b = &dec.types.builtins;
+    let version = exact_version(h, off, interp, dec, runtime);
     let sysdict = h.word(interp + off.interp_sysdict).unwrap_or(0);
-    let sys_str = |name: &str| {
-        dicts::get_str_item(h, &b, sysdict, name).and_then(|s| strings::exact_str(h, &b, s))
-    };
-    let build = sys_str("version").unwrap_or_default();
-    let version = if runtime.exact {
-        runtime.version
-    } else {
-        build
-            .split_whitespace()
-            .next()
-            .and_then(crate::remote::runtime::Version::parse)
-            .filter(|v| v.minor == runtime.version.minor)
-            .unwrap_or(runtime.version)
-    };
-    let argv: Vec<String> = dicts::get_str_item(h, &b, sysdict, "argv")
+    let argv: Vec<String> = dicts::get_str_item(h, b, sysdict, "argv")
         .map(|l| {
-            let mut items = Vec::new();
             let n = h.ob_size(l).unwrap_or(0).clamp(0, 4096) as u64;
             let base = h.word(l + off.list_items).unwrap_or(0);
-            for i in 0..n {
-                let s = h.word(base + i * 8).unwrap_or(0);
-                items.push(strings::exact_str(h, &b, s).unwrap_or_else(|| "?".into()));
-            }
-            items
+            (0..n)
+                .map(|i| {
+                    let s = h.word(base + i * 8).unwrap_or(0);
+                    strings::exact_str(h, b, s).unwrap_or_else(|| "?".into())
+                })
+                .collect()
         })
         .unwrap_or_default();
     let have_pools = !pools.arenas.is_empty();
@@ -444,7 +536,7 @@ pub fn capture(
     let time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
-    let header = serde_json::json!({
+    serde_json::json!({
         "k": "header",
         "format": crate::snapshot::FORMAT_NAME,
         "version": crate::snapshot::FORMAT_VERSION,
@@ -452,8 +544,8 @@ pub fn capture(
             "version": version.to_string(),
             "implementation": "cpython",
             "hexversion": version.hex(),
-            "build": build,
-            "platform": sys_str("platform").unwrap_or_else(|| "linux".into()),
+            "build": sys_str(h, off, interp, b, "version").unwrap_or_default(),
+            "platform": sys_str(h, off, interp, b, "platform").unwrap_or_else(|| "linux".into()),
         },
         "allocator": allocator,
         "pid": info.pid,
@@ -470,51 +562,12 @@ pub fn capture(
             "values": opts.values,
             "tracebacks": false,
         },
-        "missing": missing,
+        "missing": missing.clone(),
         "capture": {
             "method": info.method,
             "stopped_ms": info.stopped_ms,
             "interpreter": bin.path,
-            "invalid_references": invalid,
-            "scanned": scanned.iter().map(|(n, c)| serde_json::json!([n, c])).collect::<Vec<_>>(),
         },
-    });
-    let tmp = path.with_file_name(format!(
-        ".{}.{}.partial",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("snapshot"),
-        std::process::id()
-    ));
-    let result = (|| -> std::io::Result<()> {
-        let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp)?);
-        f.write_all(header.to_string().as_bytes())?;
-        f.write_all(b"\n")?;
-        use std::io::Seek;
-        body.seek(std::io::SeekFrom::Start(0))?;
-        std::io::copy(&mut body, &mut f)?;
-        writeln!(
-            f,
-            "{{\"k\":\"end\",\"objects\":{objects},\"refs\":{refs},\"types\":{ntypes},\"arenas\":{},\"pools\":{},\"roots\":{roots},\"elapsed\":0}}",
-            pools.arenas.len(),
-            pools.pool_count()
-        )?;
-        f.flush()?;
-        std::fs::rename(&tmp, path)
-    })();
-    if let Err(e) = result {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(fail(format!("writing {}: {e}", path.display())));
-    }
-    Ok(Stats {
-        objects,
-        refs,
-        types: ntypes,
-        arenas: pools.arenas.len() as u64,
-        roots,
-        invalid,
-        scanned,
-        version: version.to_string(),
     })
 }
 
@@ -554,8 +607,8 @@ fn debug_shift(dec: &mut Decoder, seeds: &[u64]) -> u64 {
 /// `threading._active`: thread ident -> the Thread's name.
 fn thread_names(dec: &mut Decoder, modules: u64) -> HashMap<u64, String> {
     let h = dec.heap;
-    let b = dec.types.builtins.clone();
-    let mut out = HashMap::new();
+    let b = dec.types.builtins;
+    let mut out = HashMap::default();
     let Some(threading) = dicts::get_str_item(h, &b, modules, "threading") else {
         return out;
     };

@@ -6,7 +6,7 @@
 //! pool header is validated as the agent validates it (size class, grid, counts, arena index).
 
 use super::heap::Heap;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// One carved pool: (address, size class, blocks in use, next offset).
 pub type PoolRec = (u64, u32, u32, u32);

@@ -36,7 +36,7 @@ pub fn mro(heap: &Heap, tp: u64) -> Vec<u64> {
 }
 
 pub fn buffer_owner(heap: &Heap, b: &Builtins, info: &TypeInfo) -> Owner {
-    for c in mro(heap, info.addr) {
+    for &c in &info.mro {
         if c == b.list {
             return Owner::List;
         }
@@ -221,20 +221,12 @@ pub fn int_decimal(h: &Heap, addr: u64) -> Option<String> {
 /// `sys.getsizeof` of an object outside the pools.
 pub fn getsizeof(dec: &mut Decoder, addr: u64, tid: u32) -> u64 {
     let h = dec.heap;
-    let info = dec.types.info(tid).clone();
-    let b = dec.types.builtins.clone();
+    let info = dec.types.shared(tid);
+    let b = dec.types.builtins;
     // A Python class that overrides __sizeof__ runs user code: the agent takes the C base's
     // __sizeof__ and adds the GC header.
-    let chain = mro(h, info.addr);
-    let overridden = chain.iter().any(|&c| {
-        let fl = h.word(c + h.off.tp_flags).unwrap_or(0);
-        fl & flags::HEAPTYPE != 0
-            && h.word(c + h.off.tp_dict)
-                .and_then(|d| dicts::get_str_item(h, &b, d, "__sizeof__"))
-                .is_some()
-    });
-    let base = sizeof(dec, addr, &info, &chain);
-    if overridden {
+    let base = sizeof(dec, addr, &info, &info.mro);
+    if info.sizeof_overridden {
         return base
             + if info.flags & flags::HAVE_GC != 0 {
                 h.off.gc_head

@@ -8,10 +8,10 @@
 use super::facts::{flags, Managed};
 use super::heap::Heap;
 use super::strings;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Static types the decoder knows by address (from the interpreter's symbols).
-#[derive(Default, Clone, Debug)]
+#[derive(Default, Clone, Copy, Debug)]
 pub struct Builtins {
     pub type_: u64,
     pub object: u64,
@@ -48,6 +48,8 @@ pub struct Builtins {
     pub moduledef: u64,
     /// 3.15's frozendict (a dict's layout, not a dict subclass).
     pub frozendict: u64,
+    /// `PyCapsule_Type`: 3.13+ capsules can declare a traversal of the data they point to.
+    pub capsule: u64,
 }
 
 /// How the instances of a type are decoded.
@@ -111,7 +113,7 @@ pub enum Base {
 #[derive(Clone, Debug)]
 pub struct Slot {
     pub offset: u64,
-    pub label: String,
+    pub label: std::rc::Rc<str>,
 }
 
 /// What the table knows of one type.
@@ -136,10 +138,14 @@ pub struct TypeInfo {
     /// Every object member of the heap types in the MRO (slots and C members), in MRO
     /// order: what the agent labels referents with (first name wins).
     pub members: Vec<Slot>,
-    /// 3.11+: attribute names in values order (the class's shared keys), for labels.
-    pub shared_names: Option<Vec<Option<String>>>,
-    /// Whether the type record has been written.
-    pub written: bool,
+    /// 3.11+: attribute labels (`.name`) in values order (the class's shared keys).
+    pub shared_names: Option<Vec<Option<std::rc::Rc<str>>>>,
+    /// The separate buffer its instances own (by its MRO).
+    pub owner: super::sizes::Owner,
+    /// Its MRO (`tp_mro`).
+    pub mro: Vec<u64>,
+    /// A Python class in the MRO defines `__sizeof__` (user code the agent does not run).
+    pub sizeof_overridden: bool,
 }
 
 /// The table of validated types, by address.
@@ -150,7 +156,9 @@ pub struct Types {
     /// (slots, `__dict__`, type, then its base); one with its own is a C type.
     pub subtype_traverse: u64,
     by_addr: HashMap<u64, Option<u32>>,
-    pub infos: Vec<TypeInfo>,
+    /// Recently asked types (direct-mapped): most objects share a handful of types.
+    recent: [(u64, u32); 64],
+    pub infos: Vec<std::rc::Rc<TypeInfo>>,
 }
 
 /// `T_OBJECT_EX`, the member type of `__slots__` entries; `T_OBJECT`, of C object fields.
@@ -164,24 +172,41 @@ impl Types {
         Types {
             builtins,
             subtype_traverse: 0,
-            by_addr: HashMap::new(),
+            by_addr: HashMap::default(),
+            recent: [(0, 0); 64],
             infos: Vec::new(),
         }
     }
 
     /// The type id of the type object at `addr`, validating and describing it the first
     /// time; None when `addr` is not a type.
+    #[inline]
     pub fn get(&mut self, heap: &Heap, addr: u64) -> Option<u32> {
-        if let Some(known) = self.by_addr.get(&addr) {
-            return *known;
+        let slot = ((addr >> 4) & 63) as usize;
+        if self.recent[slot].0 == addr && addr != 0 {
+            return Some(self.recent[slot].1);
         }
-        let found = self.describe(heap, addr);
-        self.by_addr.insert(addr, found);
+        let found = match self.by_addr.get(&addr) {
+            Some(known) => *known,
+            None => {
+                let found = self.describe(heap, addr);
+                self.by_addr.insert(addr, found);
+                found
+            }
+        };
+        if let Some(id) = found {
+            self.recent[slot] = (addr, id);
+        }
         found
     }
 
     pub fn info(&self, id: u32) -> &TypeInfo {
         &self.infos[id as usize]
+    }
+
+    /// A cheap handle on a type's facts (no copy of its names and slots).
+    pub fn shared(&self, id: u32) -> std::rc::Rc<TypeInfo> {
+        std::rc::Rc::clone(&self.infos[id as usize])
     }
 
     /// Whether `addr` is a type object: it is ready, and its type's chain of bases reaches
@@ -194,7 +219,9 @@ impl Types {
         let Some(fl) = heap.word(addr + o.tp_flags) else {
             return false;
         };
-        if fl & flags::READY == 0 {
+        // Not ready: only a static type whose type is `type` itself (3.8's lru_list_elem
+        // is never readied).
+        if fl & flags::READY == 0 && meta != self.builtins.type_ {
             return false;
         }
         let mut m = meta;
@@ -266,7 +293,7 @@ impl Types {
         } else {
             None
         };
-        self.infos.push(TypeInfo {
+        let mut info = TypeInfo {
             id,
             addr,
             name,
@@ -282,8 +309,19 @@ impl Types {
             slots,
             members,
             shared_names,
-            written: false,
+            owner: super::sizes::Owner::None,
+            mro: super::sizes::mro(heap, addr),
+            sizeof_overridden: false,
+        };
+        info.owner = super::sizes::buffer_owner(heap, &self.builtins, &info);
+        info.sizeof_overridden = info.mro.iter().any(|&c| {
+            heap.word(c + o.tp_flags).unwrap_or(0) & flags::HEAPTYPE != 0
+                && heap
+                    .word(c + o.tp_dict)
+                    .and_then(|d| super::dicts::get_str_item(heap, &self.builtins, d, "__sizeof__"))
+                    .is_some()
         });
+        self.infos.push(std::rc::Rc::new(info));
         Some(id)
     }
 
@@ -424,7 +462,7 @@ impl Types {
                 if offset > 0 {
                     out.push(Slot {
                         offset: offset as u64,
-                        label: format!(".{name}"),
+                        label: format!(".{name}").into(),
                     });
                 }
             }
@@ -465,7 +503,7 @@ impl Types {
                     if offset > 0 {
                         out.push(Slot {
                             offset: offset as u64,
-                            label: format!(".{name}"),
+                            label: format!(".{name}").into(),
                         });
                     }
                 }
@@ -476,7 +514,7 @@ impl Types {
 }
 
 /// 3.11+: the attribute names of a class's shared keys, in values order.
-fn shared_key_names(heap: &Heap, b: &Builtins, tp: u64) -> Option<Vec<Option<String>>> {
+fn shared_key_names(heap: &Heap, b: &Builtins, tp: u64) -> Option<Vec<Option<std::rc::Rc<str>>>> {
     let o = heap.off;
     let keys = heap.word(tp + o.ht_cached_keys)?;
     if keys == 0 {
@@ -486,7 +524,7 @@ fn shared_key_names(heap: &Heap, b: &Builtins, tp: u64) -> Option<Vec<Option<Str
     Some(
         entries
             .iter()
-            .map(|&(k, _)| strings::exact_str(heap, b, k))
+            .map(|&(k, _)| strings::exact_str(heap, b, k).map(|n| format!(".{n}").into()))
             .collect(),
     )
 }

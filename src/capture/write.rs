@@ -4,8 +4,81 @@
 
 use super::decode::Decoded;
 use super::types::TypeInfo;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::io::{self, Write};
+
+/// A writer that hands full buffers to a thread of its own, which writes them to the file:
+/// the kernel's copying into the page cache then overlaps the decoding.
+pub struct Background {
+    buf: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<io::Result<std::fs::File>>>,
+}
+
+const CHUNK: usize = 4 << 20;
+
+impl Background {
+    pub fn new(mut file: std::fs::File) -> Background {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
+        let thread = std::thread::spawn(move || {
+            for chunk in rx {
+                file.write_all(&chunk)?;
+            }
+            Ok(file)
+        });
+        Background {
+            buf: Vec::with_capacity(CHUNK),
+            tx: Some(tx),
+            thread: Some(thread),
+        }
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
+        match &self.tx {
+            Some(tx) => tx
+                .send(chunk)
+                .map_err(|_| io::Error::other("the writer thread stopped")),
+            None => Err(io::Error::other("already finished")),
+        }
+    }
+
+    /// Write out what is left and wait for the writer: the file, or its first error.
+    pub fn finish(mut self) -> io::Result<std::fs::File> {
+        self.send()?;
+        self.tx = None;
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(r)) => r,
+            _ => Err(io::Error::other("the writer thread failed")),
+        }
+    }
+}
+
+impl Write for Background {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
 
 /// The object-line writer.
 pub struct Lines<W: Write> {
@@ -20,11 +93,22 @@ fn json_str(s: &str) -> String {
     serde_json::to_string(s).unwrap_or_else(|_| "\"?\"".into())
 }
 
+/// Append a JSON string literal: plain text as is, anything needing escapes through serde.
+fn push_json_str(b: &mut Vec<u8>, s: &str) {
+    if s.bytes().all(|c| c >= 0x20 && c != b'"' && c != b'\\') {
+        b.push(b'"');
+        b.extend_from_slice(s.as_bytes());
+        b.push(b'"');
+    } else {
+        b.extend_from_slice(json_str(s).as_bytes());
+    }
+}
+
 impl<W: Write> Lines<W> {
     pub fn new(out: W) -> Self {
         Lines {
             out,
-            ids: HashMap::new(),
+            ids: HashMap::default(),
             buf: Vec::with_capacity(1 << 16),
             objects: 0,
             refs: 0,
@@ -104,7 +188,7 @@ impl<W: Write> Lines<W> {
         }
         if let Some(name) = &d.name {
             b.extend_from_slice(b",\"name\":");
-            b.extend_from_slice(json_str(name).as_bytes());
+            push_json_str(b, name);
         }
         if let Some(bound) = d.bound {
             b.extend_from_slice(b",\"bound\":");
@@ -139,7 +223,7 @@ impl<W: Write> Lines<W> {
                     b.push(b',');
                 }
                 match l {
-                    Some(s) => b.extend_from_slice(json_str(s).as_bytes()),
+                    Some(s) => push_json_str(b, s),
                     None => b.extend_from_slice(b"null"),
                 }
             }

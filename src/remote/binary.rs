@@ -48,6 +48,7 @@ pub const WANTED: &[&str] = &[
     "PyAsyncGen_Type",
     "PyModuleDef_Type",
     "PyFrozenDict_Type",
+    "PyCapsule_Type",
     "PyMethodDescr_Type",
     "PyWrapperDescr_Type",
     "PyGetSetDescr_Type",

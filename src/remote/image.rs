@@ -23,6 +23,8 @@ struct Region {
 /// The copied memory of a process; reads outside it fail.
 pub struct Image {
     regions: Vec<Region>,
+    /// The region of the last read: reads cluster, so most lookups end here.
+    hint: std::sync::atomic::AtomicUsize,
     /// Pages that could not be read although the maps listed them.
     pub unreadable_pages: u64,
 }
@@ -78,6 +80,7 @@ impl Image {
         }
         Ok(Image {
             regions,
+            hint: Default::default(),
             unreadable_pages: unreadable,
         })
     }
@@ -92,6 +95,7 @@ impl Image {
                     .map(|(start, data)| Region { start, data })
                     .collect(),
             ),
+            hint: Default::default(),
             unreadable_pages: 0,
         }
     }
@@ -113,16 +117,91 @@ impl Image {
     }
 
     /// The bytes at `[addr, addr + len)` when they lie in one copied run.
+    #[inline]
     pub fn slice(&self, addr: u64, len: usize) -> Option<&[u8]> {
-        let i = self.regions.partition_point(|r| r.start <= addr);
-        let r = self.regions.get(i.checked_sub(1)?)?;
+        use std::sync::atomic::Ordering::Relaxed;
+        let h = self.hint.load(Relaxed);
+        if let Some(r) = self.regions.get(h) {
+            if let Some(off) = addr.checked_sub(r.start) {
+                if let Some(s) = r.data.get(off as usize..(off as usize).checked_add(len)?) {
+                    return Some(s);
+                }
+            }
+        }
+        let i = self
+            .regions
+            .partition_point(|r| r.start <= addr)
+            .checked_sub(1)?;
+        let r = self.regions.get(i)?;
         let off = (addr - r.start) as usize;
-        r.data.get(off..off.checked_add(len)?)
+        let s = r.data.get(off..off.checked_add(len)?)?;
+        self.hint.store(i, Relaxed);
+        Some(s)
     }
 
     /// Whether `addr` lies in copied memory.
     pub fn contains(&self, addr: u64) -> bool {
         self.slice(addr, 1).is_some()
+    }
+
+    /// Where `addr` lies: (run index, offset in the run).
+    #[inline]
+    pub fn locate(&self, addr: u64) -> Option<(usize, u64)> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let h = self.hint.load(Relaxed);
+        if let Some(r) = self.regions.get(h) {
+            if addr >= r.start && addr < r.start + r.data.len() as u64 {
+                return Some((h, addr - r.start));
+            }
+        }
+        let i = self
+            .regions
+            .partition_point(|r| r.start <= addr)
+            .checked_sub(1)?;
+        let r = &self.regions[i];
+        (addr < r.start + r.data.len() as u64).then(|| {
+            self.hint.store(i, Relaxed);
+            (i, addr - r.start)
+        })
+    }
+
+    /// Bytes of each run, in order (for per-run side tables).
+    pub fn run_lengths(&self) -> impl Iterator<Item = u64> + '_ {
+        self.regions.iter().map(|r| r.data.len() as u64)
+    }
+}
+
+/// A set of 8-byte-aligned addresses inside an image: one bit per word of copied memory.
+pub struct AddressSet {
+    bits: Vec<Vec<u64>>,
+}
+
+impl AddressSet {
+    pub fn new(image: &Image) -> AddressSet {
+        AddressSet {
+            bits: image
+                .run_lengths()
+                .map(|len| vec![0u64; (len / 8).div_ceil(64) as usize])
+                .collect(),
+        }
+    }
+
+    /// Insert `addr`; true when it was not there. Addresses outside the image (or not
+    /// 8-aligned) are never inserted.
+    #[inline]
+    pub fn insert(&mut self, image: &Image, addr: u64) -> bool {
+        if addr % 8 != 0 {
+            return false;
+        }
+        let Some((run, off)) = image.locate(addr) else {
+            return false;
+        };
+        let word = off / 8;
+        let (i, bit) = ((word / 64) as usize, 1u64 << (word % 64));
+        let w = &mut self.bits[run][i];
+        let new = *w & bit == 0;
+        *w |= bit;
+        new
     }
 }
 

@@ -33,6 +33,23 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
     if !who.is_empty() {
         let _ = writeln!(out, "Captured   {who}");
     }
+    if f.method != "agent" {
+        let how = match (f.method.as_str(), f.stopped_ms) {
+            ("read", Some(ms)) => format!("read from outside (the process was stopped {ms:.0} ms)"),
+            ("core", _) => "read from a core file".to_string(),
+            (m, _) => m.to_string(),
+        };
+        let scanned = if f.scanned_objects > 0 {
+            format!(
+                "; references of {} objects of {} C types found by scanning their memory",
+                count(f.scanned_objects),
+                count(f.scanned_types)
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "Method     {how}{scanned}");
+    }
     let _ = writeln!(
         out,
         "Objects    {} objects of {} types, {} in objects + {} in owned buffers",

@@ -57,6 +57,24 @@ pub struct Header {
     pub recorded: BTreeMap<String, bool>,
     #[serde(default)]
     pub missing: Vec<String>,
+    /// How the snapshot was taken, for snapshots read from outside the process (absent: by
+    /// the agent inside it).
+    #[serde(default)]
+    pub capture: Option<CaptureInfo>,
+}
+
+/// How a snapshot read from outside was taken (the `capture` field of the header).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CaptureInfo {
+    /// `read` (a live process, stopped for the copy) or `core` (a core file).
+    #[serde(default)]
+    pub method: String,
+    /// Milliseconds the process was stopped.
+    #[serde(default)]
+    pub stopped_ms: Option<f64>,
+    /// The file that holds the interpreter.
+    #[serde(default)]
+    pub interpreter: String,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -122,6 +140,13 @@ pub struct EndRecord {
     pub arenas: u64,
     #[serde(default)]
     pub elapsed: f64,
+    /// Snapshots read from outside: objects whose references were found by scanning their
+    /// memory (C types nobody decodes), by type name.
+    #[serde(default)]
+    pub scanned: Vec<(String, u64)>,
+    /// Snapshots read from outside: references that pointed at no valid object (left out).
+    #[serde(default)]
+    pub invalid_references: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]

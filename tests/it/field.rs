@@ -326,6 +326,54 @@ fn attach_snapshots_a_running_process_or_refuses_and_it_keeps_running() {
     }
 }
 
+/// Reading from outside runs nothing in the target: an unarmed program read three times in
+/// a row has no pymem module in any of the snapshots (none was imported), both its threads
+/// beat throughout, and it ends on SIGTERM with its own code, having printed nothing.
+#[test]
+fn a_read_from_outside_imports_nothing_and_the_target_beats_throughout() {
+    for (version, python) in pythons() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut target = Target::start(python, dir.path(), false, 0.02);
+        for i in 0..3 {
+            let file = dir.path().join(format!("read-{i}.jsonl"));
+            let out = attach_cmd(&dir.path().join("cache"))
+                .arg(target.pid())
+                .arg("-o")
+                .arg(&file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{version}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let text = std::fs::read_to_string(&file).unwrap();
+            let module_type = text
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .find(|v| v["k"] == "type" && v["name"] == "module")
+                .map(|v| v["id"].clone())
+                .expect("a module type");
+            let modules: Vec<String> = text
+                .lines()
+                .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+                .filter(|v| v["k"] == "o" && v["t"] == module_type)
+                .filter_map(|v| v["name"].as_str().map(str::to_string))
+                .collect();
+            assert!(
+                modules.iter().any(|m| m == "__main__"),
+                "{version}: {modules:?}"
+            );
+            assert!(
+                !modules.iter().any(|m| m.starts_with("pymem")),
+                "{version}: a pymem module in the target: {modules:?}"
+            );
+            target.assert_beating(version);
+        }
+        target.assert_signals_work_and_stop(version);
+    }
+}
+
 /// A gdb that behaves as Debian's gdb 13 does on Intel AMX machines: every function call
 /// fails with "Couldn't write extended state status". It logs how it was called.
 fn broken_gdb(dir: &Path) -> (PathBuf, PathBuf) {

@@ -14,6 +14,7 @@ mod graph_fixtures;
 mod layouts;
 mod leak_fixtures;
 mod leaks;
+mod outside;
 mod pytest_plugin;
 mod real_capture;
 mod robust;

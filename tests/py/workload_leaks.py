@@ -41,8 +41,17 @@ i = 10000
 for _ in range(50):  # warm-up: lazily created state settles before the baseline
     step(i)
     i += 1
+# With PYMEM_PAUSE set, before each snapshot the program prints "pause PID FD" and waits in
+# os.read(FD) for a byte, so that a test can read it from outside at that very point; it
+# then takes the agent's snapshot on the same line.
+pause = None
+if os.environ.get("PYMEM_PAUSE"):
+    pause = os.pipe()
 for name in ("a", "b", "c"):
-    pymem_agent.dump(os.path.join(out, name + ".jsonl"), collect=True)
+    gc.collect()
+    if pause is not None:
+        print("pause %d %d" % (os.getpid(), pause[0]), flush=True)
+    (pause is None or os.read(pause[0], 1)) and pymem_agent.dump(os.path.join(out, name + ".jsonl"), collect=True)
     observe()
     if name == "c":
         break

@@ -1,0 +1,535 @@
+//! The read from outside equals the agent, on every CPython 3.8–3.15: the same quiet process
+//! is read by `pymem attach` (nothing runs in it), then captured by the agent inside it on the
+//! very same line (tests/py/workload_outside.py), and the two snapshots are compared object by
+//! object: the same objects by address, with the same types, sizes and reference counts; for
+//! every decoded type the same referents and labels; for types whose memory is scanned, every
+//! referent the agent saw; the same roots; and the analyses give the same answers. On a
+//! leaking program read at each of its three snapshots, `leaks` names the same roots.
+//!
+//! What may differ is the agent's own doing and is checked to be only that: objects its
+//! capture adds to its own module (a struct-format cache, its globals), the reference counts
+//! of its functions and of the builtins its running frames hold, the counts of shared atoms
+//! (small ints, interned names, None) that its running code moves up to 3.11, and the extra
+//! edges a scan finds in C objects (fields their traversal does not report).
+
+#![allow(clippy::disallowed_macros)] // the measured ratios are printed for the record
+
+use crate::common::{json, pythons, repo, Reaper};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// One snapshot, parsed: objects by address, type names by id, roots, scanned type names.
+struct Snap {
+    objects: HashMap<u64, Value>,
+    types: HashMap<u64, String>,
+    roots: Vec<(String, String, Option<String>, Option<u64>)>,
+    scanned: HashSet<String>,
+}
+
+fn parse(path: &Path) -> Snap {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut s = Snap {
+        objects: HashMap::new(),
+        types: HashMap::new(),
+        roots: Vec::new(),
+        scanned: HashSet::new(),
+    };
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        match v["k"].as_str().unwrap() {
+            "type" => {
+                s.types.insert(
+                    v["id"].as_u64().unwrap(),
+                    v["name"].as_str().unwrap().into(),
+                );
+            }
+            "o" => {
+                s.objects.insert(v["a"].as_u64().unwrap(), v);
+            }
+            "root" => {
+                let kind = v["kind"].as_str().unwrap().to_string();
+                let addr = (kind != "frame").then(|| v["a"].as_u64().unwrap());
+                s.roots.push((
+                    kind,
+                    v["name"].as_str().unwrap().into(),
+                    v["frame"].as_str().map(str::to_string),
+                    addr,
+                ));
+            }
+            "end" => {
+                for e in v["scanned"].as_array().into_iter().flatten() {
+                    s.scanned.insert(e[0].as_str().unwrap().into());
+                }
+            }
+            _ => {}
+        }
+    }
+    s
+}
+
+impl Snap {
+    fn type_name(&self, addr: u64) -> &str {
+        &self.types[&self.objects[&addr]["t"].as_u64().unwrap()]
+    }
+
+    /// (referent, label) pairs of an object.
+    fn edges(&self, addr: u64) -> Vec<(u64, Option<String>)> {
+        let o = &self.objects[&addr];
+        let refs: Vec<u64> = o["r"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r.as_u64().unwrap())
+            .collect();
+        let labels: Vec<Option<String>> = match o["l"].as_array() {
+            Some(l) => l.iter().map(|x| x.as_str().map(str::to_string)).collect(),
+            None => vec![None; refs.len()],
+        };
+        refs.into_iter().zip(labels).collect()
+    }
+
+    /// The agent's own state in its snapshot: its module's namespace and the dicts and lists
+    /// that are values there (its caches).
+    fn agent_dicts(&self) -> HashSet<u64> {
+        let module = self
+            .objects
+            .iter()
+            .find(|(_, o)| {
+                o["name"] == "pymem_agent" && self.types[&o["t"].as_u64().unwrap()] == "module"
+            })
+            .map(|(a, _)| *a);
+        let mut out = HashSet::new();
+        let Some(m) = module else { return out };
+        for (r, l) in self.edges(m) {
+            if l.as_deref() == Some(".__dict__") {
+                out.insert(r);
+                for (v, _) in self.edges(r) {
+                    if self.objects.contains_key(&v) && matches!(self.type_name(v), "dict" | "list")
+                    {
+                        out.insert(v);
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn multiset<T: std::hash::Hash + Eq + Clone>(items: &[T]) -> HashMap<T, usize> {
+    let mut m = HashMap::new();
+    for i in items {
+        *m.entry(i.clone()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// Is `a` ⊇ `b` as multisets?
+fn covers<T: std::hash::Hash + Eq + Clone>(a: &[T], b: &[T]) -> bool {
+    let (ma, mb) = (multiset(a), multiset(b));
+    mb.iter()
+        .all(|(k, n)| ma.get(k).copied().unwrap_or(0) >= *n)
+}
+
+/// Types decoded by layout, whose referents and labels must equal the agent's exactly.
+const DECODED: &[&str] = &[
+    "dict",
+    "list",
+    "tuple",
+    "set",
+    "frozenset",
+    "function",
+    "cell",
+    "method",
+    "builtin_function_or_method",
+    "str",
+    "bytes",
+    "int",
+    "float",
+    "code",
+    "frame",
+    "generator",
+    "coroutine",
+    "weakref.ReferenceType",
+    "collections.deque",
+    "collections.OrderedDict",
+    "functools._lru_cache_wrapper",
+    "method_descriptor",
+    "wrapper_descriptor",
+    "getset_descriptor",
+    "member_descriptor",
+];
+
+/// `announced` is "PID FD" of a workload waiting in os.read(FD): read it from outside into
+/// `out`, then write "d" to that pipe to let it go on.
+fn read_then_release(announced: &str, out: &Path) {
+    let mut it = announced.split_whitespace();
+    let (pid, fd) = (it.next().unwrap(), it.next().unwrap());
+    let st = crate::common::pymem()
+        .args(["attach", pid, "-o"])
+        .arg(out)
+        .output()
+        .unwrap();
+    assert!(
+        st.status.success(),
+        "{}",
+        String::from_utf8_lossy(&st.stderr)
+    );
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/{pid}/fd/{fd}"))
+        .unwrap()
+        .write_all(b"d")
+        .unwrap();
+}
+
+/// Start the workload, read it from outside, let the agent capture it, return both files.
+fn capture_both(python: &Path, dir: &Path) -> (std::path::PathBuf, std::path::PathBuf) {
+    let agent = dir.join("agent.jsonl");
+    let read = dir.join("read.jsonl");
+    let mut child = Reaper::spawn(
+        Command::new(python)
+            .arg(repo().join("tests/py/workload_outside.py"))
+            .arg(repo().join("src/agent"))
+            .arg(&agent)
+            .stdout(Stdio::piped()),
+    );
+    let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    read_then_release(&first, &read);
+    assert_eq!(lines.next().unwrap().unwrap(), "dumped");
+    (agent, read)
+}
+
+#[test]
+fn a_read_from_outside_equals_the_agent_on_every_cpython() {
+    for (version, python) in pythons() {
+        let dir = tempfile::tempdir().unwrap();
+        let (agent_path, read_path) = capture_both(python, dir.path());
+        let a = parse(&agent_path);
+        let r = parse(&read_path);
+        let own = a.agent_dicts();
+        let ctx = |what: &str| format!("{version}: {what}");
+
+        // The same objects: the agent's extra ones are its own cache entries.
+        let only_agent: Vec<u64> = a
+            .objects
+            .keys()
+            .filter(|k| !r.objects.contains_key(k))
+            .copied()
+            .collect();
+        let referrers = {
+            let mut m: HashMap<u64, Vec<u64>> = HashMap::new();
+            for &x in a.objects.keys() {
+                for (t, _) in a.edges(x) {
+                    m.entry(t).or_default().push(x);
+                }
+            }
+            m
+        };
+        let only_set: HashSet<u64> = only_agent.iter().copied().collect();
+        for o in &only_agent {
+            let by = referrers.get(o).cloned().unwrap_or_default();
+            assert!(
+                !by.is_empty()
+                    && by.iter().all(|b| own.contains(b)
+                        || only_set.contains(b)
+                        || !r.objects.contains_key(b)),
+                "{}",
+                ctx(&format!(
+                    "object 0x{o:x} ({}) is only in the agent's snapshot",
+                    a.type_name(*o)
+                ))
+            );
+        }
+        let only_read = r
+            .objects
+            .keys()
+            .filter(|k| !a.objects.contains_key(k))
+            .count();
+        assert!(
+            only_read * 1000 <= r.objects.len(),
+            "{}",
+            ctx(&format!("{only_read} objects only in the read"))
+        );
+
+        let mut rc_diffs = 0;
+        let mut atom_diffs = 0;
+        let mut extra_edges = 0usize;
+        let mut edges = 0usize;
+        for (&addr, x) in &a.objects {
+            let Some(y) = r.objects.get(&addr) else {
+                continue;
+            };
+            let tn = a.type_name(addr).to_string();
+            assert_eq!(tn, r.type_name(addr), "{}", ctx("type"));
+            let main_type = tn.starts_with("__main__.");
+            // The agent's own classes grow their shared keys during its capture.
+            let agent_class = x["name"]
+                .as_str()
+                .is_some_and(|n| n.starts_with("pymem_agent."));
+            assert!(
+                x["s"] == y["s"] || agent_class,
+                "{}",
+                ctx(&format!(
+                    "size of 0x{addr:x} ({tn}): {} vs {}",
+                    x["s"], y["s"]
+                ))
+            );
+            let (rca, rcr) = (x["rc"].as_u64().unwrap(), y["rc"].as_u64().unwrap());
+            // Shared atoms (small ints, interned names, None, True, False) are referenced
+            // by everything, the agent's running code included: up to 3.11, where they are
+            // not immortal, their counts move while it runs (its constants and tables, and
+            // the names the type attribute cache takes and releases as its lookups replace
+            // entries). Every other count may only be higher, and only for the agent's own
+            // machinery: its functions, code, the builtins its frames hold.
+            let atom = matches!(tn.as_str(), "str" | "int" | "bool" | "NoneType");
+            if rca != rcr && atom {
+                atom_diffs += 1;
+                assert!(
+                    rca.abs_diff(rcr) <= 4096,
+                    "{}",
+                    ctx(&format!(
+                        "refcount of 0x{addr:x} ({tn}): agent {rca} read {rcr}"
+                    ))
+                );
+            } else if rca > rcr {
+                rc_diffs += 1;
+                assert!(
+                    !main_type,
+                    "{}",
+                    ctx(&format!(
+                        "refcount of 0x{addr:x} ({tn}): agent {rca} read {rcr}"
+                    ))
+                );
+            } else if rca < rcr {
+                // Only the os.read the read found in progress, released since.
+                assert!(
+                    tn == "builtin_function_or_method" && rcr - rca == 1 && x["name"] == "read",
+                    "{}",
+                    ctx(&format!(
+                        "refcount of 0x{addr:x} ({tn}): agent {rca} read {rcr}"
+                    ))
+                );
+            }
+            if own.contains(&addr) {
+                continue;
+            }
+            let (ea, er) = (a.edges(addr), r.edges(addr));
+            edges += er.len();
+            if DECODED.contains(&tn.as_str()) || main_type {
+                let strict = |e: &[(u64, Option<String>)]| multiset(e);
+                assert!(
+                    strict(&ea) == strict(&er),
+                    "{}",
+                    ctx(&format!(
+                        "referents of 0x{addr:x} ({tn}): agent {ea:?} read {er:?}"
+                    ))
+                );
+                // The interpreter's table of interned strings (a dict recorded without
+                // edges) loses the mortal names freed between the two captures.
+                let interned = tn == "dict" && ea.is_empty() && x["n"].as_u64() > Some(0);
+                for f in ["n", "bound", "hits", "misses", "name", "b"] {
+                    if interned && (f == "n" || f == "b") {
+                        let (na, nr) = (x["n"].as_u64().unwrap(), y["n"].as_u64().unwrap());
+                        assert!(
+                            na.abs_diff(nr) <= 16,
+                            "{}",
+                            ctx(&format!("interned: {na} vs {nr}"))
+                        );
+                        continue;
+                    }
+                    assert_eq!(
+                        x.get(f),
+                        y.get(f),
+                        "{}",
+                        ctx(&format!("{f} of 0x{addr:x} ({tn})"))
+                    );
+                }
+            } else {
+                let ta: Vec<u64> = ea.iter().map(|e| e.0).collect();
+                let tr: Vec<u64> = er.iter().map(|e| e.0).collect();
+                assert!(
+                    covers(&tr, &ta),
+                    "{}",
+                    ctx(&format!(
+                        "referents of 0x{addr:x} ({tn}): the read lacks some of {ta:?}: {tr:?}"
+                    ))
+                );
+                extra_edges += tr.len() - ta.len();
+            }
+        }
+        // The agent's own functions, the builtins its running frames hold and its module
+        // namespace are referenced from its capture: a few dozen counts, no more.
+        assert!(
+            rc_diffs <= 40,
+            "{}",
+            ctx(&format!("{rc_diffs} reference counts are higher"))
+        );
+        assert!(
+            atom_diffs <= 400,
+            "{}",
+            ctx(&format!("{atom_diffs} counts of shared atoms moved"))
+        );
+        let ratio = extra_edges as f64 / edges.max(1) as f64;
+        eprintln!(
+            "note: {version}: {} objects in both, {only_read} only in the read, {} only in the agent's (its own), {rc_diffs} counts of the agent's machinery higher, {atom_diffs} of shared atoms moved, {extra_edges} extra edges from scans ({:.3} % of {edges})",
+            a.objects.len() - only_agent.len(),
+            only_agent.len(),
+            ratio * 100.0
+        );
+        assert!(
+            ratio <= 0.005,
+            "{}",
+            ctx(&format!("extra edges {:.3} %", ratio * 100.0))
+        );
+
+        // The same roots, frames by name and line, locals by name and value.
+        let (ra, rr) = (multiset(&a.roots), multiset(&r.roots));
+        assert_eq!(ra, rr, "{}", ctx("roots"));
+
+        // The analyses agree on what the workload planted.
+        compare_analyses(version, &agent_path, &read_path);
+    }
+}
+
+fn rows_by(v: &Value, key: &str, what: &str) -> BTreeMap<String, Value> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r[what].as_str().unwrap_or_default().to_string(), r.clone()))
+        .collect()
+}
+
+fn compare_analyses(version: &str, agent: &Path, read: &Path) {
+    let (a, r) = (agent.to_str().unwrap(), read.to_str().unwrap());
+    let sa = json(&["summary", a, "--limit", "100000"]);
+    let sr = json(&["summary", r, "--limit", "100000"]);
+    let (ra, rr) = (rows_by(&sa, "rows", "key"), rows_by(&sr, "rows", "key"));
+    for (k, row) in &ra {
+        if k.starts_with("__main__.") {
+            // Counts and bytes; the share of the whole differs by the agent's own objects.
+            let cells = |r: Option<&Value>| r.map(|r| (r["count"].clone(), r["bytes"].clone()));
+            assert_eq!(
+                cells(Some(row)),
+                cells(rr.get(k)),
+                "{version}: summary row {k}"
+            );
+        }
+    }
+    // The biggest retainers are the same objects.
+    let ta = json(&["top", a, "--limit", "5"]);
+    let tr = json(&["top", r, "--limit", "5"]);
+    let addrs = |t: &Value| -> Vec<String> {
+        t["objects"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["addr"].as_str().unwrap_or_default().to_string())
+            .collect()
+    };
+    assert_eq!(addrs(&ta), addrs(&tr), "{version}: top");
+    // The caches the program holds, with their bounds and entries.
+    let ca = json(&["caches", a, "--limit", "1000"]);
+    let cr = json(&["caches", r, "--limit", "1000"]);
+    let main_caches = |c: &Value| -> Vec<String> {
+        let mut v: Vec<String> = c["caches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|x| {
+                x["path"]["expr"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .starts_with("__main__.")
+            })
+            .map(|x| {
+                format!(
+                    "{} {} {} {}",
+                    x["path"]["expr"], x["kind"], x["entries"], x["bound"]
+                )
+            })
+            .collect();
+        assert!(!v.is_empty(), "{version}: no caches of __main__ found");
+        v.sort();
+        v
+    };
+    assert_eq!(main_caches(&ca), main_caches(&cr), "{version}: caches");
+    // Fragmentation: the arenas the read found are there for the agent too, which has
+    // allocated a few more for itself before it reads the allocator.
+    let fa = json(&["frag", a]);
+    let fr = json(&["frag", r]);
+    let n = |v: &Value, k: &str| v[k].as_u64().unwrap();
+    assert!(
+        n(&fr, "arenas") > 0,
+        "{version}: frag found no arenas in the read"
+    );
+    for k in ["arenas", "live_bytes"] {
+        assert!(
+            n(&fr, k) <= n(&fa, k),
+            "{version}: frag {k}: read {} agent {}",
+            fr[k],
+            fa[k]
+        );
+    }
+    assert!(
+        n(&fa, "arenas") - n(&fr, "arenas") <= 8,
+        "{version}: frag arenas: read {} agent {}",
+        fr["arenas"],
+        fa["arenas"]
+    );
+}
+
+#[test]
+fn leaks_read_from_outside_name_the_agents_roots() {
+    for (version, python) in pythons() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Reaper::spawn(
+            Command::new(python)
+                .arg(repo().join("tests/py/workload_leaks.py"))
+                .arg(repo().join("src/agent"))
+                .arg("module_global")
+                .arg(dir.path())
+                .arg("300")
+                .env("PYMEM_PAUSE", "1")
+                .stdout(Stdio::piped()),
+        );
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+        let mut read = Vec::new();
+        for name in ["a", "b", "c"] {
+            let line = lines.next().unwrap().unwrap();
+            let out = dir.path().join(format!("read-{name}.jsonl"));
+            read_then_release(line.trim_start_matches("pause "), &out);
+            read.push(out.display().to_string());
+        }
+        assert!(child.0.wait().unwrap().success(), "{version}");
+        let agent: Vec<String> = ["a", "b", "c"]
+            .iter()
+            .map(|n| dir.path().join(format!("{n}.jsonl")).display().to_string())
+            .collect();
+        let leaks = |files: &[String]| {
+            let mut args = vec!["leaks"];
+            args.extend(files.iter().map(String::as_str));
+            json(&args)
+        };
+        let (la, lr) = (leaks(&agent), leaks(&read));
+        let first = |l: &Value| {
+            let c = &l["roots"][0];
+            (
+                c["path"]["expr"].as_str().unwrap_or_default().to_string(),
+                c["entries"].clone(),
+                c["leak"].clone(),
+            )
+        };
+        assert_eq!(first(&la), first(&lr), "{version}: first leak root");
+        assert_eq!(first(&lr).0, "leakshop._carts", "{version}");
+        assert_eq!(
+            la["counted"].as_array().unwrap().len(),
+            lr["counted"].as_array().unwrap().len(),
+            "{version}: counted roots"
+        );
+    }
+}
