@@ -5,7 +5,9 @@ usage: python benches/heap_program.py OBJECTS [AGENT_SNAPSHOT]
 
 Builds about OBJECTS objects (instances with attributes, strings, lists, dicts, ints), prints
 "PID FD READY_SECONDS" and sits in os.read(FD). Writing "d" to the pipe makes it take an
-agent snapshot to AGENT_SNAPSHOT (timed, printed as "agent SECONDS OBJECTS"); "q" exits."""
+agent snapshot to AGENT_SNAPSHOT (timed, printed as "agent SECONDS OBJECTS"); "h" times
+guppy3's hpy().heap() (printed as "heapy SECONDS OBJECTS", or "heapy none" when guppy is not
+importable; it materialises instance dicts, so it goes last); "q" exits."""
 import os
 import sys
 import time
@@ -32,5 +34,15 @@ while True:
         t = time.perf_counter()
         res = pymem_agent.dump(sys.argv[2])
         print("agent %.3f %d" % (time.perf_counter() - t, res["objects"]), flush=True)
+    elif c == b"h":
+        try:
+            from guppy import hpy
+        except ImportError:
+            print("heapy none", flush=True)
+            continue
+        t = time.perf_counter()
+        heap = hpy().heap()
+        print("heapy %.3f %d" % (time.perf_counter() - t, heap.count), flush=True)
+        del heap
     elif c == b"q" or not c:
         break

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmarks: synthetic snapshots (1M, 10M objects), `pymem summary` wall time and peak RSS
-# (median of 5), the engine steps, `diff` and `leaks` on a leaking process's snapshots, and
-# the agent on a real heap. Takes a few minutes and
+# (median of 5), the engine steps, `diff` and `leaks` on a leaking process's snapshots, the
+# read from outside against the agent and guppy3 on real heaps, and the agent on a real heap. Takes a few minutes and
 # ~3 GB of disk under bench-data/ (ignored by git).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -38,6 +38,14 @@ done | sort -n | awk 'NR==3 {printf "frag   1M-object snapshot: median %.2f s, p
 for i in 1 2 3 4 5; do
   /usr/bin/time -f "%e %M" ./target/release/pymem top bench-data/synth-10m.jsonl 2>&1 >/dev/null | tail -1
 done | sort -n | awk 'NR==3 {printf "top    10M-object snapshot end to end: median %.2f s, peak RSS %d MiB\n", $1, $2/1024}'
+# Capture: read from outside against the agent and guppy3, on heaps of 1M and 10M objects.
+py12=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.12.* | sort -V | tail -1)/bin/python3
+[ -d "target/pydeps/bench-$(basename "$(dirname "$(dirname "$py12")")")" ] ||
+  tests/py/install-deps.sh "$py12" "target/pydeps/bench-$(basename "$(dirname "$(dirname "$py12")")")" guppy3 ||
+  echo "guppy3 could not be installed: heapy comparison skipped"
+for n in 1000000 10000000; do
+  PYTHONPATH="target/pydeps/bench-$(basename "$(dirname "$(dirname "$py12")")")" python3 benches/capture_bench.py "$py12" "$n" 5
+done
 py=$(ls -d "${PYENV_ROOT:-$HOME/.pyenv}"/versions/3.11.* | sort -V | tail -1)/bin/python3
 "$py" benches/agent_bench.py 250000 bench-data/agent.jsonl
 cargo bench -q --bench engine -- bench-data/agent.jsonl --runs 3

@@ -205,6 +205,13 @@ pub fn run(cli: Cli) -> Result<i32> {
             timeout: std::time::Duration::from_secs(a.timeout),
             gdb: a.gdb,
         }),
+        Command::Core(a) => crate::launch::core_file(crate::launch::CoreSpec {
+            core: a.core,
+            exe: a.exe,
+            sysroot: a.sysroot,
+            out: a.out,
+            values: a.values,
+        }),
         Command::Agent(a) => {
             if let Some(dir) = a.write {
                 let path = pymem::agent::write_to(&dir)?;

@@ -112,18 +112,30 @@ pymem are passed on (Ctrl-C reaches the program directly)."
     Run(RunArgs),
     /// Take a snapshot of a running CPython process, which keeps running.
     #[command(
-        after_help = "Examples:\n  pymem attach 4242\n  pymem attach 4242 -o /tmp/before.jsonl --timeout 60\n\n\
-The agent is queued in the target and runs there at its next safe point between bytecodes,\n\
-writing the snapshot file itself. CPython 3.14+: through the interpreter's own remote\n\
-execution (PEP 768; pymem writes the request into the target's memory, no registers are\n\
-touched, no gdb needed; refused if the target disabled remote debugging). CPython 3.8-3.13:\n\
-gdb queues it (Py_AddPendingCall) and detaches at once; before touching any target, pymem\n\
-checks once per machine and gdb version, on a throwaway process of its own, that gdb can\n\
-call functions here (gdb 13 cannot on Intel AMX machines), and refuses if not. Needs\n\
-permission to trace the process (same user with ptrace_scope 0, or root). Ctrl-C, SIGTERM\n\
-and --timeout cancel a capture not yet begun; the process is left running in every case."
+        after_help = "Examples:\n  pymem attach 4242\n  pymem attach 4242 -o /tmp/before.jsonl --timeout 60\n  pymem attach 4242 --method inject\n\n\
+--method read (the default) runs nothing in the target: pymem stops every thread (ptrace\n\
+seize and interrupt), copies the memory the heap lives in, resumes the process (stopped\n\
+about 0.7 s per GB of heap), then decodes the copy into a snapshot. --method inject queues\n\
+the agent in the target, which captures itself at its next safe point between bytecodes:\n\
+CPython 3.14+ through the interpreter's remote execution (PEP 768, written by pymem; no\n\
+gdb), 3.8-3.13 through gdb (Py_AddPendingCall), after checking once per machine on a\n\
+throwaway process that gdb can call functions here (gdb 13 cannot on Intel AMX machines).\n\
+Both need permission to trace the process (same user with kernel.yama.ptrace_scope 0, or\n\
+CAP_SYS_PTRACE; in a container --cap-add SYS_PTRACE). Ctrl-C, SIGTERM and --timeout leave\n\
+the process running in every case."
     )]
     Attach(AttachArgs),
+    /// Take a snapshot of the heap in a core file (from the kernel or gcore).
+    #[command(
+        after_help = "Examples:\n  pymem core core.4242 -o heap.jsonl\n  coredumpctl dump 4242 -o core.4242 && pymem core core.4242\n  pymem core core.4242 --sysroot /srv/container-root\n  pymem core core.4242 --exe ./venv/bin/python3.12\n\n\
+The core's memory is read the way `pymem attach` reads a live process, so every analysis\n\
+works on the result. The files the process had mapped (its NT_FILE note) provide the pages\n\
+the core leaves out, once their build-ids match the ones in the core; --exe and --sysroot\n\
+say where they are when the core comes from another machine or a container. A core cut\n\
+short, one whose coredump_filter left out the heap, and a core of a process that is not\n\
+CPython are refused in one line."
+    )]
+    Core(CoreArgs),
     /// Write or print the capture agent (pymem_agent.py, stdlib only).
     #[command(
         after_help = "Examples:\n  pymem agent --write .\n  pymem agent --print > pymem_agent.py\n\n\
@@ -441,6 +453,25 @@ pub struct RunArgs {
     /// The program: script.py [args...] or -m module [args...].
     #[arg(last = true, required = true, value_name = "PROGRAM")]
     pub program: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CoreArgs {
+    /// The core file (ELF, from the kernel, coredumpctl or gcore).
+    #[arg(value_name = "CORE")]
+    pub core: PathBuf,
+    /// The executable the process ran, when it is not where the core says.
+    #[arg(long, value_name = "PATH")]
+    pub exe: Option<PathBuf>,
+    /// Look up the process's files (interpreter, libraries) under this directory.
+    #[arg(long, value_name = "DIR")]
+    pub sysroot: Option<PathBuf>,
+    /// Snapshot file (default: pymem-PID-core.jsonl here).
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Record string and bytes contents (private data).
+    #[arg(long)]
+    pub values: bool,
 }
 
 #[derive(Debug, Args)]

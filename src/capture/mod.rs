@@ -60,6 +60,8 @@ pub struct ProcessInfo {
 pub enum CaptureError {
     /// The collector was running when the process was stopped: try again.
     Collecting,
+    /// Memory the walk needs is missing (a truncated core): what, in one line.
+    Incomplete(String),
     /// Anything else, said in one line.
     Failed(String),
 }
@@ -68,7 +70,7 @@ impl std::fmt::Display for CaptureError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             CaptureError::Collecting => write!(f, "the garbage collector was running"),
-            CaptureError::Failed(s) => write!(f, "{s}"),
+            CaptureError::Incomplete(s) | CaptureError::Failed(s) => write!(f, "{s}"),
         }
     }
 }
@@ -230,13 +232,26 @@ pub fn capture(
         .chain(std::iter::once(gc + off.gc_permanent + off.gen_head))
         .collect();
     let limit = mem.len() / 16;
-    for head in heads {
+    for (generation, head) in heads.into_iter().enumerate() {
         let mut g = h.word(head).unwrap_or(0) & !3;
         let mut n = 0u64;
         while g != head && g != 0 && n < limit {
             seeds.push(g + off.gc_head);
             g = h.word(g).unwrap_or(0) & !3;
             n += 1;
+        }
+        // A list that does not come back to its head was cut by memory that is not there
+        // (a truncated core): the objects after the cut are unknown, and every answer
+        // about the heap would be silently short.
+        if g != head {
+            let which = if generation < 3 {
+                format!("generation {generation}")
+            } else {
+                "the permanent generation".into()
+            };
+            return Err(CaptureError::Incomplete(format!(
+                "the collector's list of {which} breaks off after {n} objects (its next link is in memory that is not there)"
+            )));
         }
     }
     dec.debug_shift = debug_shift(&mut dec, &seeds);

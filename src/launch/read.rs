@@ -68,7 +68,7 @@ pub fn inspect(pid: u32) -> Result<Target> {
     }
     let runtime = Runtime::locate(&mem, &binary)
         .map_err(|e| Error::Usage(format!("cannot read the interpreter of process {pid}: {e}")))?;
-    check_supported(pid, &runtime)?;
+    check_supported(&format!("process {pid}"), &runtime)?;
     Ok(Target {
         pid,
         maps,
@@ -79,13 +79,10 @@ pub fn inspect(pid: u32) -> Result<Target> {
 
 /// Refuse what pymem was not tested on: other versions, free-threaded builds, 3.14.0-3.14.4,
 /// and (3.13+, where the target says) a build whose structure sizes differ from the table's.
-fn check_supported(pid: u32, rt: &Runtime) -> Result<()> {
+/// `who` names the target in the message ("process 42", "core file ./core").
+pub fn check_supported(who: &str, rt: &Runtime) -> Result<()> {
     let v = rt.version;
-    let refuse = |why: String| {
-        Err(Error::Usage(format!(
-            "process {pid} runs CPython {v}: {why}"
-        )))
-    };
+    let refuse = |why: String| Err(Error::Usage(format!("{who} runs CPython {v}: {why}")));
     let Some(layout) = rt.layout else {
         return refuse("pymem reads CPython 3.8-3.15 from outside".into());
     };
@@ -258,7 +255,9 @@ pub fn attach(pid: u32, out: &Path, values: bool) -> Result<i32> {
         CaptureError::Collecting => Error::Usage(format!(
             "process {pid} was collecting garbage when it was stopped; try again"
         )),
-        CaptureError::Failed(s) => Error::Usage(format!("reading process {pid}: {s}")),
+        CaptureError::Incomplete(s) | CaptureError::Failed(s) => {
+            Error::Usage(format!("reading process {pid}: {s}"))
+        }
     })?;
     eprintln!(
         "pymem: wrote {} ({} objects, CPython {}, pid {pid}; stopped {:.1} ms for {} threads and {:.1} MiB, {:.2} s in all)",

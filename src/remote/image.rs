@@ -14,10 +14,71 @@ use std::os::unix::fs::FileExt;
 
 const PAGE: u64 = 4096;
 
-/// One contiguous run of copied memory.
+/// The bytes of one run: copied from a live process, or a range of a mapped file (a core
+/// file's segment, or a program file's page that the core left out).
+pub enum Bytes {
+    Owned(Vec<u8>),
+    Mapped {
+        file: std::sync::Arc<memmap2::Mmap>,
+        offset: usize,
+        len: usize,
+    },
+}
+
+impl Bytes {
+    /// A range of a mapped file; None when the range is not inside it.
+    pub fn mapped(file: &std::sync::Arc<memmap2::Mmap>, offset: u64, len: u64) -> Option<Bytes> {
+        let (offset, len) = (usize::try_from(offset).ok()?, usize::try_from(len).ok()?);
+        (offset.checked_add(len)? <= file.len()).then(|| Bytes::Mapped {
+            file: std::sync::Arc::clone(file),
+            offset,
+            len,
+        })
+    }
+
+    #[inline]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Owned(v) => v,
+            Bytes::Mapped { file, offset, len } => &file[*offset..*offset + *len],
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Bytes::Owned(v) => v.len(),
+            Bytes::Mapped { len, .. } => *len,
+        }
+    }
+
+    /// `other` appended, when that needs no copy of a mapping: owned bytes are extended, and
+    /// two ranges of one file that follow each other become one.
+    fn try_append(&mut self, other: &Bytes) -> bool {
+        match (self, other) {
+            (Bytes::Owned(v), Bytes::Owned(w)) => {
+                v.extend_from_slice(w);
+                true
+            }
+            (
+                Bytes::Mapped { file, offset, len },
+                Bytes::Mapped {
+                    file: f2,
+                    offset: o2,
+                    len: l2,
+                },
+            ) if std::sync::Arc::ptr_eq(file, f2) && *offset + *len == *o2 => {
+                *len += *l2;
+                true
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One contiguous run of memory.
 struct Region {
     start: u64,
-    data: Vec<u8>,
+    data: Bytes,
 }
 
 /// The copied memory of a process; reads outside it fail.
@@ -69,7 +130,10 @@ impl Image {
                 let n = mem.read_some(at, &mut data) as u64 / PAGE * PAGE;
                 if n > 0 {
                     data.truncate(n as usize);
-                    regions.push(Region { start: at, data });
+                    regions.push(Region {
+                        start: at,
+                        data: Bytes::Owned(data),
+                    });
                     at += n;
                 } else {
                     // The page at `at` cannot be read (a guard page...): skip it.
@@ -85,13 +149,24 @@ impl Image {
         })
     }
 
-    /// An image from explicit regions (tests, core files).
-    pub fn from_regions(mut parts: Vec<(u64, Vec<u8>)>) -> Image {
+    /// An image from explicit regions (tests).
+    pub fn from_regions(parts: Vec<(u64, Vec<u8>)>) -> Image {
+        Image::from_bytes(
+            parts
+                .into_iter()
+                .map(|(start, data)| (start, Bytes::Owned(data)))
+                .collect(),
+        )
+    }
+
+    /// An image from runs of bytes (core files: mapped segments), which must not overlap.
+    pub fn from_bytes(mut parts: Vec<(u64, Bytes)>) -> Image {
         parts.sort_by_key(|p| p.0);
         Image {
             regions: merge(
                 parts
                     .into_iter()
+                    .filter(|(_, data)| data.len() > 0)
                     .map(|(start, data)| Region { start, data })
                     .collect(),
             ),
@@ -123,7 +198,8 @@ impl Image {
         let h = self.hint.load(Relaxed);
         if let Some(r) = self.regions.get(h) {
             if let Some(off) = addr.checked_sub(r.start) {
-                if let Some(s) = r.data.get(off as usize..(off as usize).checked_add(len)?) {
+                let data = r.data.as_slice();
+                if let Some(s) = data.get(off as usize..(off as usize).checked_add(len)?) {
                     return Some(s);
                 }
             }
@@ -134,7 +210,7 @@ impl Image {
             .checked_sub(1)?;
         let r = self.regions.get(i)?;
         let off = (addr - r.start) as usize;
-        let s = r.data.get(off..off.checked_add(len)?)?;
+        let s = r.data.as_slice().get(off..off.checked_add(len)?)?;
         self.hint.store(i, Relaxed);
         Some(s)
     }
@@ -232,8 +308,7 @@ fn merge(regions: Vec<Region>) -> Vec<Region> {
     let mut out: Vec<Region> = Vec::with_capacity(regions.len());
     for r in regions {
         if let Some(last) = out.last_mut() {
-            if last.start + last.data.len() as u64 == r.start {
-                last.data.extend_from_slice(&r.data);
+            if last.start + last.data.len() as u64 == r.start && last.data.try_append(&r.data) {
                 continue;
             }
         }

@@ -2,6 +2,8 @@
 //! and the layouts of CPython's structures, without running any code in it.
 //!
 //! - [`memory`]: the one trait for "memory of a stopped process", and its live source;
+//! - [`image`]: a copy of a stopped process's memory (or a core's, mapped);
+//! - [`core`]: ELF core files: their segments, notes and the files they name;
 //! - [`maps`]: the target's memory mappings (`/proc/PID/maps`);
 //! - [`binary`]: the ELF file that holds the interpreter (executable or libpython), its
 //!   symbols and where it is loaded;
@@ -10,6 +12,7 @@
 //!   3.13+ keeps at its start.
 
 pub mod binary;
+pub mod core;
 pub mod image;
 pub mod layout;
 pub mod maps;

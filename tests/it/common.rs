@@ -16,6 +16,18 @@ pub fn agent_dir() -> PathBuf {
     repo().join("src/agent")
 }
 
+/// Run `pymem ARGS` (strings or paths), which must succeed; its standard output.
+pub fn pymem_ok<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> Vec<u8> {
+    let out = pymem().args(args).output().expect("run pymem");
+    let shown: Vec<_> = args.iter().map(|a| a.as_ref().to_string_lossy()).collect();
+    assert!(
+        out.status.success(),
+        "pymem {shown:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// Run `pymem ARGS --format json` and parse the envelope.
 pub fn json(args: &[&str]) -> serde_json::Value {
     let out = pymem()

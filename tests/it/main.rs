@@ -15,6 +15,7 @@ mod layouts;
 mod leak_fixtures;
 mod leaks;
 mod outside;
+mod postmortem;
 mod pytest_plugin;
 mod real_capture;
 mod robust;

@@ -167,16 +167,12 @@ const DECODED: &[&str] = &[
 fn read_then_release(announced: &str, out: &Path) {
     let mut it = announced.split_whitespace();
     let (pid, fd) = (it.next().unwrap(), it.next().unwrap());
-    let st = crate::common::pymem()
-        .args(["attach", pid, "-o"])
-        .arg(out)
-        .output()
-        .unwrap();
-    assert!(
-        st.status.success(),
-        "{}",
-        String::from_utf8_lossy(&st.stderr)
-    );
+    crate::common::pymem_ok(&[
+        std::ffi::OsStr::new("attach"),
+        std::ffi::OsStr::new(pid),
+        std::ffi::OsStr::new("-o"),
+        out.as_os_str(),
+    ]);
     std::fs::OpenOptions::new()
         .write(true)
         .open(format!("/proc/{pid}/fd/{fd}"))

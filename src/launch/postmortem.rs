@@ -1,0 +1,183 @@
+//! `pymem core CORE`: a snapshot of the heap in a core file, decoded exactly as a live read
+//! is (the same capture, with the core's memory instead of a copy of a stopped process).
+//!
+//! Every way a core can be unusable is one line naming the file: not a core, a core of a
+//! process that is not CPython, a build-id mismatch between the interpreter the process ran
+//! and the file pymem found (with both ids), a core cut short or one whose `coredump_filter`
+//! left out the heap. Memory missing here and there (a truncated core whose cut spares the
+//! collector's lists) is counted in the snapshot's `missing` and on stderr.
+
+#![allow(clippy::disallowed_macros)] // part of the binary: it writes
+
+use pymem::capture::{self, CaptureError, Options, ProcessInfo};
+use pymem::remote::binary::{self, NotFound};
+use pymem::remote::core::{build_id_hex, Core, FileRoots};
+use pymem::remote::memory::Memory;
+use pymem::remote::runtime::Runtime;
+use pymem::{Error, Result};
+use std::path::PathBuf;
+use std::time::Instant;
+
+/// What `pymem core` was asked.
+pub struct CoreSpec {
+    pub core: PathBuf,
+    pub exe: Option<PathBuf>,
+    pub sysroot: Option<PathBuf>,
+    pub out: Option<PathBuf>,
+    pub values: bool,
+}
+
+/// `pymem core CORE [--exe PATH] [--sysroot DIR] [-o FILE] [--values]`.
+pub fn core_file(spec: CoreSpec) -> Result<i32> {
+    let started = Instant::now();
+    let name = spec.core.display().to_string();
+    let bad = |why: String| Error::Usage(format!("{name}: {why}"));
+    let core = Core::open(&spec.core).map_err(&bad)?;
+    let roots = FileRoots {
+        exe: spec.exe.clone(),
+        sysroot: spec.sysroot.clone(),
+    };
+    let what = || {
+        core.command
+            .clone()
+            .or_else(|| core.executable())
+            .map(|c| format!(" ({c})"))
+            .unwrap_or_default()
+    };
+    if core.files.is_empty() {
+        return Err(bad(
+            "the core names no mapped files (no NT_FILE note): pymem cannot find the interpreter"
+                .into(),
+        ));
+    }
+    let maps = core.maps();
+    let (image, notes) = core.image(&roots);
+    let exe = core.executable();
+    let binary = binary::locate(&maps, exe.as_deref(), &|p| core.locate_file(p, &roots))
+        .map_err(|e| match e {
+            NotFound::NoCandidate => bad(format!(
+                "a core of a process that is not CPython{} (no interpreter is among its mapped files)",
+                what()
+            )),
+            NotFound::NoRuntime(why) => bad(format!(
+                "a core of a process that is not CPython{}, or whose interpreter file is not here: {}",
+                what(),
+                why.iter()
+                    .map(|(p, w)| format!("{p}: {w}"))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            )),
+        })?;
+    // The heap is anonymous private memory: a core without any was made with a
+    // coredump_filter that leaves it out.
+    if core.anonymous_dumped() == 0 && core.truncated == 0 {
+        return Err(bad("the core holds none of the process's anonymous memory, where the heap lives: its coredump_filter left it out (bit 0; the default 0x33 keeps it)".into()));
+    }
+    // The interpreter pymem reads symbols from must be the one the process ran.
+    let in_core = core.build_id_of(&image, &binary.path);
+    let on_disk = binary.build_id.as_deref().map(build_id_hex);
+    if let (Some(a), Some(b)) = (&in_core, &on_disk) {
+        if a != b {
+            return Err(bad(format!(
+                "{} has build-id {b}, but the process ran a {} with build-id {a}: give the right file with --exe or --sysroot",
+                binary.opened.display(),
+                binary.path
+            )));
+        }
+    }
+    if image.read_u64(binary.symbols["_PyRuntime"]).is_err() {
+        return Err(bad(cut_or_filtered(
+            &core,
+            "the interpreter's state (_PyRuntime)",
+        )));
+    }
+    let runtime = Runtime::locate(&image, &binary)
+        .map_err(|e| bad(format!("cannot read the interpreter: {e}")))?;
+    super::read::check_supported(&format!("the process of core file {name}"), &runtime)?;
+
+    let mut missing = Vec::new();
+    if core.truncated > 0 {
+        missing.push(format!(
+            "memory: the core is truncated, {:.1} MiB of the process's memory are not in it",
+            core.truncated as f64 / (1 << 20) as f64
+        ));
+    }
+    if notes.missing_bytes > 0 {
+        missing.push(format!(
+            "memory: {:.1} MiB of mappings are neither in the core nor in a file pymem could read",
+            notes.missing_bytes as f64 / (1 << 20) as f64
+        ));
+    }
+    for (path, a, b) in &notes.mismatched {
+        missing.push(format!(
+            "files: {path} differs from the file the process mapped (build-id {b}, the core's {a}): its pages were not used"
+        ));
+    }
+    for (path, why) in &notes.unopened {
+        missing.push(format!("files: {path} could not be opened ({why})"));
+    }
+    if in_core.is_none() {
+        missing.push(format!(
+            "files: the core does not keep {}'s build-id: the file read could not be checked",
+            binary.path
+        ));
+    }
+    let pid = core.pid.unwrap_or(0);
+    let info = ProcessInfo {
+        pid,
+        rss: None,
+        pythonmalloc: None,
+        method: "core".into(),
+        stopped_ms: None,
+        missing: missing.clone(),
+    };
+    let out = spec
+        .out
+        .unwrap_or_else(|| PathBuf::from(format!("pymem-{pid}-core.jsonl")));
+    let stats = capture::capture(
+        &image,
+        &binary,
+        &runtime,
+        &info,
+        &Options {
+            values: spec.values,
+        },
+        &out,
+    )
+    .map_err(|e| match e {
+        CaptureError::Collecting => bad("the garbage collector was running when the core was made: its lists were being rearranged, so no snapshot of it would be right".into()),
+        CaptureError::Incomplete(s) => bad(cut_or_filtered(&core, &s)),
+        CaptureError::Failed(s) => bad(s),
+    })?;
+    for m in &missing {
+        eprintln!("pymem: {name}: {m}");
+    }
+    if stats.invalid > 0 && core.truncated > 0 {
+        eprintln!(
+            "pymem: {name}: {} references point into memory the core does not hold (left out)",
+            stats.invalid
+        );
+    }
+    eprintln!(
+        "pymem: wrote {} ({} objects, CPython {}, pid {pid}, from core file {name}: {} threads, {:.1} MiB of memory; {:.2} s)",
+        out.display(),
+        stats.objects,
+        stats.version,
+        core.threads,
+        image.len() as f64 / (1 << 20) as f64,
+        started.elapsed().as_secs_f64()
+    );
+    Ok(0)
+}
+
+/// Why something the walk needs is not in the core.
+fn cut_or_filtered(core: &Core, what: &str) -> String {
+    if core.truncated > 0 {
+        format!(
+            "a truncated core ({:.1} MiB of memory cut off): {what}; pymem refuses rather than give answers about part of the heap",
+            core.truncated as f64 / (1 << 20) as f64
+        )
+    } else {
+        format!("{what}: the core does not hold that memory (its coredump_filter?)")
+    }
+}
