@@ -205,6 +205,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             timeout: std::time::Duration::from_secs(a.timeout),
             gdb: a.gdb,
         }),
+        Command::Watch(a) => crate::launch::watch(crate::launch::WatchSpec {
+            pid: a.pid,
+            rss: a.rss,
+            step: a.step.or(a.repeat.then_some(a.rss)),
+            every: a.every,
+            out_dir: a.out_dir,
+            values: a.values,
+        }),
         Command::Core(a) => crate::launch::core_file(crate::launch::CoreSpec {
             core: a.core,
             exe: a.exe,

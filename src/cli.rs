@@ -136,6 +136,16 @@ short, one whose coredump_filter left out the heap, and a core of a process that
 CPython are refused in one line."
     )]
     Core(CoreArgs),
+    /// Take a read-only snapshot when a process's RSS reaches a size (before the OOM killer).
+    #[command(
+        after_help = "Examples:\n  pymem watch 4242 --rss 3GiB -o /var/tmp/heaps\n  pymem watch 4242 --rss 1GiB --repeat          # at 1, 2, 3 GiB ...\n  pymem watch 4242 --rss 3GiB --step 256MiB     # at 3 GiB, 3.25 GiB ...\n\n\
+Each snapshot is taken as `pymem attach` takes one (read from outside, nothing runs in the\n\
+process; the same permissions) and named pymem-PID-rss-NMiB.jsonl after the size reached.\n\
+Set SIZE below the process's memory limit (a container's memory.max, systemd's MemoryMax)\n\
+by more than it grows in one --every. Exit status: 0 once a snapshot was written, 1 if the\n\
+process exited before reaching SIZE, 130 if interrupted before any, 2 on errors."
+    )]
+    Watch(WatchArgs),
     /// Write or print the capture agent (pymem_agent.py, stdlib only).
     #[command(
         after_help = "Examples:\n  pymem agent --write .\n  pymem agent --print > pymem_agent.py\n\n\
@@ -469,6 +479,30 @@ pub struct CoreArgs {
     /// Snapshot file (default: pymem-PID-core.jsonl here).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// Record string and bytes contents (private data).
+    #[arg(long)]
+    pub values: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct WatchArgs {
+    /// Process id of a running CPython 3.8-3.15 process.
+    pub pid: u32,
+    /// Take a snapshot when the resident set size reaches this (e.g. 512MiB, 3GiB).
+    #[arg(long, value_name = "SIZE", value_parser = size)]
+    pub rss: u64,
+    /// Go on after the first snapshot: another at each further multiple of SIZE.
+    #[arg(long)]
+    pub repeat: bool,
+    /// Go on after the first snapshot: another each time RSS grows by STEP more.
+    #[arg(long, value_name = "STEP", value_parser = size, conflicts_with = "repeat")]
+    pub step: Option<u64>,
+    /// How often to look at the RSS.
+    #[arg(long, value_name = "DURATION", default_value = "1s", value_parser = humantime::parse_duration)]
+    pub every: std::time::Duration,
+    /// Directory for the snapshots (default: here).
+    #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
+    pub out_dir: PathBuf,
     /// Record string and bytes contents (private data).
     #[arg(long)]
     pub values: bool,

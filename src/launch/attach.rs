@@ -15,11 +15,11 @@
 
 use super::gdb::{self, Ended, Gdb, Refusal};
 use super::remote_exec;
+use super::signals::StopOnSignals;
 use super::{py_str, target};
 use pymem::{Error, Result};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// How `pymem attach` takes the snapshot.
@@ -359,38 +359,6 @@ fn c_string(s: &str) -> String {
     }
     out.push('"');
     out
-}
-
-/// SIGINT, SIGTERM and SIGHUP set a flag while an attach is under way (instead of killing
-/// pymem half way, which could leave the target stopped); the handlers go with this value.
-struct StopOnSignals {
-    flag: Arc<AtomicBool>,
-    ids: Vec<signal_hook::SigId>,
-}
-
-impl StopOnSignals {
-    fn install() -> Result<StopOnSignals> {
-        let flag = Arc::new(AtomicBool::new(false));
-        let mut ids = Vec::new();
-        for sig in [
-            signal_hook::consts::SIGINT,
-            signal_hook::consts::SIGTERM,
-            signal_hook::consts::SIGHUP,
-        ] {
-            let id = signal_hook::flag::register(sig, Arc::clone(&flag))
-                .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
-            ids.push(id);
-        }
-        Ok(StopOnSignals { flag, ids })
-    }
-}
-
-impl Drop for StopOnSignals {
-    fn drop(&mut self) {
-        for id in self.ids.drain(..) {
-            signal_hook::low_level::unregister(id);
-        }
-    }
 }
 
 #[cfg(test)]

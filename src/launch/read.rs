@@ -216,18 +216,48 @@ fn pythonmalloc_of(pid: u32) -> Option<String> {
         .map(|v| String::from_utf8_lossy(v).into_owned())
 }
 
-fn rss_of(pid: u32) -> Option<u64> {
+/// The resident set size of `pid`, in bytes; `None` once it is gone.
+pub fn rss_of(pid: u32) -> Option<u64> {
     let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
     let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    Some(pages * 4096)
+    let page = nix::unistd::sysconf(nix::unistd::SysconfVar::PAGE_SIZE)
+        .ok()
+        .flatten()
+        .unwrap_or(4096) as u64;
+    Some(pages * page)
 }
 
-/// `pymem attach PID --method read`.
-pub fn attach(pid: u32, out: &Path, values: bool) -> Result<i32> {
-    let started = Instant::now();
-    let t = inspect(pid)?;
+/// What one read of a live process wrote.
+pub struct Taken {
+    pub objects: u64,
+    pub version: String,
+    pub stopped: Duration,
+    pub threads: usize,
+    pub copied_bytes: u64,
+    pub rss: Option<u64>,
+}
+
+impl Taken {
+    /// The line pymem prints once a snapshot is written.
+    pub fn describe(&self, pid: u32, out: &Path, took: Duration) -> String {
+        format!(
+            "wrote {} ({} objects, CPython {}, pid {pid}; stopped {:.1} ms for {} threads and {:.1} MiB, {:.2} s in all)",
+            out.display(),
+            self.objects,
+            self.version,
+            self.stopped.as_secs_f64() * 1000.0,
+            self.threads,
+            self.copied_bytes as f64 / (1 << 20) as f64,
+            took.as_secs_f64()
+        )
+    }
+}
+
+/// Stop, copy, resume and decode the process `t` into the snapshot `out`.
+pub fn snapshot(t: &Target, out: &Path, values: bool) -> Result<Taken> {
+    let pid = t.pid;
     let rss = rss_of(pid);
-    let copied = stop_and_copy(&t)?;
+    let copied = stop_and_copy(t)?;
     let info = ProcessInfo {
         pid,
         rss,
@@ -259,15 +289,21 @@ pub fn attach(pid: u32, out: &Path, values: bool) -> Result<i32> {
             Error::Usage(format!("reading process {pid}: {s}"))
         }
     })?;
-    eprintln!(
-        "pymem: wrote {} ({} objects, CPython {}, pid {pid}; stopped {:.1} ms for {} threads and {:.1} MiB, {:.2} s in all)",
-        out.display(),
-        stats.objects,
-        stats.version,
-        copied.stopped.as_secs_f64() * 1000.0,
-        copied.threads,
-        copied.image.len() as f64 / (1 << 20) as f64,
-        started.elapsed().as_secs_f64()
-    );
+    Ok(Taken {
+        objects: stats.objects,
+        version: stats.version,
+        stopped: copied.stopped,
+        threads: copied.threads,
+        copied_bytes: copied.image.len(),
+        rss,
+    })
+}
+
+/// `pymem attach PID --method read`.
+pub fn attach(pid: u32, out: &Path, values: bool) -> Result<i32> {
+    let started = Instant::now();
+    let t = inspect(pid)?;
+    let taken = snapshot(&t, out, values)?;
+    eprintln!("pymem: {}", taken.describe(pid, out, started.elapsed()));
     Ok(0)
 }

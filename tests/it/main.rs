@@ -22,3 +22,4 @@ mod robust;
 mod safety;
 mod summary_fixtures;
 mod tracebacks;
+mod watch;

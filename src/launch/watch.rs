@@ -1,0 +1,119 @@
+//! `pymem watch PID --rss SIZE`: polls a process's resident set size and, when it first
+//! reaches SIZE, takes a read-only snapshot (as `pymem attach` does), so that the heap of a
+//! process about to be OOM-killed is on disk before it dies. With `--repeat` (or `--step`)
+//! it goes on and takes another at each further step. The target is only ever stopped for
+//! the copy of a read; nothing runs in it.
+
+#![allow(clippy::disallowed_macros)] // part of the binary: it writes
+
+use super::read::{self, rss_of};
+use super::signals::StopOnSignals;
+use pymem::report::fmt::bytes;
+use pymem::{Error, Result};
+use std::path::PathBuf;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+pub struct WatchSpec {
+    pub pid: u32,
+    /// The first threshold, in bytes.
+    pub rss: u64,
+    /// After the first snapshot, another each time RSS grows by this much (None: stop there).
+    pub step: Option<u64>,
+    pub every: Duration,
+    pub out_dir: PathBuf,
+    pub values: bool,
+}
+
+/// The threshold after a snapshot taken at `rss`: the next multiple of `step` above the
+/// first threshold that `rss` has not reached.
+fn next_threshold(first: u64, step: u64, rss: u64) -> u64 {
+    let above = rss.saturating_sub(first) / step + 1;
+    first.saturating_add(above.saturating_mul(step))
+}
+
+/// Exit codes: 0 once at least one snapshot was written and the watch ended (no more steps,
+/// the process exited, or Ctrl-C); 1 when the process exited before reaching SIZE; 130 when
+/// interrupted before any snapshot; 2 for errors.
+pub fn watch(spec: WatchSpec) -> Result<i32> {
+    if spec.rss == 0 || spec.step == Some(0) {
+        return Err(Error::Usage(
+            "--rss and --step must be more than 0 B".into(),
+        ));
+    }
+    let pid = spec.pid;
+    // Refuse what cannot be read now, not when the threshold is reached.
+    let target = read::inspect(pid)?;
+    std::fs::create_dir_all(&spec.out_dir)
+        .map_err(|e| Error::Usage(format!("cannot create {}: {e}", spec.out_dir.display())))?;
+    let signals = StopOnSignals::install()?;
+    let mut threshold = spec.rss;
+    let mut taken = 0u32;
+    let mut peak = 0u64;
+    eprintln!(
+        "pymem: watching process {pid} (CPython {}, RSS {}): a snapshot when RSS reaches {}{}",
+        target.runtime.version,
+        rss_of(pid).map(bytes).unwrap_or_else(|| "unknown".into()),
+        bytes(spec.rss),
+        match spec.step {
+            Some(s) => format!(", then every {} more", bytes(s)),
+            None => String::new(),
+        }
+    );
+    loop {
+        if signals.flag.load(Ordering::SeqCst) {
+            eprintln!("pymem: stopped watching process {pid} ({taken} snapshot(s) taken)");
+            return Ok(if taken > 0 { 0 } else { 130 });
+        }
+        let Some(rss) = rss_of(pid).filter(|_| super::target::alive(pid)) else {
+            eprintln!(
+                "pymem: process {pid} exited (RSS peaked at {} as polled); {taken} snapshot(s) taken",
+                bytes(peak)
+            );
+            return Ok(if taken > 0 { 0 } else { 1 });
+        };
+        peak = peak.max(rss);
+        if rss >= threshold {
+            let out = spec
+                .out_dir
+                .join(format!("pymem-{pid}-rss-{}MiB.jsonl", threshold >> 20));
+            let started = Instant::now();
+            let shot = read::snapshot(&target, &out, spec.values)?;
+            taken += 1;
+            eprintln!(
+                "pymem: RSS {} reached {}: {}",
+                bytes(shot.rss.unwrap_or(rss)),
+                bytes(threshold),
+                shot.describe(pid, &out, started.elapsed())
+            );
+            match spec.step {
+                None => return Ok(0),
+                Some(step) => {
+                    let now = shot.rss.unwrap_or(rss).max(rss);
+                    threshold = next_threshold(spec.rss, step, now);
+                }
+            }
+        }
+        // Sleep in short slices, so that Ctrl-C ends the watch at once.
+        let until = Instant::now() + spec.every;
+        while Instant::now() < until && !signals.flag.load(Ordering::SeqCst) {
+            std::thread::sleep(Duration::from_millis(25).min(spec.every));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::next_threshold;
+
+    #[test]
+    fn the_next_threshold_is_the_first_step_not_yet_reached() {
+        const M: u64 = 1 << 20;
+        assert_eq!(next_threshold(100 * M, 100 * M, 100 * M), 200 * M);
+        assert_eq!(next_threshold(100 * M, 100 * M, 150 * M), 200 * M);
+        // A jump past several steps takes one snapshot, not one per step.
+        assert_eq!(next_threshold(100 * M, 100 * M, 450 * M), 500 * M);
+        assert_eq!(next_threshold(512 * M, 64 * M, 600 * M), 640 * M);
+        assert_eq!(next_threshold(u64::MAX - 1, 10, u64::MAX), u64::MAX);
+    }
+}
