@@ -31,6 +31,9 @@ _pymem() {
             pymem,completions)
                 cmd="pymem__subcmd__completions"
                 ;;
+            pymem,core)
+                cmd="pymem__subcmd__core"
+                ;;
             pymem,diff)
                 cmd="pymem__subcmd__diff"
                 ;;
@@ -61,6 +64,9 @@ _pymem() {
             pymem,top)
                 cmd="pymem__subcmd__top"
                 ;;
+            pymem,watch)
+                cmd="pymem__subcmd__watch"
+                ;;
             pymem__subcmd__help,advise)
                 cmd="pymem__subcmd__help__subcmd__advise"
                 ;;
@@ -75,6 +81,9 @@ _pymem() {
                 ;;
             pymem__subcmd__help,completions)
                 cmd="pymem__subcmd__help__subcmd__completions"
+                ;;
+            pymem__subcmd__help,core)
+                cmd="pymem__subcmd__help__subcmd__core"
                 ;;
             pymem__subcmd__help,diff)
                 cmd="pymem__subcmd__help__subcmd__diff"
@@ -106,6 +115,9 @@ _pymem() {
             pymem__subcmd__help,top)
                 cmd="pymem__subcmd__help__subcmd__top"
                 ;;
+            pymem__subcmd__help,watch)
+                cmd="pymem__subcmd__help__subcmd__watch"
+                ;;
             *)
                 ;;
         esac
@@ -113,7 +125,7 @@ _pymem() {
 
     case "${cmd}" in
         pymem)
-            opts="-h -V --help --version summary top path show diff leaks gate caches advise frag run attach agent completions help"
+            opts="-h -V --help --version summary top path show diff leaks gate caches advise frag run attach core watch agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -244,6 +256,36 @@ _pymem() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pymem__subcmd__core)
+            opts="-o -h --exe --sysroot --output --values --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --exe)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sysroot)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pymem__subcmd__diff)
             opts="-h --by --limit --partial --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -347,7 +389,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help)
-            opts="summary top path show diff leaks gate caches advise frag run attach agent completions help"
+            opts="summary top path show diff leaks gate caches advise frag run attach core watch agent completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -417,6 +459,20 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help__subcmd__completions)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__help__subcmd__core)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -557,6 +613,20 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help__subcmd__top)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__help__subcmd__watch)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -733,6 +803,40 @@ _pymem() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__watch)
+            opts="-o -h --rss --repeat --step --every --output --values --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --rss)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --step)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --every)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

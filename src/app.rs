@@ -223,7 +223,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Agent(a) => {
             if let Some(dir) = a.write {
                 let path = pymem::agent::write_to(&dir)?;
-                eprintln!("wrote {}", path.display());
+                note!("wrote {}", path.display());
             } else {
                 write_stdout(pymem::agent::SOURCE)?;
             }
@@ -270,7 +270,7 @@ fn write_svg(path: Option<&Path>, f: &frag::Frag) -> Result<()> {
             path: path.to_path_buf(),
             source: e,
         })?;
-        eprintln!("wrote {}", path.display());
+        note!("wrote {}", path.display());
     }
     Ok(())
 }

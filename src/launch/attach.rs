@@ -101,8 +101,8 @@ pub fn attach(spec: AttachSpec) -> Result<i32> {
     work.claim();
     target::resume_if_stopped(pid);
     let objects = result?;
-    eprintln!(
-        "pymem: wrote {} ({objects} objects, CPython {major}.{minor}, pid {pid})",
+    note!(
+        "wrote {} ({objects} objects, CPython {major}.{minor}, pid {pid})",
         out.display()
     );
     Ok(0)

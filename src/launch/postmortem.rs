@@ -150,16 +150,16 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
         CaptureError::Failed(s) => bad(s),
     })?;
     for m in &missing {
-        eprintln!("pymem: {name}: {m}");
+        note!("{name}: {m}");
     }
     if stats.invalid > 0 && core.truncated > 0 {
-        eprintln!(
-            "pymem: {name}: {} references point into memory the core does not hold (left out)",
+        note!(
+            "{name}: {} references point into memory the core does not hold (left out)",
             stats.invalid
         );
     }
-    eprintln!(
-        "pymem: wrote {} ({} objects, CPython {}, pid {pid}, from core file {name}: {} threads, {:.1} MiB of memory; {:.2} s)",
+    note!(
+        "wrote {} ({} objects, CPython {}, pid {pid}, from core file {name}: {} threads, {:.1} MiB of memory; {:.2} s)",
         out.display(),
         stats.objects,
         stats.version,

@@ -304,6 +304,6 @@ pub fn attach(pid: u32, out: &Path, values: bool) -> Result<i32> {
     let started = Instant::now();
     let t = inspect(pid)?;
     let taken = snapshot(&t, out, values)?;
-    eprintln!("pymem: {}", taken.describe(pid, out, started.elapsed()));
+    note!("{}", taken.describe(pid, out, started.elapsed()));
     Ok(0)
 }

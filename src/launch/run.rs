@@ -112,10 +112,10 @@ pub fn run(spec: RunSpec) -> Result<i32> {
     let _ = forwarder.join();
     let taken = snapshots_of(&out_dir, child.id());
     if taken.is_empty() {
-        eprintln!("pymem: no snapshot was taken");
+        note!("no snapshot was taken");
     } else {
-        eprintln!(
-            "pymem: {} snapshot(s) of pid {} in {}",
+        note!(
+            "{} snapshot(s) of pid {} in {}",
             taken.len(),
             child.id(),
             out_dir.display()

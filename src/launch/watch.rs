@@ -50,8 +50,8 @@ pub fn watch(spec: WatchSpec) -> Result<i32> {
     let mut threshold = spec.rss;
     let mut taken = 0u32;
     let mut peak = 0u64;
-    eprintln!(
-        "pymem: watching process {pid} (CPython {}, RSS {}): a snapshot when RSS reaches {}{}",
+    note!(
+        "watching process {pid} (CPython {}, RSS {}): a snapshot when RSS reaches {}{}",
         target.runtime.version,
         rss_of(pid).map(bytes).unwrap_or_else(|| "unknown".into()),
         bytes(spec.rss),
@@ -62,12 +62,12 @@ pub fn watch(spec: WatchSpec) -> Result<i32> {
     );
     loop {
         if signals.flag.load(Ordering::SeqCst) {
-            eprintln!("pymem: stopped watching process {pid} ({taken} snapshot(s) taken)");
+            note!("stopped watching process {pid} ({taken} snapshot(s) taken)");
             return Ok(if taken > 0 { 0 } else { 130 });
         }
         let Some(rss) = rss_of(pid).filter(|_| super::target::alive(pid)) else {
-            eprintln!(
-                "pymem: process {pid} exited (RSS peaked at {} as polled); {taken} snapshot(s) taken",
+            note!(
+                "process {pid} exited (RSS peaked at {} as polled); {taken} snapshot(s) taken",
                 bytes(peak)
             );
             return Ok(if taken > 0 { 0 } else { 1 });
@@ -80,8 +80,8 @@ pub fn watch(spec: WatchSpec) -> Result<i32> {
             let started = Instant::now();
             let shot = read::snapshot(&target, &out, spec.values)?;
             taken += 1;
-            eprintln!(
-                "pymem: RSS {} reached {}: {}",
+            note!(
+                "RSS {} reached {}: {}",
                 bytes(shot.rss.unwrap_or(rss)),
                 bytes(threshold),
                 shot.describe(pid, &out, started.elapsed())

@@ -1,6 +1,7 @@
 //! Table rendering of `advise`.
 
 use super::fmt::{bytes, count};
+use super::visible::visible;
 use super::{facts, Report, Style};
 use crate::analysis::advise::Advice;
 use std::fmt::Write;
@@ -27,14 +28,14 @@ impl Report for Advice {
                 "{:>2}. {what} {:>9}  {}",
                 i + 1,
                 bytes(item.saving),
-                item.title
+                visible(&item.title)
             );
             for e in &item.examples {
                 let _ = writeln!(
                     out,
                     "               {:>9}  {} (x{})",
                     bytes(e.saving),
-                    e.what,
+                    visible(&e.what),
                     count(e.count)
                 );
             }

@@ -1,13 +1,14 @@
 //! Table rendering of `caches`.
 
 use super::fmt::{bytes, count};
+use super::visible::{cell, visible};
 use super::{align_right, finish, new_table, Report, Style};
 use crate::analysis::caches::{Cache, Caches, TypeShare, Verdict};
 use std::fmt::Write;
 
 fn types(t: &[TypeShare]) -> String {
     t.iter()
-        .map(|x| x.type_name.as_str())
+        .map(|x| visible(&x.type_name))
         .collect::<Vec<_>>()
         .join("|")
 }
@@ -26,7 +27,12 @@ impl Report for Caches {
     fn table(&self, style: &Style) -> String {
         let mut out = String::new();
         for s in &self.snapshots {
-            let _ = writeln!(out, "Snapshot   {} ({} objects)", s.path, count(s.objects));
+            let _ = writeln!(
+                out,
+                "Snapshot   {} ({} objects)",
+                visible(&s.path),
+                count(s.objects)
+            );
         }
         let _ = writeln!(
             out,
@@ -65,7 +71,7 @@ impl Report for Caches {
             };
             t.add_row(vec![
                 verdict.to_string(),
-                c.kind.clone(),
+                cell(&c.kind),
                 entries,
                 bytes(c.retained),
                 c.bound.map_or_else(|| "-".into(), count),
@@ -73,7 +79,7 @@ impl Report for Caches {
                 held(c),
                 c.path
                     .as_ref()
-                    .map_or_else(|| c.addr.clone(), |p| p.expr.clone()),
+                    .map_or_else(|| c.addr.clone(), |p| cell(&p.expr)),
             ]);
         }
         align_right(&mut t, &[2, 3, 4, 5]);

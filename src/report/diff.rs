@@ -1,6 +1,7 @@
 //! Table and CSV rendering of `diff`.
 
 use super::fmt::{bytes, count, signed_bytes, signed_count};
+use super::visible::{cell, visible};
 use super::{align_right, finish, new_table, Report, Style};
 use crate::analysis::diff::{Diff, DiffBy, DiffRow};
 use std::fmt::Write;
@@ -17,7 +18,7 @@ fn row_cells(r: &DiffRow) -> Vec<String> {
         format!("{} / {}", count(r.count_b), bytes(r.bytes_b)),
         opt_count(r.new),
         opt_count(r.gone),
-        r.key.clone(),
+        cell(&r.key),
     ]
 }
 
@@ -27,7 +28,7 @@ impl Report for Diff {
     fn table(&self, style: &Style) -> String {
         let mut out = String::new();
         let who = |f: &crate::analysis::facts::SnapshotFacts| {
-            let mut s = format!("{} ({} objects", f.path, count(f.objects));
+            let mut s = format!("{} ({} objects", visible(&f.path), count(f.objects));
             if let Some(t) = f.time {
                 let _ = write!(s, ", {}", super::fmt::utc(t));
             }
@@ -91,7 +92,7 @@ impl Report for Diff {
         }
         match &self.identity_note {
             Some(why) => {
-                let _ = writeln!(out, "\nnew/gone not reported: {why}");
+                let _ = writeln!(out, "\nnew/gone not reported: {}", visible(why));
             }
             None => {
                 for (title, list) in [
@@ -104,7 +105,7 @@ impl Report for Diff {
                     let _ = writeln!(out, "\n{title}");
                     let mut t = new_table(style, &["bytes", "address", "type"]);
                     for o in list {
-                        t.add_row(vec![bytes(o.bytes), o.addr.clone(), o.type_name.clone()]);
+                        t.add_row(vec![bytes(o.bytes), o.addr.clone(), cell(&o.type_name)]);
                     }
                     align_right(&mut t, &[0]);
                     out.push_str(&finish(&t));
@@ -144,7 +145,7 @@ impl Diff {
         let opt = |v: Option<u64>| v.map(|v| v.to_string()).unwrap_or_default();
         for r in self.rows.iter().chain(std::iter::once(&self.totals)) {
             let _ = w.write_record([
-                r.key.clone(),
+                cell(&r.key),
                 r.count_a.to_string(),
                 r.bytes_a.to_string(),
                 r.count_b.to_string(),

@@ -1,6 +1,7 @@
 //! The block of capture facts that opens human reports.
 
 use super::fmt::{bytes, count, pct, utc};
+use super::visible::visible;
 use crate::analysis::facts::SnapshotFacts;
 use std::fmt::Write;
 
@@ -8,18 +9,18 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
     let _ = writeln!(
         out,
         "Snapshot   {}{}",
-        f.path,
+        visible(&f.path),
         if f.complete {
             ""
         } else {
             "  (partial: no end record)"
         }
     );
-    let mut alloc = f.allocator.clone();
+    let mut alloc = visible(&f.allocator).into_owned();
     if f.debug_hooks {
         alloc.push_str(" + debug hooks");
     }
-    let _ = writeln!(out, "Python     {} ({alloc})", f.python);
+    let _ = writeln!(out, "Python     {} ({alloc})", visible(&f.python));
     let mut who = String::new();
     if let Some(t) = f.time {
         who.push_str(&utc(t));
@@ -28,7 +29,8 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
         let _ = write!(who, ", pid {pid}");
     }
     if !f.argv.is_empty() {
-        let _ = write!(who, ", {}", f.argv.join(" "));
+        let argv: Vec<_> = f.argv.iter().map(|a| visible(a)).collect();
+        let _ = write!(who, ", {}", argv.join(" "));
     }
     if !who.is_empty() {
         let _ = writeln!(out, "Captured   {who}");
@@ -37,7 +39,7 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
         let how = match (f.method.as_str(), f.stopped_ms) {
             ("read", Some(ms)) => format!("read from outside (the process was stopped {ms:.0} ms)"),
             ("core", _) => "read from a core file".to_string(),
-            (m, _) => m.to_string(),
+            (m, _) => visible(m).into_owned(),
         };
         let scanned = if f.scanned_objects > 0 {
             format!(
@@ -66,7 +68,7 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
     let roots: Vec<String> = f
         .roots
         .iter()
-        .map(|(k, v)| format!("{} {k}", count(*v)))
+        .map(|(k, v)| format!("{} {}", count(*v), visible(k)))
         .collect();
     let _ = writeln!(out, "Roots      {}", roots.join(", "));
     match &f.arenas {
@@ -103,6 +105,6 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
         let _ = writeln!(out, "RSS        {} at capture", bytes(rss));
     }
     for m in &f.missing {
-        let _ = writeln!(out, "Missing    {m}");
+        let _ = writeln!(out, "Missing    {}", visible(m));
     }
 }

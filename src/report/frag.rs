@@ -1,6 +1,7 @@
 //! Table rendering of `frag` (one snapshot, or how two compare).
 
 use super::fmt::{bytes, count, pct, signed_bytes, signed_count};
+use super::visible::{cell, visible};
 use super::{align_right, facts, finish, new_table, Report, Style};
 use crate::analysis::frag::{Frag, FragChange, PinGroup};
 use std::fmt::Write;
@@ -8,14 +9,14 @@ use std::fmt::Write;
 fn held_by(g: &PinGroup) -> String {
     g.held_by
         .as_ref()
-        .map_or_else(|| "-".into(), |p| p.expr.clone())
+        .map_or_else(|| "-".into(), |p| cell(&p.expr))
 }
 
 /// The finding as a sentence: what holds how much, and what freeing it would return.
 fn sentence(f: &Frag, g: &PinGroup) -> String {
     let what = match g.kind {
-        "unattributed" | "free-listed" => format!("{} {}", count(g.blocks), g.key),
-        _ => format!("{} blocks of {}", count(g.blocks), g.key),
+        "unattributed" | "free-listed" => format!("{} {}", count(g.blocks), visible(&g.key)),
+        _ => format!("{} blocks of {}", count(g.blocks), visible(&g.key)),
     };
     let mut s = format!(
         "{} arena(s) ({} of {} held) are pinned by {what} ({} live)",
@@ -25,7 +26,7 @@ fn sentence(f: &Frag, g: &PinGroup) -> String {
         bytes(g.live_bytes)
     );
     if let Some(p) = &g.held_by {
-        let _ = write!(s, ", reachable from {}", p.expr);
+        let _ = write!(s, ", reachable from {}", visible(&p.expr));
     }
     if g.sole_arenas > 0 {
         let _ = write!(
@@ -99,7 +100,7 @@ impl Report for Frag {
                     bytes(g.reclaimable_bytes),
                     count(g.blocks),
                     bytes(g.live_bytes),
-                    g.key.clone(),
+                    cell(&g.key),
                     held_by(g),
                 ]);
             }
@@ -188,7 +189,7 @@ impl Report for Frag {
             .free_lists
             .iter()
             .filter(|(_, v)| *v > 0)
-            .map(|(k, v)| format!("{k} {}", count(*v)))
+            .map(|(k, v)| format!("{} {}", visible(k), count(*v)))
             .collect();
         if !fl.is_empty() {
             let _ = writeln!(
@@ -207,8 +208,8 @@ impl Report for FragChange {
     fn table(&self, style: &Style) -> String {
         let (a, b) = (&self.a, &self.b);
         let mut out = String::new();
-        let _ = writeln!(out, "A          {}", a.snapshot.path);
-        let _ = writeln!(out, "B          {}\n", b.snapshot.path);
+        let _ = writeln!(out, "A          {}", visible(&a.snapshot.path));
+        let _ = writeln!(out, "B          {}\n", visible(&b.snapshot.path));
         let mut t = new_table(style, &["", "A", "B", "change"]);
         let row = |name: &str, x: u64, y: u64, size: bool| {
             if size {
@@ -263,7 +264,7 @@ impl Report for FragChange {
                     signed_bytes(g.attributed_b as i64 - g.attributed_a as i64),
                     count(g.blocks_a),
                     count(g.blocks_b),
-                    g.key.clone(),
+                    cell(&g.key),
                 ]);
             }
             align_right(&mut t, &[0, 1, 2, 3, 4]);

@@ -1,6 +1,7 @@
 //! Table and JUnit rendering of `leaks` and `gate`.
 
 use super::fmt::{bytes, count, signed_bytes, signed_count};
+use super::visible::{for_terminal, visible};
 use super::{Report, Style};
 use crate::analysis::gate::{Breach, Gate};
 use crate::analysis::leaks::{LeakRoot, Leaks};
@@ -19,11 +20,11 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
     let name = r
         .path
         .as_ref()
-        .map_or_else(|| r.addr.clone(), |p| p.expr.clone());
+        .map_or_else(|| r.addr.clone(), |p| visible(&p.expr).into_owned());
     let what = if r.kind == r.type_name {
-        r.kind.clone()
+        visible(&r.kind).into_owned()
     } else {
-        format!("{} {}", r.kind, r.type_name)
+        format!("{} {}", visible(&r.kind), visible(&r.type_name))
     };
     let _ = writeln!(out, "#{} {name}  ({what}, {})", i + 1, r.addr);
     let _ = writeln!(
@@ -55,27 +56,38 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
     let types: Vec<String> = r
         .types
         .iter()
-        .map(|t| format!("{} x{} ({})", t.type_name, count(t.count), bytes(t.bytes)))
+        .map(|t| {
+            format!(
+                "{} x{} ({})",
+                visible(&t.type_name),
+                count(t.count),
+                bytes(t.bytes)
+            )
+        })
         .collect();
     let _ = writeln!(out, "   types     {}", types.join(", "));
     if let Some(s) = &r.sample {
-        let _ = writeln!(out, "   sample    {}", s.expr);
+        let _ = writeln!(out, "   sample    {}", visible(&s.expr));
     }
     if !r.allocated_at.is_empty() {
         let sites: Vec<String> = r
             .allocated_at
             .iter()
-            .map(|s| format!("{} x{}", s.site, count(s.count)))
+            .map(|s| format!("{} x{}", visible(&s.site), count(s.count)))
             .collect();
         let _ = writeln!(out, "   allocated {}", sites.join(", "));
     }
     if let Some(site) = &r.root_allocated_at {
-        let _ = writeln!(out, "   root made {site}");
+        let _ = writeln!(out, "   root made {}", visible(site));
     }
     if let Some(p) = &r.path {
-        let mut held = format!("   held by   {} {}", p.root.kind, p.root.name);
+        let mut held = format!(
+            "   held by   {} {}",
+            visible(&p.root.kind),
+            visible(&p.root.name)
+        );
         if let Some(f) = &p.root.frame {
-            let _ = write!(held, " in {f}");
+            let _ = write!(held, " in {}", visible(f));
         }
         let _ = writeln!(out, "{held}");
     }
@@ -91,7 +103,7 @@ impl Report for Leaks {
                 out,
                 "{}          {} ({} objects)",
                 LETTERS[i.min(2)],
-                s.path,
+                visible(&s.path),
                 count(s.objects)
             );
         }
@@ -131,11 +143,11 @@ impl Report for Leaks {
                 let _ = writeln!(
                     out,
                     "  {:<28} {} root(s), {} objects, {}  [{}]",
-                    s.pattern,
+                    visible(&s.pattern),
                     count(s.roots),
                     count(s.new_objects),
                     bytes(s.new_bytes),
-                    s.origin
+                    visible(&s.origin)
                 );
             }
         }
@@ -165,7 +177,12 @@ impl Report for Gate {
             }
         }
         for c in &self.leaks.counted {
-            let _ = writeln!(out, "  {:>10}  {}", signed_bytes(c.growth_bytes), c.root);
+            let _ = writeln!(
+                out,
+                "  {:>10}  {}",
+                signed_bytes(c.growth_bytes),
+                visible(&c.root)
+            );
         }
         out.push('\n');
         out.push_str(&self.leaks.table(style));
@@ -185,8 +202,9 @@ fn breach(b: &Breach, roots: u64) -> String {
     }
 }
 
+/// Names made visible first: XML 1.0 cannot carry most control characters even escaped.
 fn xml_escape(s: &str) -> String {
-    quick_xml::escape::escape(s).into_owned()
+    quick_xml::escape::escape(visible(s).as_ref()).into_owned()
 }
 
 impl Gate {
@@ -199,7 +217,9 @@ impl Gate {
             out,
             "<testsuite name=\"pymem gate\" tests=\"{cases}\" failures=\"{failures}\">"
         );
-        let detail = xml_escape(&self.leaks.table(&Style::default()));
+        let detail =
+            quick_xml::escape::escape(for_terminal(&self.leaks.table(&Style::default()), false))
+                .into_owned();
         if self.leaks.counted.is_empty() {
             let _ = writeln!(
                 out,
@@ -217,7 +237,8 @@ impl Gate {
                 out.push_str("/>\n");
             } else {
                 let msg = format!(
-                    "{name} grew by {} ({})",
+                    "{} grew by {} ({})",
+                    visible(name),
                     bytes(g.max(&0).unsigned_abs()),
                     self.breaches
                         .iter()
@@ -228,7 +249,7 @@ impl Gate {
                 let _ = writeln!(
                     out,
                     ">\n    <failure message=\"{}\">{detail}</failure>\n  </testcase>",
-                    xml_escape(&msg)
+                    quick_xml::escape::escape(&msg)
                 );
             }
         }

@@ -11,6 +11,7 @@ mod leaks;
 mod retention;
 mod summary;
 pub mod svg;
+pub mod visible;
 
 pub use retention::paths_dot;
 
@@ -43,7 +44,7 @@ pub trait Report: Serialize {
 /// Render findings in the requested format.
 pub fn render<R: Report>(report: &R, format: Format, style: &Style) -> String {
     match format {
-        Format::Table => report.table(style),
+        Format::Table => visible::for_terminal(&report.table(style), style.color),
         Format::Json => json_envelope(R::COMMAND, report),
     }
 }
@@ -67,22 +68,13 @@ pub fn json_envelope<R: Serialize>(command: &str, report: &R) -> String {
     s
 }
 
-pub(crate) fn new_table(style: &Style, header: &[&str]) -> comfy_table::Table {
-    use comfy_table::{presets, Attribute, Cell, ContentArrangement, Table};
+pub(crate) fn new_table(_style: &Style, header: &[&str]) -> comfy_table::Table {
+    use comfy_table::{presets, Cell, ContentArrangement, Table};
     let mut t = Table::new();
     t.load_preset(presets::NOTHING)
-        .set_content_arrangement(ContentArrangement::Disabled);
-    if style.color {
-        t.enforce_styling();
-        t.set_header(
-            header
-                .iter()
-                .map(|h| Cell::new(h).add_attribute(Attribute::Bold)),
-        );
-    } else {
-        t.force_no_tty();
-        t.set_header(header.iter().map(Cell::new));
-    }
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .force_no_tty();
+    t.set_header(header.iter().map(Cell::new));
     t
 }
 
@@ -95,11 +87,19 @@ pub(crate) fn align_right(t: &mut comfy_table::Table, cols: &[usize]) {
     }
 }
 
-/// Trim the trailing spaces comfy-table leaves with the borderless preset.
+/// Trim the trailing spaces comfy-table leaves with the borderless preset, and mark the
+/// header line, which `visible::for_terminal` makes bold when styling is allowed (after the
+/// net that escapes every control character a name could have brought in).
 pub(crate) fn finish(t: &comfy_table::Table) -> String {
     let mut out = String::new();
-    for line in t.to_string().lines() {
-        out.push_str(line.trim_end());
+    for (i, line) in t.to_string().lines().enumerate() {
+        if i == 0 {
+            out.push(visible::HEADER_ON);
+            out.push_str(line.trim_end());
+            out.push(visible::HEADER_OFF);
+        } else {
+            out.push_str(line.trim_end());
+        }
         out.push('\n');
     }
     out

@@ -1,6 +1,7 @@
 //! Table and DOT rendering of `top`, `path` and `show`.
 
 use super::fmt::{bytes, count, pct};
+use super::visible::{cell, visible};
 use super::{align_right, facts, finish, new_table, Report, Style};
 use crate::analysis::inspect::{Inspect, Neighbour};
 use crate::analysis::paths::Paths;
@@ -10,7 +11,7 @@ use std::fmt::Write;
 
 fn path_expr(p: &Option<PyPath>) -> String {
     p.as_ref()
-        .map_or_else(|| "-".to_string(), |p| p.expr.clone())
+        .map_or_else(|| "-".to_string(), |p| cell(&p.expr))
 }
 
 impl Report for Top {
@@ -35,7 +36,7 @@ impl Report for Top {
                         bytes(o.retained),
                         pct(o.share),
                         bytes(o.own),
-                        o.type_name.clone(),
+                        cell(&o.type_name),
                         path_expr(&o.path),
                     ]);
                 }
@@ -55,7 +56,7 @@ impl Report for Top {
                         bytes(g.retained),
                         pct(g.share),
                         count(g.count),
-                        g.key.clone(),
+                        cell(&g.key),
                     ]);
                 }
                 align_right(&mut t, &[0, 1, 2]);
@@ -77,31 +78,31 @@ impl Report for Paths {
                 out,
                 "{} objects match {}; showing the {} that retain most (--limit)\n",
                 count(self.matched),
-                self.target,
+                visible(&self.target),
                 self.paths.len()
             );
         } else if self.paths.is_empty() {
-            let _ = writeln!(out, "no object matches {}", self.target);
+            let _ = writeln!(out, "no object matches {}", visible(&self.target));
         }
         for row in &self.paths {
             let _ = writeln!(
                 out,
                 "{} {} (retains {})",
-                row.type_name,
+                visible(&row.type_name),
                 row.addr,
                 bytes(row.retained)
             );
             match &row.path {
                 Some(p) => {
-                    let _ = writeln!(out, "  {}", p.expr);
+                    let _ = writeln!(out, "  {}", visible(&p.expr));
                     let _ = writeln!(out, "  root: {}", root_text(&p.root));
                     for s in &p.steps {
                         let _ = writeln!(
                             out,
                             "    {:<18} {:<28} {}",
                             s.addr,
-                            s.type_name,
-                            s.edge.as_deref().unwrap_or("(root)")
+                            visible(&s.type_name),
+                            visible(s.edge.as_deref().unwrap_or("(root)"))
                         );
                     }
                 }
@@ -168,13 +169,20 @@ pub fn paths_dot(p: &Paths) -> String {
 /// `module shop`, `local keep in thread MainThread: main (app.py:12)`, ...
 fn root_text(r: &crate::analysis::pypath::RootInfo) -> String {
     match &r.frame {
-        Some(f) => format!("{} {} in {f}", r.kind, r.name),
-        None => format!("{} {}", r.kind, r.name),
+        Some(f) => format!(
+            "{} {} in {}",
+            visible(&r.kind),
+            visible(&r.name),
+            visible(f)
+        ),
+        None => format!("{} {}", visible(&r.kind), visible(&r.name)),
     }
 }
 
+/// A DOT string's contents: the name made visible (so no raw control characters and every
+/// backslash doubled), then its quotes escaped.
 fn esc(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
+    visible(s).replace('"', "\\\"")
 }
 
 impl Report for Inspect {
@@ -182,9 +190,9 @@ impl Report for Inspect {
 
     fn table(&self, style: &Style) -> String {
         let mut out = String::new();
-        let mut what = self.type_name.clone();
+        let mut what = cell(&self.type_name);
         if let Some(n) = &self.name {
-            let _ = write!(what, " {n}");
+            let _ = write!(what, " {}", visible(n));
         }
         if let Some(l) = self.len {
             let _ = write!(what, " (len {l})");
@@ -217,7 +225,9 @@ impl Report for Inspect {
             let _ = writeln!(
                 out,
                 "Path       {}  (root: {} {})",
-                p.expr, p.root.kind, p.root.name
+                visible(&p.expr),
+                visible(&p.root.kind),
+                visible(&p.root.name)
             );
         }
         if let Some(d) = &self.dominator {
@@ -225,7 +235,7 @@ impl Report for Inspect {
                 out,
                 "Dominator  {} {} (retains {})",
                 d.addr,
-                d.type_name,
+                visible(&d.type_name),
                 bytes(d.retained)
             );
         }
@@ -235,8 +245,8 @@ impl Report for Inspect {
             for n in rows {
                 t.add_row(vec![
                     n.addr.clone(),
-                    n.type_name.clone(),
-                    n.edge.trim().to_string(),
+                    cell(&n.type_name),
+                    cell(n.edge.trim()),
                     bytes(n.own),
                     bytes(n.retained),
                 ]);

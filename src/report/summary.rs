@@ -1,6 +1,7 @@
 //! Table rendering of `summary`.
 
 use super::fmt::{bytes, count, pct};
+use super::visible::cell;
 use super::{align_right, facts, finish, new_table, Report, Style};
 use crate::analysis::summary::{GroupBy, Summary};
 
@@ -19,7 +20,7 @@ impl Report for Summary {
         let mut t = new_table(style, &[key, "count", "bytes", "share"]);
         for r in &self.rows {
             t.add_row(vec![
-                r.key.clone(),
+                cell(&r.key),
                 count(r.count),
                 bytes(r.bytes),
                 pct(r.share),

@@ -37,8 +37,10 @@ pub fn fill(u: f32) -> String {
     format!("#{:02x}{:02x}{:02x}", c[0], c[1], c[2])
 }
 
+/// Text for an SVG element: made visible first (XML 1.0 cannot carry most control
+/// characters, even escaped), then XML-escaped.
 fn esc(s: &str) -> String {
-    quick_xml::escape::escape(s).into_owned()
+    quick_xml::escape::escape(super::visible::visible(s).as_ref()).into_owned()
 }
 
 pub fn arena_map(f: &Frag) -> String {

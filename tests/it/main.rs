@@ -11,6 +11,7 @@ mod frag;
 mod fuzz_loader;
 mod graph_engine;
 mod graph_fixtures;
+mod hostile;
 mod layouts;
 mod leak_fixtures;
 mod leaks;
