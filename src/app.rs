@@ -84,8 +84,10 @@ pub fn run(cli: Cli) -> Result<i32> {
                 partial: a.partial,
                 format: OutputFormat::Table,
             };
+            distinct(&[a.a.as_path(), a.b.as_path()])?;
             let sa = load_snapshot(&a.a, &load)?;
             let sb = load_snapshot(&a.b, &load)?;
+            warn_if_mismatched(&a.a, &sa, &a.b, &sb);
             let by = match a.by {
                 DiffBy::Type => diff::DiffBy::Type,
                 DiffBy::Module => diff::DiffBy::Module,
@@ -138,6 +140,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             emit(&advise(&snap, &opts), &a.load)
         }
         Command::Caches(a) => {
+            distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
             let snaps = a
                 .snapshots
                 .iter()
@@ -153,6 +156,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                     a.threshold
                 )));
             }
+            distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
             let snaps = a
                 .snapshots
                 .iter()
@@ -172,6 +176,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 limit,
             };
             let text = if snaps.len() == 2 {
+                warn_if_mismatched(&a.snapshots[0], &snaps[0], &a.snapshots[1], &snaps[1]);
                 let fa = frag(&snaps[0], &opts(usize::MAX))?;
                 let fb = frag(&snaps[1], &opts(usize::MAX))?;
                 write_svg(a.svg.as_deref(), &fb)?;
@@ -248,6 +253,7 @@ fn find_leaks(paths: &[std::path::PathBuf], s: &LeakFilterArgs, limit: usize) ->
     for f in &s.suppressions {
         suppressions.add_file(f)?;
     }
+    distinct(&paths.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
     let snaps = paths
         .iter()
         .map(|p| load_snapshot(p, &load))
@@ -261,6 +267,69 @@ fn find_leaks(paths: &[std::path::PathBuf], s: &LeakFilterArgs, limit: usize) ->
             suppressions,
         },
     )
+}
+
+/// Refuse one file given twice (compared by device and inode, so `a.jsonl` and `./a.jsonl`
+/// are the same file), and standard input given twice.
+fn distinct(paths: &[&Path]) -> Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mut seen: Vec<(Option<(u64, u64)>, &Path)> = Vec::new();
+    for &p in paths {
+        let id = if p.as_os_str() == pymem::snapshot::input::STDIN {
+            None
+        } else {
+            match std::fs::metadata(p) {
+                Ok(m) => Some((m.dev(), m.ino())),
+                Err(_) => continue, // the loader names the error
+            }
+        };
+        if let Some((_, first)) = seen.iter().find(|(other, _)| *other == id) {
+            return Err(Error::Usage(format!(
+                "{} and {} are the same {}: give different snapshots",
+                p.display(),
+                first.display(),
+                if id.is_none() {
+                    "standard input"
+                } else {
+                    "file"
+                }
+            )));
+        }
+        seen.push((id, p));
+    }
+    Ok(())
+}
+
+/// Warnings (not errors) for two snapshots that compare badly: different interpreters or
+/// arena sizes (only what is comparable is), or A taken after B (the change is shown from
+/// A to B as given).
+fn warn_if_mismatched(pa: &Path, a: &Snapshot, pb: &Path, b: &Snapshot) {
+    let (ha, hb) = (&a.header, &b.header);
+    if ha.python.version != hb.python.version {
+        note!(
+            "warning: {} is CPython {} and {} is CPython {}: type layouts and sizes differ between versions",
+            pa.display(),
+            ha.python.version,
+            pb.display(),
+            hb.python.version
+        );
+    }
+    if ha.allocator.arena_size != hb.allocator.arena_size {
+        note!(
+            "warning: the arena sizes differ ({:?} and {:?} bytes): arena counts are not comparable",
+            ha.allocator.arena_size,
+            hb.allocator.arena_size
+        );
+    }
+    if let (Some(ta), Some(tb), true) = (ha.time, hb.time, ha.pid == hb.pid) {
+        if ta > tb {
+            note!(
+                "warning: {} was captured after {}: the change is shown from the later to the earlier (swap them?)",
+                pa.display(),
+                pb.display()
+            );
+        }
+    }
 }
 
 /// The arena map, when asked for.

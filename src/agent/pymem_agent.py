@@ -18,6 +18,7 @@ pymem's `snapshot` module. Rules this module keeps, each covered by pymem's test
 """
 
 import _collections
+import _thread
 import _struct
 import array
 import ctypes
@@ -676,10 +677,36 @@ def dump(path, *, values=False, collect=False):
     why = _unsupported()
     if why is not None:
         raise UnsupportedPython(why)
+    # One capture at a time in a process: another thread waits for its turn; a capture
+    # started again in the thread that is capturing (a signal handler firing mid-capture)
+    # is refused, since it cannot wait for itself.
+    me = _thread.get_ident()
+    if _CAPTURE_OWNER[0] == me:
+        raise CaptureBusy("a capture is already running in this thread; this one was not taken")
+    with _CAPTURE_LOCK:
+        _CAPTURE_OWNER[0] = me
+        try:
+            return _dump_alone(path, values, collect)
+        finally:
+            _CAPTURE_OWNER[0] = None
+
+
+class CaptureBusy(RuntimeError):
+    """dump() was called again from inside a capture (by a signal handler)."""
+
+
+_CAPTURE_LOCK = _thread.allocate_lock()
+_CAPTURE_OWNER = [None]  # the thread whose capture holds the lock
+
+
+def _dump_alone(path, values, collect):
     t0 = time.time()
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, ".%s.%d.partial" % (os.path.basename(path), os.getpid()))
+    # Named per process and per thread: never shared by two captures.
+    tmp = os.path.join(
+        directory, ".%s.%d.%d.partial" % (os.path.basename(path), os.getpid(), _thread.get_ident())
+    )
     if collect:
         gc.collect()
     # No automatic collection may run during the capture: it would change what is measured.
@@ -889,11 +916,11 @@ def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
             % (address, idx, ntotal, nfree, ",".join("[%d,%d,%d,%d]" % p for p in plist))
         )
     types = _Types(out, debug_shift)
-    n_obj, n_refs = _walk(out, types, values, pools, arenas)
+    n_obj, n_refs, n_changed = _walk(out, types, values, pools, arenas)
     n_roots = _roots(out)
     w(
-        '{"k":"end","objects":%d,"refs":%d,"types":%d,"arenas":%d,"pools":%d,"roots":%d,"elapsed":%.3f}\n'
-        % (n_obj, n_refs, len(types.pre), n_arenas, n_pools, n_roots, time.time() - t0)
+        '{"k":"end","objects":%d,"refs":%d,"types":%d,"arenas":%d,"pools":%d,"roots":%d,"elapsed":%.3f,"rc_changed":%d}\n'
+        % (n_obj, n_refs, len(types.pre), n_arenas, n_pools, n_roots, time.time() - t0, n_changed)
     )
     return {"objects": n_obj, "refs": n_refs, "types": len(types.pre), "arenas": n_arenas}
 
@@ -1210,7 +1237,7 @@ def _walk(out, types, values, pools, arenas):
     seen_untracked = set()
     add_seen = seen_untracked.add
     push = objs.append
-    n_refs = skipped = 0
+    n_refs = skipped = changed = 0
     own = _capture_objects()
     own.update((id(objs), id(seen_untracked), id(pools), id(types.ids)))
     # The allocator tables read for this capture, and the output file's objects: not the
@@ -1281,6 +1308,11 @@ def _walk(out, types, values, pools, arenas):
             tid -= _TID_BASE
         # Reference count without the walk's own references (immortal objects: as reported).
         rc = rc if rc >= immortal else rc - rc_adjust - held(a, _TID_BASE) + _TID_BASE
+        if rc < 0:
+            # Another thread dropped references after the capture counted its own: the
+            # count changed during the capture. Recorded as 0, and counted in the end record.
+            rc = 0
+            changed += 1
         block = a - tpre[tid]
         pool = block & mask
         info = pget(pool)
@@ -1373,7 +1405,7 @@ def _walk(out, types, values, pools, arenas):
                         push(r)
         else:
             w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc, extra))
-    return len(objs) - skipped, n_refs
+    return len(objs) - skipped, n_refs, changed
 
 
 _member_descriptor = type(type.__dict__["__basicsize__"])

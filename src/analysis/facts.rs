@@ -16,6 +16,10 @@ pub struct SnapshotFacts {
     pub time: Option<f64>,
     pub rss: Option<u64>,
     pub complete: bool,
+    /// Bytes of an incomplete last line left out (`--partial`).
+    pub dropped_tail_bytes: u64,
+    /// Reference counts that changed during the capture (recorded as 0).
+    pub rc_changed: u64,
     pub objects: u64,
     pub types: u64,
     pub refs: u64,
@@ -100,6 +104,8 @@ pub fn facts(snap: &Snapshot) -> SnapshotFacts {
         time: h.time,
         rss: h.rss,
         complete: snap.end.is_some(),
+        dropped_tail_bytes: snap.dropped_tail,
+        rc_changed: snap.end.as_ref().map_or(0, |e| e.rc_changed),
         objects: snap.objects.count() as u64,
         types: snap.types.len() as u64,
         refs: snap.objects.ref_targets.len() as u64,

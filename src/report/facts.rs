@@ -6,16 +6,15 @@ use crate::analysis::facts::SnapshotFacts;
 use std::fmt::Write;
 
 pub fn render(f: &SnapshotFacts, out: &mut String) {
-    let _ = writeln!(
-        out,
-        "Snapshot   {}{}",
-        visible(&f.path),
-        if f.complete {
-            ""
-        } else {
-            "  (partial: no end record)"
-        }
-    );
+    let partial = match (f.complete, f.dropped_tail_bytes) {
+        (true, _) => String::new(),
+        (false, 0) => "  (partial: no end record)".into(),
+        (false, n) => format!(
+            "  (partial: no end record; an incomplete last line of {} left out)",
+            bytes(n)
+        ),
+    };
+    let _ = writeln!(out, "Snapshot   {}{partial}", visible(&f.path));
     let mut alloc = visible(&f.allocator).into_owned();
     if f.debug_hooks {
         alloc.push_str(" + debug hooks");
@@ -65,6 +64,13 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
         let _ = write!(refs, ", {} to objects not captured", count(f.dangling_refs));
     }
     let _ = writeln!(out, "           {refs}");
+    if f.rc_changed > 0 {
+        let _ = writeln!(
+            out,
+            "           {} reference counts changed during the capture (other threads), recorded as 0",
+            count(f.rc_changed)
+        );
+    }
     let roots: Vec<String> = f
         .roots
         .iter()

@@ -158,6 +158,7 @@ pub(super) fn assemble(
         tracebacks,
         dangling_refs,
         lines,
+        dropped_tail: 0,
     })
 }
 

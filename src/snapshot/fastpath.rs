@@ -125,9 +125,10 @@ fn parse<'a>(line: &'a [u8], out: &mut Scratch<'a>) -> Option<()> {
     c.eat(br#","t":"#)?;
     let type_id = u32::try_from(c.uint()?).ok()?;
     c.eat(br#","s":"#)?;
-    let size = c.uint()?;
+    // Sizes out of bounds and negative counts take the full parser, which names the error.
+    let size = c.uint().filter(|&s| s <= super::records::MAX_SIZE)?;
     c.eat(br#","rc":"#)?;
-    let refcnt = c.int()?.max(0) as u64;
+    let refcnt = u64::try_from(c.int()?).ok()?;
     c.eat(br#","r":["#)?;
     if c.peek() != Some(b']') {
         loop {
@@ -169,7 +170,7 @@ fn parse<'a>(line: &'a [u8], out: &mut Scratch<'a>) -> Option<()> {
                         c.eat(b"[")?;
                         let a = c.uint()?;
                         c.eat(b",")?;
-                        let s = c.uint()?;
+                        let s = c.uint().filter(|&s| s <= super::records::MAX_SIZE)?;
                         c.eat(b"]")?;
                         out.buffers.push((a, s));
                         if c.eat(b",").is_none() {
@@ -209,7 +210,7 @@ mod tests {
 
     #[test]
     fn canonical_lines_parse() {
-        let c = fast(r#"{"k":"o","a":10,"t":2,"s":48,"rc":-1,"r":[1,2,3],"n":3,"h":-5,"l":["['a']",null,"[2]"],"name":"f","b":[[7,64]]}"#).unwrap();
+        let c = fast(r#"{"k":"o","a":10,"t":2,"s":48,"rc":0,"r":[1,2,3],"n":3,"h":-5,"l":["['a']",null,"[2]"],"name":"f","b":[[7,64]]}"#).unwrap();
         assert_eq!(c.addr, [10]);
         assert_eq!(c.refcnt, [0]);
         assert_eq!(c.refs, [1, 2, 3]);

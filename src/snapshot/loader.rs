@@ -7,7 +7,6 @@ use super::model::*;
 use super::{FORMAT_NAME, FORMAT_VERSION};
 use crate::error::{Error, Result};
 use rayon::prelude::*;
-use std::io::Read;
 use std::path::Path;
 
 /// Target size of one parallel parsing chunk.
@@ -20,52 +19,6 @@ pub struct LoadOptions {
     pub partial: bool,
     /// Called with a stage name as loading proceeds (for progress display).
     pub on_stage: Option<fn(&str)>,
-}
-
-/// The file's bytes: mapped, or decompressed into memory.
-enum Bytes {
-    Mapped(memmap2::Mmap),
-    Owned(Vec<u8>),
-}
-
-impl std::ops::Deref for Bytes {
-    type Target = [u8];
-    fn deref(&self) -> &[u8] {
-        match self {
-            Bytes::Mapped(m) => m,
-            Bytes::Owned(v) => v,
-        }
-    }
-}
-
-fn read_bytes(path: &Path) -> Result<Bytes> {
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::File::open(path).map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if meta.is_dir() {
-        return Err(Error::file(path, "is a directory, not a snapshot file"));
-    }
-    if meta.len() == 0 {
-        return Err(Error::file(path, "empty file (not a pymem snapshot)"));
-    }
-    // SAFETY: the map is read-only and private to this process. If another process
-    // truncates the file while we read it, the kernel raises SIGBUS; snapshots are written
-    // to a temporary name and renamed when complete, so a finished snapshot is not rewritten.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(io)?;
-    if map.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::with_capacity(map.len() * 6);
-        flate2::read::MultiGzDecoder::new(&map[..])
-            .read_to_end(&mut out)
-            .map_err(|e| Error::file(path, format!("gzip data is corrupt: {e}")))?;
-        if out.is_empty() {
-            return Err(Error::file(path, "empty file after decompression"));
-        }
-        return Ok(Bytes::Owned(out));
-    }
-    Ok(Bytes::Mapped(map))
 }
 
 /// Line-aligned chunk boundaries over `data`.
@@ -93,8 +46,22 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Snapshot> {
             f(s)
         }
     };
-    let bytes = read_bytes(path)?;
+    let bytes = super::input::read(path)?;
     let data: &[u8] = &bytes;
+    // A UTF-8 byte-order mark (some editors and tools write one) is not part of line 1.
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    // With --partial, a last line cut in the middle (a capture killed mid-write, a file still
+    // being appended to) is dropped, and the snapshot says so.
+    let (data, dropped_tail) = match (opts.partial, data.ends_with(b"\n")) {
+        (true, false) => {
+            let keep = memchr::memrchr(b'\n', data).map_or(0, |i| i + 1);
+            (&data[..keep], (data.len() - keep) as u64)
+        }
+        _ => (data, 0),
+    };
+    if data.is_empty() {
+        return Err(Error::file(path, "no whole line (not a pymem snapshot)"));
+    }
     if !data.starts_with(b"{") {
         let what = if data.iter().take(512).any(|&b| b == 0) {
             "binary data"
@@ -129,12 +96,59 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Snapshot> {
     for c in parsed {
         match c {
             Ok(c) => chunks.push(c),
+            Err(e) if e.line == 1 && !e.message.starts_with("not a pymem snapshot") => {
+                return Err(Error::line(
+                    path,
+                    1,
+                    format!("not a pymem snapshot: {}", e.message),
+                ))
+            }
+            Err(e) if e.line == total_lines && !data.ends_with(b"\n") => {
+                return Err(Error::line(
+                    path,
+                    e.line,
+                    "the last line is cut short (a capture killed mid-write, or a file still being written); --partial loads the lines before it",
+                ))
+            }
             Err(e) => return Err(Error::line(path, e.line, e.message)),
         }
     }
     let header = check_header_and_end(path, &chunks, opts.partial)?;
     stage("indexing");
-    assemble(path, data, header, chunks, total_lines, opts)
+    let mut snap = assemble(path, data, header, chunks, total_lines, opts)?;
+    check_totals(path, &snap)?;
+    snap.dropped_tail = dropped_tail;
+    Ok(snap)
+}
+
+/// The most bytes a snapshot's objects and buffers may add up to (64 PiB): every sum the
+/// analyses make is a part of this total, so none can overflow (signed deltas included).
+const MAX_TOTAL: u64 = 1 << 56;
+
+/// Refuse sizes that add up to more than any heap, once, before any analysis sums them.
+fn check_totals(path: &Path, snap: &Snapshot) -> Result<()> {
+    let mut total: u64 = 0;
+    for s in snap
+        .objects
+        .sizes()
+        .chain(snap.buffers.iter().map(|b| b.size))
+    {
+        total = total.saturating_add(s);
+    }
+    if total > MAX_TOTAL {
+        return Err(Error::file(
+            path,
+            format!("object and buffer sizes add up to {total} bytes, more than any heap (at most 2^56)"),
+        ));
+    }
+    if let Some(rss) = snap.header.rss.filter(|&r| r > MAX_TOTAL) {
+        return Err(Error::line(
+            path,
+            1,
+            format!("rss {rss} bytes is more than any process has (at most 2^56)"),
+        ));
+    }
+    Ok(())
 }
 
 fn check_header_and_end(path: &Path, chunks: &[Chunk], partial: bool) -> Result<Header> {

@@ -14,7 +14,7 @@
 //! | `o` | one per object | `a` address, `t` type id, `s` bytes of the object's own block (the pymalloc block size when it sits in a pool, else `sys.getsizeof`), `rc` reference count (the capture's own references removed; immortal objects as `sys.getrefcount` reports them), `r` referent addresses (with multiplicity, in traversal order), optional: `l` edge labels parallel to `r` (`null` = none), `n` length of a str, bytes, list, tuple, set, frozenset, deque or dict (dict subclasses included: read with the C-level `dict.__len__`), `h` content hash of str/bytes (per-process siphash), `name` of a module/function/class/code object, `v` value (only when captured with values), `b` owned separate buffers `[[address, bytes], ...]`, `bound` (a deque's `maxlen`, an `lru_cache`'s `maxsize`; absent when unbounded), `hits` and `misses` (an `lru_cache`'s; its `n` is `currsize`), `tb` allocation traceback id (objects allocated while tracemalloc traced) |
 //! | `tb` | before its first use, once per distinct traceback | `id` (dense, from 0), `f` frames `[[file, line], ...]` innermost first (present when `recorded.tracebacks`) |
 //! | `root` | any number | `a` address, `kind` (`module`, `frame`, `local`, `interpreter`), `name`, `frame` (for `local`: the frame holding the variable) |
-//! | `end` | last line, once | `objects`, `refs`, `types`, `arenas`, `pools`, `roots`, `elapsed` seconds; read from outside also: `scanned` `[[type name, objects], ...]` (C types whose objects' references were found by scanning their memory), `invalid_references` (words that looked like references to no valid object, left out) |
+//! | `end` | last line, once | `objects`, `refs`, `types`, `arenas`, `pools`, `roots`, `elapsed` seconds, `rc_changed` (objects whose reference count fell below the capture's own references while it ran, because other threads dropped theirs: recorded as 0; a negative `rc` is invalid); read from outside also: `scanned` `[[type name, objects], ...]` (C types whose objects' references were found by scanning their memory), `invalid_references` (words that looked like references to no valid object, left out) |
 //!
 //! Edge labels are Python suffixes that concatenate into a path: `.attr`, `['key']`, `[3]`,
 //! `.__dict__`, `<key>` (the edge from a dict to one of its keys). List and tuple edges carry
@@ -35,9 +35,11 @@ mod addr_index;
 mod assemble;
 mod chunk;
 mod fastpath;
+pub mod input;
 pub mod loader;
 mod model;
 mod records;
+mod shrink;
 
 pub use loader::{load, LoadOptions};
 pub use model::*;

@@ -140,6 +140,10 @@ pub struct EndRecord {
     pub arenas: u64,
     #[serde(default)]
     pub elapsed: f64,
+    /// Objects whose reference count went below the capture's own references while it ran
+    /// (other threads dropped theirs), recorded as 0.
+    #[serde(default)]
+    pub rc_changed: u64,
     /// Snapshots read from outside: objects whose references were found by scanning their
     /// memory (C types nobody decodes), by type name.
     #[serde(default)]
@@ -368,6 +372,8 @@ pub struct Snapshot {
     pub dangling_refs: u64,
     /// Lines read.
     pub lines: u64,
+    /// Bytes of an incomplete last line that `--partial` left out.
+    pub dropped_tail: u64,
 }
 
 impl Snapshot {

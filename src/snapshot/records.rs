@@ -189,8 +189,14 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
             match &*key {
                 "a" => addr = Some(map.next_value::<u64>()?),
                 "t" => tid = Some(map.next_value::<u32>()?),
-                "s" => size = Some(map.next_value::<u64>()?),
-                "rc" => rc = Some(map.next_value::<i64>()?.max(0) as u64),
+                "s" => size = Some(bounded_size(map.next_value::<u64>()?)?),
+                "rc" => {
+                    let n = map.next_value::<i64>()?;
+                    let n = u64::try_from(n).map_err(|_| {
+                        de::Error::custom(format!("reference count {n} is negative"))
+                    })?;
+                    rc = Some(n);
+                }
                 "n" => len = Some(map.next_value::<u64>()?),
                 "h" => hash = Some(map.next_value::<i64>()?),
                 "r" => map.next_value_seed(RefSeq(&mut cols.refs))?,
@@ -224,7 +230,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
                 "b" => {
                     let bufs: Vec<[u64; 2]> = map.next_value()?;
                     for [a, s] in bufs {
-                        cols.buffers.push((local, a, s));
+                        cols.buffers.push((local, a, bounded_size(s)?));
                     }
                 }
                 _ => {
@@ -244,6 +250,19 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
             hash,
         });
         Ok(())
+    }
+}
+
+/// Sizes beyond this (256 TiB) are in no real heap: refused, so that sums cannot overflow.
+pub const MAX_SIZE: u64 = 1 << 48;
+
+fn bounded_size<E: de::Error>(n: u64) -> Result<u64, E> {
+    if n > MAX_SIZE {
+        Err(E::custom(format!(
+            "size {n} bytes is larger than any heap (at most 2^48)"
+        )))
+    } else {
+        Ok(n)
     }
 }
 

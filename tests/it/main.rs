@@ -12,6 +12,7 @@ mod fuzz_loader;
 mod graph_engine;
 mod graph_fixtures;
 mod hostile;
+mod inputs;
 mod layouts;
 mod leak_fixtures;
 mod leaks;

@@ -63,3 +63,39 @@ fn dev_mode_and_debug_allocator_are_stated_in_the_header() {
         }
     }
 }
+
+#[test]
+fn captures_at_once_from_two_threads_are_taken_one_after_the_other() {
+    let captured = on_every_python_at_once(|python, dir| {
+        robust(python, "overlap", dir, &[]);
+    });
+    for (version, dir) in &captured {
+        let r = read_json(&dir.path().join("result.json"));
+        assert_eq!(r["errors"], serde_json::json!([]), "{version}");
+        assert_eq!(r["gc_enabled_after"], true, "{version}");
+        // No temporary file is left, and no collection ran while a capture walked.
+        assert_eq!(
+            r["files"],
+            serde_json::json!(["one.jsonl", "same.jsonl", "two.jsonl"]),
+            "{version}"
+        );
+        assert_eq!(r["collections_during"], 0, "{version}");
+        let objects = |name: &str| {
+            json(&["summary", dir.path().join(name).to_str().unwrap()])["snapshot"]["objects"]
+                .as_u64()
+                .unwrap()
+        };
+        // Neither capture picked up the other's objects: the two agree closely.
+        let (one, two, same) = (
+            objects("one.jsonl"),
+            objects("two.jsonl"),
+            objects("same.jsonl"),
+        );
+        for n in [two, same] {
+            assert!(
+                n.abs_diff(one) < one / 100,
+                "{version}: {one} / {two} / {same}"
+            );
+        }
+    }
+}

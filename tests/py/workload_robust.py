@@ -5,6 +5,7 @@ usage: workload_robust.py AGENT_DIR MODE OUT_DIR
   shapes   a 1,000,000-long linked list and containers nested 100,000 deep
   errors   captures into a missing directory and past a file-size limit (a full disk)
 Writes OUT_DIR/heap.jsonl (threads, shapes) and OUT_DIR/result.json."""
+import gc
 import json
 import os
 import resource
@@ -79,5 +80,35 @@ elif mode == "errors":
     resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
     result["leftovers"] = sorted(os.listdir(out))
     result["still_running"] = sum(range(10))
+elif mode == "overlap":
+    # Captures at once from two threads: to one path, then to two paths. Each must finish
+    # (serialised), each file complete, collection off until the last one ends.
+    import threading
+
+    keep = [{"n": i} for i in range(20_000)]
+    errors = []
+    collections = []
+    # A collection while a capture walks (its marker set, between disabling the collector
+    # and enabling it again) would be the bug: the first capture to end re-enabling it.
+    gc.callbacks.append(
+        lambda phase, info: phase == "start" and pymem_agent._CAPTURE_MARK is not None and collections.append(1)
+    )
+
+    def capture(path):
+        try:
+            pymem_agent.dump(path)
+        except Exception as e:  # noqa: BLE001 (recorded for the test)
+            errors.append("%s: %s" % (type(e).__name__, e))
+
+    for paths in (["same.jsonl", "same.jsonl"], ["one.jsonl", "two.jsonl"]):
+        threads = [threading.Thread(target=capture, args=(os.path.join(out, p),)) for p in paths]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    result["errors"] = errors
+    result["collections_during"] = len(collections)
+    result["gc_enabled_after"] = gc.isenabled()
+    result["files"] = sorted(os.listdir(out))
 with open(os.path.join(out, "result.json"), "w") as f:
     json.dump(result, f)
