@@ -130,26 +130,26 @@ complete -c pymem -n "__fish_pymem_using_subcommand run" -l every -d 'A snapshot
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l tracemalloc -d 'Trace allocations with this many frames, so snapshots say where objects were allocated' -r
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l python -d 'The Python interpreter to run' -r
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l at-exit -d 'A snapshot when the program exits (the default when no other trigger is given)'
-complete -c pymem -n "__fish_pymem_using_subcommand run" -l values -d 'Record string and bytes contents (private data)'
+complete -c pymem -n "__fish_pymem_using_subcommand run" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -s o -l output -d 'Snapshot file (default: pymem-PID-attach.jsonl here)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -l timeout -d 'Give up after this many seconds (the process is left running)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -l method -d 'How: read the process\'s memory from outside (no code runs in it), or inject the agent and let the process capture itself' -r -f -a "read\t''
 inject\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -l gdb -d 'The gdb to inject with (default: gdb on PATH)' -r -F
-complete -c pymem -n "__fish_pymem_using_subcommand attach" -l values -d 'Record string and bytes contents (private data)'
+complete -c pymem -n "__fish_pymem_using_subcommand attach" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand core" -l exe -d 'The executable the process ran, when it is not where the core says' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand core" -l sysroot -d 'Look up the process\'s files (interpreter, libraries) under this directory' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand core" -s o -l output -d 'Snapshot file (default: pymem-PID-core.jsonl here)' -r -F
-complete -c pymem -n "__fish_pymem_using_subcommand core" -l values -d 'Record string and bytes contents (private data)'
+complete -c pymem -n "__fish_pymem_using_subcommand core" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
 complete -c pymem -n "__fish_pymem_using_subcommand core" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l rss -d 'Take a snapshot when the resident set size reaches this (e.g. 512MiB, 3GiB)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l step -d 'Go on after the first snapshot: another each time RSS grows by STEP more' -r
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l every -d 'How often to look at the RSS' -r
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -s o -l output -d 'Directory for the snapshots (default: here)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l repeat -d 'Go on after the first snapshot: another at each further multiple of SIZE'
-complete -c pymem -n "__fish_pymem_using_subcommand watch" -l values -d 'Record string and bytes contents (private data)'
+complete -c pymem -n "__fish_pymem_using_subcommand watch" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -l write -d 'Directory to write pymem_agent.py into' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -l print -d 'Print the agent\'s source on stdout'

@@ -454,7 +454,9 @@ pub struct RunArgs {
     /// Trace allocations with this many frames, so snapshots say where objects were allocated.
     #[arg(long, value_name = "FRAMES", default_value_t = 0)]
     pub tracemalloc: u32,
-    /// Record string and bytes contents (private data).
+    /// Record string and bytes contents and every dict key (private data). Without it only
+    /// names are recorded: of modules, classes, functions and attributes, and dict keys that
+    /// are identifiers of up to 64 characters or ints; other keys as `<str len=N>`.
     #[arg(long)]
     pub values: bool,
     /// The Python interpreter to run.
@@ -479,7 +481,9 @@ pub struct CoreArgs {
     /// Snapshot file (default: pymem-PID-core.jsonl here).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Record string and bytes contents (private data).
+    /// Record string and bytes contents and every dict key (private data). Without it only
+    /// names are recorded: of modules, classes, functions and attributes, and dict keys that
+    /// are identifiers of up to 64 characters or ints; other keys as `<str len=N>`.
     #[arg(long)]
     pub values: bool,
 }
@@ -503,7 +507,9 @@ pub struct WatchArgs {
     /// Directory for the snapshots (default: here).
     #[arg(short = 'o', long = "output", value_name = "DIR", default_value = ".")]
     pub out_dir: PathBuf,
-    /// Record string and bytes contents (private data).
+    /// Record string and bytes contents and every dict key (private data). Without it only
+    /// names are recorded: of modules, classes, functions and attributes, and dict keys that
+    /// are identifiers of up to 64 characters or ints; other keys as `<str len=N>`.
     #[arg(long)]
     pub values: bool,
 }
@@ -515,7 +521,9 @@ pub struct AttachArgs {
     /// Snapshot file (default: pymem-PID-attach.jsonl here).
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub out: Option<PathBuf>,
-    /// Record string and bytes contents (private data).
+    /// Record string and bytes contents and every dict key (private data). Without it only
+    /// names are recorded: of modules, classes, functions and attributes, and dict keys that
+    /// are identifiers of up to 64 characters or ints; other keys as `<str len=N>`.
     #[arg(long)]
     pub values: bool,
     /// Give up after this many seconds (the process is left running).

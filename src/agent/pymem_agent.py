@@ -683,12 +683,15 @@ def dump(path, *, values=False, collect=False):
     me = _thread.get_ident()
     if _CAPTURE_OWNER[0] == me:
         raise CaptureBusy("a capture is already running in this thread; this one was not taken")
-    with _CAPTURE_LOCK:
+    # acquire/release, not `with`: a `with` block keeps the lock's bound __exit__ alive on
+    # the frame, an object of the agent's that the snapshot would show.
+    _CAPTURE_LOCK.acquire()
+    try:
         _CAPTURE_OWNER[0] = me
-        try:
-            return _dump_alone(path, values, collect)
-        finally:
-            _CAPTURE_OWNER[0] = None
+        return _dump_alone(path, values, collect)
+    finally:
+        _CAPTURE_OWNER[0] = None
+        _CAPTURE_LOCK.release()
 
 
 class CaptureBusy(RuntimeError):
@@ -1720,6 +1723,8 @@ def install(signal=None, directory=".", *, every=None, at_exit=False, tracemallo
     def snapshot(reason):
         count[0] += 1
         path = os.path.join(directory, "pymem-%d-%03d-%s.jsonl" % (os.getpid(), count[0], reason))
+        if reason == "exit" and _tracing():
+            _say("pymem: taking the snapshot at exit (tracemalloc is tracing: this can take minutes)")
         try:
             dump(path, values=values)
         except Exception as e:  # a failed snapshot must never take the program down
@@ -1744,7 +1749,18 @@ def install(signal=None, directory=".", *, every=None, at_exit=False, tracemallo
 
         atexit.register(snapshot, "exit")
     if every:
+        import atexit
         import threading
+
+        def finish_in_flight():
+            # A periodic capture still running when the program ends would die with its
+            # daemon thread: wait for it (dump() takes one capture at a time).
+            if _CAPTURE_OWNER[0] is not None:
+                _say("pymem: waiting for the snapshot in progress to finish")
+                _CAPTURE_LOCK.acquire()
+                _CAPTURE_LOCK.release()
+
+        atexit.register(finish_in_flight)
 
         def periodic():
             while True:
@@ -1753,6 +1769,14 @@ def install(signal=None, directory=".", *, every=None, at_exit=False, tracemallo
 
         threading.Thread(target=periodic, name="pymem-every", daemon=True).start()
     return snapshot
+
+
+def _tracing():
+    tm = sys.modules.get("tracemalloc")
+    try:
+        return bool(tm and tm.is_tracing())
+    except Exception:
+        return False
 
 
 def _say(text):
@@ -1769,6 +1793,19 @@ def _run_main(config):
     import runpy
 
     c = json.loads(config)
+    # The program is found before anything is armed: a program that cannot start gets one
+    # line and status 2, and no snapshot of a program that never ran.
+    args = sys.argv[1:]
+    if args and args[0] == "-m":
+        code = None
+    else:
+        try:
+            with open(os.path.abspath(args[0]), "rb") as f:
+                source = f.read()
+        except OSError as e:
+            _say("pymem: cannot run %s: %s" % (args[0], e.strerror or e))
+            sys.exit(2)
+        code = compile(source, args[0], "exec")
     install(
         c.get("signal"),
         c["directory"],
@@ -1782,16 +1819,12 @@ def _run_main(config):
     main = sys.modules["__main__"].__dict__
     for name in ("sys", "pymem_agent"):  # the bootstrap's own names
         main.pop(name, None)
-    args = sys.argv[1:]
-    if args and args[0] == "-m":
+    if code is None:
         sys.argv = args[1:]
         runpy._run_module_as_main(args[1], alter_argv=True)
     else:
         sys.argv = args
-        path = os.path.abspath(args[0])
-        sys.path[0] = os.path.dirname(path)
-        with open(path, "rb") as f:
-            code = compile(f.read(), args[0], "exec")
+        sys.path[0] = os.path.dirname(os.path.abspath(args[0]))
         main.update(__file__=args[0], __cached__=None)
         exec(code, main)
 

@@ -28,9 +28,9 @@ pub struct RunSpec {
 /// A signal given by name (`USR2`, `SIGUSR2`) or number.
 pub fn parse_signal(text: &str) -> std::result::Result<i32, String> {
     if let Ok(n) = text.parse::<i32>() {
-        return nix::sys::signal::Signal::try_from(n)
-            .map(|s| s as i32)
-            .map_err(|_| format!("{n} is not a signal number"));
+        let sig = nix::sys::signal::Signal::try_from(n)
+            .map_err(|_| format!("{n} is not a signal number"))?;
+        return catchable(sig);
     }
     let name = text.to_ascii_uppercase();
     let name = if name.starts_with("SIG") {
@@ -38,9 +38,65 @@ pub fn parse_signal(text: &str) -> std::result::Result<i32, String> {
     } else {
         format!("SIG{name}")
     };
-    name.parse::<nix::sys::signal::Signal>()
-        .map(|s| s as i32)
-        .map_err(|_| format!("{text:?} is not a signal (e.g. USR2, SIGHUP, 12)"))
+    let sig = name
+        .parse::<nix::sys::signal::Signal>()
+        .map_err(|_| format!("{text:?} is not a signal (e.g. USR2, SIGHUP, 12)"))?;
+    catchable(sig)
+}
+
+/// Signals a program can take a snapshot on: not KILL or STOP (no handler can catch them)
+/// and not the ones the kernel sends for faults.
+fn catchable(sig: nix::sys::signal::Signal) -> std::result::Result<i32, String> {
+    use nix::sys::signal::Signal::*;
+    match sig {
+        SIGKILL | SIGSTOP => Err(format!("{sig} cannot be caught: use USR1, USR2 or HUP")),
+        SIGSEGV | SIGBUS | SIGFPE | SIGILL => Err(format!(
+            "{sig} is the kernel's signal for a fault: use USR1, USR2 or HUP"
+        )),
+        s => Ok(s as i32),
+    }
+}
+
+/// A program that cannot start is one line and status 2, before anything runs (and no
+/// snapshot is taken of a program that never ran).
+fn check_program(python: &str, program: &[String]) -> Result<()> {
+    match program {
+        [m, rest @ ..] if m == "-m" => {
+            let Some(module) = rest.first() else {
+                return Err(Error::Usage("-m needs a module name".into()));
+            };
+            // Only the top-level name: finding it imports nothing.
+            let top = module.split('.').next().unwrap_or(module);
+            let probe = Command::new(python)
+                .args([
+                    "-c",
+                    "import importlib.util, sys; sys.exit(0 if importlib.util.find_spec(sys.argv[1]) else 3)",
+                    top,
+                ])
+                .status()
+                .map_err(|e| Error::Usage(format!("cannot start {python}: {e}")))?;
+            if probe.code() == Some(3) {
+                return Err(Error::Usage(format!(
+                    "cannot run -m {module}: {python} has no module named {top}"
+                )));
+            }
+        }
+        [script, ..] => {
+            let p = Path::new(script);
+            if !p.is_file() {
+                return Err(Error::Usage(format!(
+                    "cannot run {script}: {}",
+                    if p.exists() {
+                        "not a file"
+                    } else {
+                        "no such file"
+                    }
+                )));
+            }
+        }
+        [] => {}
+    }
+    Ok(())
 }
 
 pub fn run(spec: RunSpec) -> Result<i32> {
@@ -48,6 +104,10 @@ pub fn run(spec: RunSpec) -> Result<i32> {
         return Err(Error::Usage(
             "give the program: pymem run -- script.py [args] (or -m module [args])".into(),
         ));
+    }
+    check_program(&spec.python, &spec.program)?;
+    if spec.every.is_some_and(|d| d.is_zero()) {
+        return Err(Error::Usage("--every must be more than 0 s".into()));
     }
     std::fs::create_dir_all(&spec.out_dir).map_err(|e| Error::Io {
         path: spec.out_dir.clone(),
@@ -112,7 +172,14 @@ pub fn run(spec: RunSpec) -> Result<i32> {
     let _ = forwarder.join();
     let taken = snapshots_of(&out_dir, child.id());
     if taken.is_empty() {
-        note!("no snapshot was taken");
+        note!(
+            "no snapshot was taken{}",
+            if spec.every.is_some() && !spec.at_exit {
+                " (the program ended before the first --every; --at-exit takes one as it ends)"
+            } else {
+                ""
+            }
+        );
     } else {
         note!(
             "{} snapshot(s) of pid {} in {}",

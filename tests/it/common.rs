@@ -201,3 +201,22 @@ impl Drop for Reaper {
         let _ = self.0.wait();
     }
 }
+
+/// Wait until the main thread of `pid` is blocked in read(2) (a workload that announced a
+/// pause may not have reached its `os.read` yet, and the objects of its announcement would
+/// still be alive): polls /proc/PID/syscall, whose first field is the syscall number.
+pub fn wait_until_blocked_in_read(pid: &str) {
+    let start = std::time::Instant::now();
+    loop {
+        let now = std::fs::read_to_string(format!("/proc/{pid}/syscall")).unwrap_or_default();
+        // x86-64: read is syscall 0.
+        if now.split_whitespace().next() == Some("0") {
+            return;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "process {pid} never blocked in read ({now:?})"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+}

@@ -137,3 +137,67 @@ fn bad_arguments_exit_2() {
         .code(2);
     pymem().args(["frobnicate"]).assert().code(2);
 }
+
+#[test]
+fn run_refuses_what_cannot_start_in_one_line_and_takes_no_snapshot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, python) = &crate::common::pythons()[0];
+    let py = python.to_str().unwrap();
+    let out_dir = dir.path().join("snaps");
+    let o = out_dir.to_str().unwrap();
+    for (args, needle) in [
+        (
+            vec!["run", "-o", o, "--python", py, "--", "nosuch.py"],
+            "cannot run nosuch.py: no such file",
+        ),
+        (
+            vec![
+                "run",
+                "-o",
+                o,
+                "--python",
+                py,
+                "--",
+                "-m",
+                "nosuch_module_x",
+            ],
+            "no module named nosuch_module_x",
+        ),
+        (
+            vec!["run", "-o", o, "--signal", "KILL", "--", "x.py"],
+            "SIGKILL cannot be caught",
+        ),
+        (
+            vec!["run", "-o", o, "--signal", "19", "--", "x.py"],
+            "SIGSTOP cannot be caught",
+        ),
+        (
+            vec![
+                "run",
+                "-o",
+                o,
+                "--every",
+                "0s",
+                "--python",
+                py,
+                "--",
+                file!(),
+            ],
+            "--every must be more than 0 s",
+        ),
+    ] {
+        let out = pymem().args(&args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(needle), "{args:?}: {err}");
+        assert!(
+            err.lines()
+                .filter(|l| !l.is_empty() && !l.starts_with("For more"))
+                .count()
+                == 1,
+            "{err}"
+        );
+    }
+    let taken = std::fs::read_dir(&out_dir).map(|d| d.count()).unwrap_or(0);
+    assert_eq!(taken, 0, "no snapshot of a program that never ran");
+}

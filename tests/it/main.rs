@@ -19,6 +19,7 @@ mod leaks;
 mod outside;
 mod postmortem;
 mod pytest_plugin;
+mod readme;
 mod real_capture;
 mod robust;
 mod safety;

@@ -167,6 +167,7 @@ const DECODED: &[&str] = &[
 fn read_then_release(announced: &str, out: &Path) {
     let mut it = announced.split_whitespace();
     let (pid, fd) = (it.next().unwrap(), it.next().unwrap());
+    crate::common::wait_until_blocked_in_read(pid);
     crate::common::pymem_ok(&[
         std::ffi::OsStr::new("attach"),
         std::ffi::OsStr::new(pid),

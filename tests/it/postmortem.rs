@@ -145,6 +145,7 @@ fn a_core_gives_the_live_answers_on_every_cpython() {
             pid = it.next().unwrap().into();
             let fd = it.next().unwrap();
             let l = d.join(format!("live-{name}.jsonl"));
+            crate::common::wait_until_blocked_in_read(&pid);
             read_live(&pid, &l);
             let core = gcore(&pid, &d.join(format!("gcore-{name}")));
             let c = d.join(format!("gcore-{name}.jsonl"));
