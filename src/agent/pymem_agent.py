@@ -68,6 +68,7 @@ _dict_keys = dict.keys
 _str_isidentifier = str.isidentifier
 _getrefcount = sys.getrefcount
 _get_referents = gc.get_referents
+_module_dict = type(sys).__dict__["__dict__"].__get__  # C getset: md_dict, no user code
 _is_tracked = gc.is_tracked
 _getsizeof = sys.getsizeof
 _modtype = type(sys)
@@ -746,8 +747,40 @@ def _capture_objects():
     return own
 
 
+# Traverse functions that hand out freed or half-built objects on some CPython versions:
+# the agent never calls them there and takes those objects' references another way.
+# (first version, last version, module, CPython issue, what is done instead)
+_UNSAFE_TRAVERSE = (
+    (
+        (3, 12, 0),
+        (3, 12, 4),
+        "_asyncio",
+        "gh-122695",
+        "its free list of FutureIter objects is handed out by gc.get_referents while they are freed",
+    ),
+)
+
+
+def _unsafe_traversals():
+    """{id(module): note} for the loaded modules whose traverse is unsafe on this version:
+    the walk records only their __dict__, and the header says what was left out."""
+    v = sys.version_info[:3]
+    found = {}
+    for first, last, name, issue, why in _UNSAFE_TRAVERSE:
+        m = sys.modules.get(name)
+        if m is not None and first <= v <= last and type(m) is type(sys):
+            found[id(m)] = (
+                "references: of module %s only its __dict__ was followed on CPython %d.%d.%d "
+                "(%s: %s); objects held only by its C state are not attributed to it"
+                % (name, v[0], v[1], v[2], issue, why)
+            )
+    return found
+
+
 def _dump(path, tmp, values, t0):
     missing = []
+    unsafe = _unsafe_traversals()
+    missing.extend(unsafe.values())
     mem = None
     try:
         mem = _Memory()
@@ -800,7 +833,7 @@ def _dump(path, tmp, values, t0):
     _MEM = mem
     try:
         with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as out:
-            counts = _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0)
+            counts = _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0, unsafe)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -874,7 +907,7 @@ def _json_value(v):
     return _js("?")
 
 
-def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
+def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0, unsafe):
     w = out.write
     header = {
         "k": "header",
@@ -919,7 +952,7 @@ def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0):
             % (address, idx, ntotal, nfree, ",".join("[%d,%d,%d,%d]" % p for p in plist))
         )
     types = _Types(out, debug_shift)
-    n_obj, n_refs, n_changed = _walk(out, types, values, pools, arenas)
+    n_obj, n_refs, n_changed = _walk(out, types, values, pools, arenas, frozenset(unsafe))
     n_roots = _roots(out)
     w(
         '{"k":"end","objects":%d,"refs":%d,"types":%d,"arenas":%d,"pools":%d,"roots":%d,"elapsed":%.3f,"rc_changed":%d}\n'
@@ -1214,7 +1247,7 @@ def _permanent_objects(objs):
     return [ctypes.cast(a, ctypes.py_object).value for a in found]
 
 
-def _walk(out, types, values, pools, arenas):
+def _walk(out, types, values, pools, arenas, unsafe):
     """Every gc-tracked object plus the untracked objects they reference, one line each.
 
     One loop over gc.get_objects(), to which untracked referents are appended as they are
@@ -1343,7 +1376,7 @@ def _walk(out, types, values, pools, arenas):
                 extra += tb_extra(o)
             w('{"k":"o","a":%d,"t":%d,"s":%d,"rc":%d,"r":[]%s}\n' % (a, tid, size, rc, extra))
             continue
-        refs = get_referents(o)
+        refs = get_referents(o) if a not in unsafe else [_module_dict(o)]
         extra = ""
         labels = None
         if kind == K_PLAIN:
