@@ -52,6 +52,8 @@ pub struct AdviseOptions {
 
 const HEAPTYPE: u64 = 1 << 9;
 const MANAGED_DICT: u64 = 1 << 4;
+/// `Py_TPFLAGS_TYPE_SUBCLASS`: the instances are classes (a metaclass such as `abc.ABCMeta`).
+const TYPE_SUBCLASS: u64 = 1 << 31;
 
 fn round16(n: u64) -> u64 {
     n.div_ceil(16) * 16
@@ -121,7 +123,13 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
     let mut per: HashMap<u32, Acc> = HashMap::new();
     for v in 0..objs.count() {
         let t = &snap.types[objs.type_id[v] as usize];
-        if t.flags & HEAPTYPE == 0 || t.module == "builtins" || t.name == "type" {
+        // Only what a programmer can change: not C types, not metaclasses (their instances
+        // are classes, whose namespace must be a dict).
+        if t.flags & HEAPTYPE == 0
+            || t.flags & TYPE_SUBCLASS != 0
+            || t.module == "builtins"
+            || t.name == "type"
+        {
             continue;
         }
         let id = ObjId(v as u32);
@@ -154,7 +162,9 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
     }
     let mut examples: Vec<Example> = per
         .into_iter()
-        .filter(|(_, a)| a.n >= opts.min_instances)
+        // Instances with no attribute in their __dict__ are C heap types with a dict slot
+        // (`_asyncio.Future`) far more often than empty Python objects: no advice.
+        .filter(|(_, a)| a.n >= opts.min_instances && a.attrs > 0)
         .filter_map(|(t, a)| {
             // A slotted instance: GC header, object header, one pointer per attribute.
             let attrs_each = a.attrs.div_ceil(a.n);
@@ -388,4 +398,60 @@ fn number_lists(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
         });
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A snapshot with `n` instances of each of three heap types, each instance with a
+    /// `__dict__` of `attrs` entries: a plain class, a metaclass and a class whose instances'
+    /// dicts are empty.
+    fn snapshot(n: u64) -> Snapshot {
+        let dir = tempfile::tempdir().unwrap();
+        let mut text = String::from(
+            r#"{"k":"header","format":"pymem-snapshot","version":1,"python":{"version":"3.10.13","implementation":"cpython"},"allocator":{"name":"malloc"},"pid":1,"argv":["x.py"],"time":0,"recorded":{"pools":false}}
+{"k":"type","id":0,"a":100,"name":"dict","module":"builtins","flags":0,"basicsize":64}
+{"k":"type","id":1,"a":200,"name":"app.Point","module":"app","flags":512,"basicsize":32}
+{"k":"type","id":2,"a":300,"name":"app.Meta","module":"app","flags":2147484160,"basicsize":900}
+{"k":"type","id":3,"a":400,"name":"_ext.Future","module":"_ext","flags":512,"basicsize":144}
+"#,
+        );
+        let mut addr = 1u64 << 20;
+        let mut objects = 0;
+        for (tid, attrs) in [(1, 3), (2, 3), (3, 0)] {
+            for _ in 0..n {
+                let (o, d) = (addr, addr + 512);
+                addr += 1024;
+                text.push_str(&format!(
+                    "{{\"k\":\"o\",\"a\":{o},\"t\":{tid},\"s\":48,\"rc\":1,\"r\":[{d}],\"l\":[\".__dict__\"]}}\n\
+                     {{\"k\":\"o\",\"a\":{d},\"t\":0,\"s\":232,\"rc\":1,\"r\":[],\"n\":{attrs}}}\n"
+                ));
+                objects += 2;
+            }
+        }
+        text.push_str(&format!(
+            "{{\"k\":\"end\",\"objects\":{objects},\"refs\":{},\"types\":4}}\n",
+            objects / 2
+        ));
+        let p = dir.path().join("s.jsonl");
+        std::fs::write(&p, text).unwrap();
+        crate::snapshot::load(&p, &Default::default()).unwrap()
+    }
+
+    #[test]
+    fn slots_are_advised_only_for_classes_a_programmer_can_change() {
+        let snap = snapshot(200);
+        let r = Retention::compute(&snap);
+        let items = slots(
+            &r,
+            &AdviseOptions {
+                min_instances: 100,
+                min_list: 1000,
+            },
+        );
+        let names: Vec<&str> = items.iter().map(|i| i.title.as_str()).collect();
+        assert_eq!(names.len(), 1, "{names:?}");
+        assert!(names[0].contains("app.Point"), "{names:?}");
+    }
 }
