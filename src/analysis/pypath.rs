@@ -65,12 +65,16 @@ fn root_info(snap: &Snapshot, r: &Retention, id: ObjId) -> RootInfo {
             frame: None,
         };
     }
+    let addr = snap.objects.addr[id.index()];
+    // A class held from C (a heap type of an extension, a type the interpreter keeps): its
+    // name says more than its address.
+    let name = match snap.types.iter().find(|ti| ti.addr == addr) {
+        Some(class) => format!("<class {} held from outside>", class.name),
+        None => format!("<{t} {} held from outside>", hex(addr)),
+    };
     RootInfo {
         kind: "external".into(),
-        name: format!(
-            "<{t} {} held from outside>",
-            hex(snap.objects.addr[id.index()])
-        ),
+        name,
         frame: None,
     }
 }

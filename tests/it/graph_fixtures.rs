@@ -134,3 +134,12 @@ fn paths_on_real_captures_of_every_cpython() {
         assert_eq!(cart["count"], 40, "{v}");
     }
 }
+
+#[test]
+fn a_class_held_from_outside_is_named() {
+    let d = show("heldtype.jsonl", "0x4000");
+    assert_eq!(
+        d["path"]["expr"],
+        "<class ext.Model held from outside>._field_types"
+    );
+}
