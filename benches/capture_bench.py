@@ -21,6 +21,21 @@ out = sys.argv[4] if len(sys.argv) > 4 else os.path.join(repo, "bench-data")
 os.makedirs(out, exist_ok=True)
 pymem = os.path.join(repo, "target", "release", "pymem")
 
+
+
+def timed(args):
+    """Run pymem with ARGS: (wall seconds, peak RSS bytes, stderr); exits on failure."""
+    t = time.perf_counter()
+    p = subprocess.Popen([pymem] + args, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    err = p.stderr.read()
+    p.stderr.close()
+    if status != 0:
+        sys.exit("pymem %s failed: %s" % (args[0], err))
+    return wall, usage.ru_maxrss * 1024, err
+
+
 target = subprocess.Popen(
     [python, os.path.join(here, "heap_program.py"), str(n), os.path.join(out, "capture-agent.jsonl")],
     stdout=subprocess.PIPE,
@@ -39,18 +54,12 @@ try:
     walls, peaks, stops = [], [], []
     objects = 0
     for _ in range(runs):
-        t = time.perf_counter()
-        p = subprocess.Popen([pymem, "attach", pid, "-o", os.path.join(out, "capture-read.jsonl")], stderr=subprocess.PIPE, text=True)
-        _, status, usage = os.wait4(p.pid, 0)
-        walls.append(time.perf_counter() - t)
-        err = p.stderr.read()
-        p.stderr.close()
-        if status != 0:
-            sys.exit("pymem attach failed: " + err)
-        peaks.append(usage.ru_maxrss * 1024)
+        wall, peak, err = timed(["attach", pid, "-o", os.path.join(out, "capture-read.jsonl")])
+        walls.append(wall)
+        peaks.append(peak)
         stops.append(float(re.search(r"stopped ([0-9.]+) ms", err).group(1)) / 1000)
         objects = int(re.search(r"\((\d+) objects", err).group(1))
-    wall, peak, stop = statistics.median(walls), statistics.median(peaks), statistics.median(stops)
+    wall, peak, stop = statistics.median(walls), int(statistics.median(peaks)), statistics.median(stops)
     print("heap of %d objects (built in %s s), target RSS %d MiB; medians of %d runs" % (objects, ready, rss >> 20, runs))
     print(
         "read from outside: %.2f s (%.2fM objects/s), target stopped %.0f ms (%.2f s per GB of RSS), "
@@ -65,19 +74,13 @@ try:
     try:
         core_walls, core_peaks = [], []
         for _ in range(runs):
-            t = time.perf_counter()
-            p = subprocess.Popen([pymem, "core", core, "-o", os.path.join(out, "capture-core.jsonl")], stderr=subprocess.PIPE, text=True)
-            _, status, usage = os.wait4(p.pid, 0)
-            core_walls.append(time.perf_counter() - t)
-            err = p.stderr.read()
-            p.stderr.close()
-            if status != 0:
-                sys.exit("pymem core failed: " + err)
-            core_peaks.append(usage.ru_maxrss * 1024)
+            wall, peak, _ = timed(["core", core, "-o", os.path.join(out, "capture-core.jsonl")])
+            core_walls.append(wall)
+            core_peaks.append(peak)
         core_wall = statistics.median(core_walls)
         print(
             "core file (gcore took %.1f s, %d MiB): pymem core %.2f s (%.2fM objects/s), peak RSS %d MiB"
-            % (gcore_s, os.path.getsize(core) >> 20, core_wall, objects / core_wall / 1e6, statistics.median(core_peaks) >> 20)
+            % (gcore_s, os.path.getsize(core) >> 20, core_wall, objects / core_wall / 1e6, int(statistics.median(core_peaks)) >> 20)
         )
     finally:
         os.unlink(core)

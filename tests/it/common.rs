@@ -220,3 +220,14 @@ pub fn wait_until_blocked_in_read(pid: &str) {
         std::thread::sleep(std::time::Duration::from_millis(5));
     }
 }
+
+/// Let a workload paused in os.read(FD) go on: write one byte to that pipe.
+pub fn release_pause(pid: &str, fd: &str) {
+    use std::io::Write;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(format!("/proc/{pid}/fd/{fd}"))
+        .unwrap()
+        .write_all(b"d")
+        .unwrap();
+}

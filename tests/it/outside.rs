@@ -17,7 +17,7 @@
 use crate::common::{json, pythons, repo, Reaper};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
@@ -174,12 +174,7 @@ fn read_then_release(announced: &str, out: &Path) {
         std::ffi::OsStr::new("-o"),
         out.as_os_str(),
     ]);
-    std::fs::OpenOptions::new()
-        .write(true)
-        .open(format!("/proc/{pid}/fd/{fd}"))
-        .unwrap()
-        .write_all(b"d")
-        .unwrap();
+    crate::common::release_pause(pid, fd);
 }
 
 /// Start the workload, read it from outside, let the agent capture it, return both files.

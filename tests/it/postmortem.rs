@@ -15,7 +15,7 @@ use crate::common::{json, pymem, pymem_ok, pythons, repo, Reaper};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -155,12 +155,7 @@ fn a_core_gives_the_live_answers_on_every_cpython() {
             live.push(l.display().to_string());
             cores.push(c.display().to_string());
             if name != "c" {
-                std::fs::OpenOptions::new()
-                    .write(true)
-                    .open(format!("/proc/{pid}/fd/{fd}"))
-                    .unwrap()
-                    .write_all(b"d")
-                    .unwrap();
+                crate::common::release_pause(&pid, fd);
             }
         }
         // The kernel's core of the same state: SIGABRT while it waits at "c".
