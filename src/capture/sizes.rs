@@ -130,7 +130,7 @@ pub fn dict_sizeof(h: &Heap, addr: u64) -> u64 {
         if values != 0 {
             let nent = o.keys_nentries.and_then(|n| h.word(keys + n)).unwrap_or(0);
             let usable = o.keys_usable.and_then(|u| h.word(keys + u)).unwrap_or(0);
-            res += (nent + usable) * 8;
+            res = res.saturating_add(nent.saturating_add(usable).saturating_mul(8));
         }
         let refcnt = o.keys_refcnt.and_then(|r| h.word(keys + r)).unwrap_or(0);
         if refcnt == 1 {
@@ -144,7 +144,7 @@ pub fn dict_sizeof(h: &Heap, addr: u64) -> u64 {
         .unwrap_or(0);
     let usable = dicts::usable(size);
     if values != 0 {
-        res += usable * 8;
+        res = res.saturating_add(usable.saturating_mul(8));
     }
     if h.word(keys).unwrap_or(0) == 1 {
         res += dicts::keys_size(h, keys).unwrap_or(0);
@@ -218,6 +218,9 @@ pub fn int_decimal(h: &Heap, addr: u64) -> Option<String> {
     Some(s)
 }
 
+/// The largest size believed (the loader refuses objects beyond 2^48 bytes).
+const MAX_PLAUSIBLE_SIZE: u64 = 1 << 47;
+
 /// `sys.getsizeof` of an object outside the pools.
 pub fn getsizeof(dec: &mut Decoder, addr: u64, tid: u32) -> u64 {
     let h = dec.heap;
@@ -225,7 +228,12 @@ pub fn getsizeof(dec: &mut Decoder, addr: u64, tid: u32) -> u64 {
     let b = dec.types.builtins;
     // A Python class that overrides __sizeof__ runs user code: the agent takes the C base's
     // __sizeof__ and adds the GC header.
-    let base = sizeof(dec, addr, &info, &info.mro);
+    // Counts read from memory are untrusted (an object being changed, a misread): a size no
+    // heap has falls back to the type's basic size instead of overflowing.
+    let base = match sizeof(dec, addr, &info, &info.mro) {
+        n if n > MAX_PLAUSIBLE_SIZE => info.basicsize,
+        n => n,
+    };
     if info.sizeof_overridden {
         return base
             + if info.flags & flags::HAVE_GC != 0 {
@@ -271,7 +279,7 @@ fn sizeof(dec: &mut Decoder, addr: u64, info: &TypeInfo, chain: &[u64]) -> u64 {
         } else {
             0
         };
-        basicsize + n * info.itemsize
+        basicsize.saturating_add(n.saturating_mul(info.itemsize))
     };
     for &c in chain {
         if c == b.int || c == b.bool_ {
@@ -281,14 +289,14 @@ fn sizeof(dec: &mut Decoder, addr: u64, info: &TypeInfo, chain: &[u64]) -> u64 {
             } else {
                 n
             };
-            return o.long_digits + n * o.digit_size;
+            return o.long_digits.saturating_add(n.saturating_mul(o.digit_size));
         }
         if c == b.str_ {
             return str_sizeof(h, addr);
         }
         if c == b.list {
             let allocated = h.i64(addr + o.list_allocated).unwrap_or(0).max(0) as u64;
-            return basicsize + allocated * 8;
+            return basicsize.saturating_add(allocated.saturating_mul(8));
         }
         if c == b.dict {
             return dict_sizeof(h, addr);
@@ -297,7 +305,7 @@ fn sizeof(dec: &mut Decoder, addr: u64, info: &TypeInfo, chain: &[u64]) -> u64 {
             let table = h.word(addr + o.set_table).unwrap_or(0);
             let mask = h.i64(addr + o.set_mask).unwrap_or(0).max(0) as u64;
             let extra = if table != addr + o.set_smalltable {
-                (mask + 1) * o.setentry_size
+                mask.saturating_add(1).saturating_mul(o.setentry_size)
             } else {
                 0
             };
@@ -329,7 +337,7 @@ fn sizeof(dec: &mut Decoder, addr: u64, info: &TypeInfo, chain: &[u64]) -> u64 {
             let left = h.i64(addr + DEQUE_LEFTINDEX).unwrap_or(0).max(0) as u64;
             let n = h.ob_size(addr).unwrap_or(0).max(0) as u64;
             let blocks = (left + n).div_ceil(DEQUE_BLOCKLEN);
-            return basicsize + blocks * DEQUE_BLOCK_SIZE;
+            return basicsize.saturating_add(blocks.saturating_mul(DEQUE_BLOCK_SIZE));
         }
     }
     default()
@@ -346,9 +354,11 @@ fn str_sizeof(h: &Heap, addr: u64) -> u64 {
     let mut size = if compact && ascii {
         o.ascii_size + len + 1
     } else if compact {
-        o.compact_size + (len + 1) * kind
+        o.compact_size
+            .saturating_add(len.saturating_add(1).saturating_mul(kind))
     } else {
-        o.unicode_size + (len + 1) * kind
+        o.unicode_size
+            .saturating_add(len.saturating_add(1).saturating_mul(kind))
     };
     if !(compact && ascii) {
         let utf8 = h.word(addr + o.str_utf8).unwrap_or(0);
@@ -371,14 +381,19 @@ fn code_sizeof(h: &Heap, addr: u64, info: &TypeInfo) -> u64 {
     let o = h.off;
     if info.itemsize > 0 {
         let n = h.ob_size(addr).unwrap_or(0).max(0) as u64;
-        return (info.basicsize + n * info.itemsize + 7) & !7;
+        return info
+            .basicsize
+            .saturating_add(n.saturating_mul(info.itemsize))
+            .saturating_add(7)
+            & !7;
     }
     let mut res = info.basicsize;
     if let (Some(c2a), Some(cells)) = (o.co_cell2arg, o.co_cellvars) {
         let cell2arg = h.word(addr + c2a).unwrap_or(0);
         let cellvars = h.word(addr + cells).unwrap_or(0);
         if cell2arg != 0 && cellvars != 0 {
-            res += h.ob_size(cellvars).unwrap_or(0).max(0) as u64 * 8;
+            res = res
+                .saturating_add((h.ob_size(cellvars).unwrap_or(0).max(0) as u64).saturating_mul(8));
         }
     }
     res
