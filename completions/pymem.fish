@@ -40,7 +40,7 @@ complete -c pymem -n "__fish_pymem_needs_command" -f -a "run" -d 'Run a Python p
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "attach" -d 'Take a snapshot of a running CPython process, which keeps running'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "core" -d 'Take a snapshot of the heap in a core file (from the kernel or gcore)'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "watch" -d 'Take a read-only snapshot when a process\'s RSS reaches a size (before the OOM killer)'
-complete -c pymem -n "__fish_pymem_needs_command" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "agent" -d 'Write the capture agent (the pymem_agent package, stdlib only), or print it as one file'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l by -d 'Group objects by type or by the module that defines their type' -r -f -a "type\t''
@@ -151,8 +151,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand watch" -s o -l output -d 'Di
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l repeat -d 'Go on after the first snapshot: another at each further multiple of SIZE'
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -s h -l help -d 'Print help'
-complete -c pymem -n "__fish_pymem_using_subcommand agent" -l write -d 'Directory to write pymem_agent.py into' -r -F
-complete -c pymem -n "__fish_pymem_using_subcommand agent" -l print -d 'Print the agent\'s source on stdout'
+complete -c pymem -n "__fish_pymem_using_subcommand agent" -l write -d 'Directory to write the pymem_agent package into (DIR/pymem_agent/)' -r -F
+complete -c pymem -n "__fish_pymem_using_subcommand agent" -l print -d 'Print the agent on stdout as one file (pymem_agent.py), joined from the package'
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
@@ -169,6 +169,6 @@ complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_su
 complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "attach" -d 'Take a snapshot of a running CPython process, which keeps running'
 complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "core" -d 'Take a snapshot of the heap in a core file (from the kernel or gcore)'
 complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "watch" -d 'Take a read-only snapshot when a process\'s RSS reaches a size (before the OOM killer)'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "agent" -d 'Write or print the capture agent (pymem_agent.py, stdlib only)'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "agent" -d 'Write the capture agent (the pymem_agent package, stdlib only), or print it as one file'
 complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "completions" -d 'Print shell completions'
 complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -227,10 +227,14 @@ pub fn run(cli: Cli) -> Result<i32> {
         }),
         Command::Agent(a) => {
             if let Some(dir) = a.write {
-                let path = pymem::agent::write_to(&dir)?;
-                note!("wrote {}", path.display());
+                let path = pymem::agent::write_package(&dir)?;
+                note!(
+                    "wrote {} (import pymem_agent with {} on sys.path)",
+                    path.display(),
+                    dir.display()
+                );
             } else {
-                write_stdout(pymem::agent::SOURCE)?;
+                write_stdout(&pymem::agent::single_file())?;
             }
             Ok(0)
         }

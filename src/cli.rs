@@ -12,7 +12,7 @@ use std::path::PathBuf;
 from heap snapshots, offline, at any heap size.\n\n\
 Take snapshots with `pymem run` or `pymem attach`, or inside the process with the embedded \
 agent (`pymem agent --write .`, then `pymem_agent.dump(\"heap.jsonl\")`), then ask pymem about them.",
-    after_help = "Examples:\n  pymem agent --write .            # write pymem_agent.py here\n  \
+    after_help = "Examples:\n  pymem agent --write .            # write the pymem_agent package here\n  \
 python -c 'import pymem_agent; pymem_agent.dump(\"heap.jsonl\")'\n  \
 pymem summary heap.jsonl\n  pymem top heap.jsonl\n  pymem path heap.jsonl --type shop.Cart\n  pymem show heap.jsonl 0x7f3a2c1b4e80\n  \
 pymem run -o snaps --signal USR2 -- app.py  # or: pymem attach <pid>\n  \
@@ -146,7 +146,7 @@ by more than it grows in one --every. Exit status: 0 once a snapshot was written
 process exited before reaching SIZE, 130 if interrupted before any, 2 on errors."
     )]
     Watch(WatchArgs),
-    /// Write or print the capture agent (pymem_agent.py, stdlib only).
+    /// Write the capture agent (the pymem_agent package, stdlib only), or print it as one file.
     #[command(
         after_help = "Examples:\n  pymem agent --write .\n  pymem agent --print > pymem_agent.py\n\n\
 In Python:\n  import pymem_agent\n  pymem_agent.dump(\"heap.jsonl\")          # private: no string contents\n  \
@@ -547,10 +547,10 @@ pub enum AttachMethod {
 #[derive(Debug, Args)]
 #[group(required = true, multiple = false)]
 pub struct AgentArgs {
-    /// Directory to write pymem_agent.py into.
+    /// Directory to write the pymem_agent package into (DIR/pymem_agent/).
     #[arg(long, value_name = "DIR")]
     pub write: Option<PathBuf>,
-    /// Print the agent's source on stdout.
+    /// Print the agent on stdout as one file (pymem_agent.py), joined from the package.
     #[arg(long)]
     pub print: bool,
 }

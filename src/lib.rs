@@ -2,7 +2,7 @@
 //!
 //! The library loads snapshots ([`snapshot`]), builds the object graph ([`graph`]), answers
 //! questions about it ([`analysis`]) and renders the answers ([`report`]). Only `report`
-//! writes text; analyses return data. The capture agent ships inside as [`agent::SOURCE`].
+//! writes text; analyses return data. The capture agent ships inside as [`agent::MODULES`].
 
 pub mod agent;
 pub mod analysis;

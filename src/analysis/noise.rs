@@ -47,6 +47,7 @@ pub const BUILTIN: &[&str] = &[
     "*/_pytest/*",
     "*/pluggy/*",
     "*pymem_agent.py*",
+    "*/pymem_agent/*",
 ];
 
 /// One suppression pattern and where it came from.

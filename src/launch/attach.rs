@@ -262,7 +262,7 @@ impl Workdir {
         // The target may run as another user: it must read the agent and write its status.
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777));
-        let agent = pymem::agent::write_to(dir.path())?;
+        let agent = pymem::agent::write_single_file(dir.path())?;
         let status = dir.path().join("status");
         let script = dir.path().join("attach.py");
         let queued = dir.path().join("queued.py");

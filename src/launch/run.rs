@@ -121,7 +121,7 @@ pub fn run(spec: RunSpec) -> Result<i32> {
         .prefix("pymem-agent-")
         .tempdir()
         .map_err(|e| Error::Usage(format!("cannot make a temporary directory: {e}")))?;
-    pymem::agent::write_to(agent_dir.path())?;
+    pymem::agent::write_package(agent_dir.path())?;
     let at_exit = spec.at_exit || (spec.signal.is_none() && spec.every.is_none());
     let config = serde_json::json!({
         "directory": out_dir.display().to_string(),

@@ -13,7 +13,7 @@ pub fn repo() -> PathBuf {
 }
 
 pub fn agent_dir() -> PathBuf {
-    repo().join("src/agent")
+    repo().join("python")
 }
 
 /// Run `pymem ARGS` (strings or paths), which must succeed; its standard output.

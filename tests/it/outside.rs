@@ -14,7 +14,7 @@
 
 #![allow(clippy::disallowed_macros)] // the measured ratios are printed for the record
 
-use crate::common::{json, pythons, repo, Reaper};
+use crate::common::{agent_dir, json, pythons, repo, Reaper};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, BufReader};
@@ -91,25 +91,33 @@ impl Snap {
         refs.into_iter().zip(labels).collect()
     }
 
-    /// The agent's own state in its snapshot: its module's namespace and the dicts and lists
-    /// that are values there (its caches).
+    /// The agent's own state in its snapshot: the namespaces of its package's modules, the
+    /// dicts and lists that are values there (its caches) and its own instances there.
     fn agent_dicts(&self) -> HashSet<u64> {
-        let module = self
+        let modules: Vec<u64> = self
             .objects
             .iter()
-            .find(|(_, o)| {
-                o["name"] == "pymem_agent" && self.types[&o["t"].as_u64().unwrap()] == "module"
+            .filter(|(_, o)| {
+                o["name"]
+                    .as_str()
+                    .is_some_and(|n| n == "pymem_agent" || n.starts_with("pymem_agent."))
+                    && self.types[&o["t"].as_u64().unwrap()] == "module"
             })
-            .map(|(a, _)| *a);
+            .map(|(a, _)| *a)
+            .collect();
         let mut out = HashSet::new();
-        let Some(m) = module else { return out };
-        for (r, l) in self.edges(m) {
-            if l.as_deref() == Some(".__dict__") {
-                out.insert(r);
-                for (v, _) in self.edges(r) {
-                    if self.objects.contains_key(&v) && matches!(self.type_name(v), "dict" | "list")
-                    {
-                        out.insert(v);
+        for m in modules {
+            for (r, l) in self.edges(m) {
+                if l.as_deref() == Some(".__dict__") {
+                    out.insert(r);
+                    for (v, _) in self.edges(r) {
+                        // Its caches, and its own instances (the capture in progress).
+                        if self.objects.contains_key(&v)
+                            && (matches!(self.type_name(v), "dict" | "list")
+                                || self.type_name(v).starts_with("pymem_agent."))
+                        {
+                            out.insert(v);
+                        }
                     }
                 }
             }
@@ -184,7 +192,7 @@ fn capture_both(python: &Path, dir: &Path) -> (std::path::PathBuf, std::path::Pa
     let mut child = Reaper::spawn(
         Command::new(python)
             .arg(repo().join("tests/py/workload_outside.py"))
-            .arg(repo().join("src/agent"))
+            .arg(agent_dir())
             .arg(&agent)
             .stdout(Stdio::piped()),
     );
@@ -482,7 +490,7 @@ fn leaks_read_from_outside_name_the_agents_roots() {
         let mut child = Reaper::spawn(
             Command::new(python)
                 .arg(repo().join("tests/py/workload_leaks.py"))
-                .arg(repo().join("src/agent"))
+                .arg(agent_dir())
                 .arg("module_global")
                 .arg(dir.path())
                 .arg("300")

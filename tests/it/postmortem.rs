@@ -11,7 +11,7 @@
 
 #![allow(clippy::disallowed_macros)] // a note when this machine hands kernel cores elsewhere
 
-use crate::common::{json, pymem, pymem_ok, pythons, repo, Reaper};
+use crate::common::{agent_dir, json, pymem, pymem_ok, pythons, repo, Reaper};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ffi::OsStr;
@@ -128,7 +128,7 @@ fn a_core_gives_the_live_answers_on_every_cpython() {
                 .arg("sh")
                 .arg(python)
                 .arg(repo().join("tests/py/workload_leaks.py"))
-                .arg(repo().join("src/agent"))
+                .arg(agent_dir())
                 .arg("module_global")
                 .arg(d)
                 .arg("300")

@@ -50,7 +50,7 @@ elif mode == "serve":
     armed = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] != "-" else None
     block = float(sys.argv[4]) if len(sys.argv) > 4 else 0.02
     if armed:
-        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../src/agent"))
+        sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "../../python"))
         import pymem_agent
 
         del sys.path[0]

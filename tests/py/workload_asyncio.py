@@ -13,7 +13,9 @@ sys.path.insert(0, sys.argv[1])
 import pymem_agent  # noqa: E402
 
 if sys.argv[3:] == ["unguarded"]:
-    pymem_agent._UNSAFE_TRAVERSE = ()
+    import pymem_agent._support
+
+    pymem_agent._support._UNSAFE_TRAVERSE = ()
 
 
 async def main():

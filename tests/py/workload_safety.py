@@ -119,20 +119,21 @@ after = has_materialised_dict(probe)
 
 # A failed capture leaves neither the target nor a partial file behind.
 failed_target = os.path.join(os.path.dirname(os.path.abspath(sys.argv[2])), "failed.jsonl")
-real_walk = pymem_agent._walk
+capture = sys.modules["pymem_agent._capture"]  # the module whose dump() calls the walk
+real_walk = capture._walk
 
 
 def broken_walk(*a, **k):
     raise RuntimeError("simulated failure mid-capture")
 
 
-pymem_agent._walk = broken_walk
+capture._walk = broken_walk
 try:
     pymem_agent.dump(failed_target)
     raised = False
 except RuntimeError:
     raised = True
-pymem_agent._walk = real_walk
+capture._walk = real_walk
 leftovers = sorted(
     f for f in os.listdir(os.path.dirname(failed_target)) if f.startswith(".failed") or f == "failed.jsonl"
 )

@@ -1,0 +1,221 @@
+"""Labellers: the names of the references an object holds (attributes, slots, dict keys,
+module globals, closure cells), made once per type from C-level reads only."""
+
+import _struct
+import ctypes
+
+from ._base import (
+    _HEAPTYPE,
+    _INLINE_VALUES,
+    _MANAGED_DICT,
+    _NOW,
+    _DICT_KEYS_HEADER,
+    _U64,
+    _V,
+    _dict_items,
+    _dict_keys,
+    _get_referents,
+    _member_descriptor,
+    _mod_name,
+    _t_basicsize,
+    _t_dictoffset,
+    _t_flags,
+    _t_mro,
+    _t_mro_slot,
+    _t_name,
+    _t_ns,
+    _t_qualname,
+)
+from ._names import _js, _key_label, _type_name
+
+
+def _slot_descriptors(t):
+    """(name, member descriptor) of every __slots__ entry in the MRO (C-level reads only)."""
+    out = []
+    for c in _t_mro(t):
+        if not _t_flags(c) & _HEAPTYPE:
+            continue
+        for d in _get_referents(_t_ns(c)):
+            if type(d) is dict:
+                for k, v in list(_dict_items(d)):
+                    if type(v) is _member_descriptor and type(k) is str:
+                        out.append((k, v))
+    return out
+
+
+def _shared_key_names(t):
+    """3.11+: attribute names of a class's shared keys, in values-array order, or None.
+
+    ht_cached_keys is the word after ht_qualname in the heap type (ht_name two words before);
+    both are found by identity in the type's own memory, and every key is checked to be a
+    str before it is turned back into an object."""
+    mem = _NOW.mem
+    if mem is None:
+        return None
+    try:
+        size = _t_basicsize(type(t))
+        raw = mem.read(id(t), size)
+        qn, nm = id(_t_qualname(t)), id(_t_name(t))
+    except Exception:
+        return None
+    if raw is None:
+        return None
+    words = _struct.Struct("<%dQ" % (size // 8)).unpack(raw[: size // 8 * 8])
+    for i in range(2, len(words) - 1):
+        if words[i] == qn and words[i - 2] == nm:
+            keys = words[i + 1]
+            break
+    else:
+        return None
+    hdr = mem.read(keys, 32) if keys else None
+    if hdr is None:
+        return None
+    _rc, _l2size, l2idx, kind, _ver, _usable, nent = _DICT_KEYS_HEADER.unpack(hdr)
+    if kind != 2 or not 0 < nent <= 1 << 16 or l2idx > 24:  # DICT_KEYS_SPLIT
+        return None
+    ent = mem.read(keys + 32 + (1 << l2idx), 16 * nent)
+    if ent is None:
+        return None
+    names = []
+    str_type = id(str)
+    for k in _struct.Struct("<%dQ" % (2 * nent)).unpack(ent)[0::2]:
+        tp = mem.read(k + 8, 8) if k else None
+        if tp is None or _U64.unpack(tp)[0] != str_type:
+            names.append(None)
+            continue
+        names.append(ctypes.cast(k, ctypes.py_object).value)
+    return names
+
+
+def _make_labeller(t, flags, types):
+    """A function labelling an instance's referents by attribute name, or None. It keeps
+    the type's id, not the type (that would raise the type's reference count); the slot
+    descriptors and names it keeps are counted in types.held."""
+    slots = _slot_descriptors(t)
+    for name, md in slots:
+        types.hold(name)
+        types.hold(md)
+    t_id = id(t)
+    if _V >= (3, 11) and flags & _MANAGED_DICT:
+        names = _shared_key_names(t)
+        basicsize = _t_basicsize(t)
+        inline = _V >= (3, 13) and flags & _INLINE_VALUES
+    else:
+        names = None
+        try:
+            dictoffset = _t_dictoffset(t)
+        except Exception:
+            dictoffset = 0
+        if dictoffset <= 0 and not slots:
+            return None
+    string_at = ctypes.string_at
+    word_at = _U64.unpack
+    dotted = [None if n is None else "." + n for n in names] if names else None
+    values_at = _struct.Struct("<%dQ" % len(names)).unpack if names else None
+    dotted_type = dotted + [None] if dotted and None not in dotted else None
+    managed = _V >= (3, 11) and flags & _MANAGED_DICT
+
+    def labeller(o, refs):
+        # Pointers read here come from the object's own fields (its pre-header or inline
+        # values), which CPython keeps valid for a live object.
+        a = id(o)
+        known = None
+        if managed:
+            word = word_at(string_at(a - 24, 8))[0]
+            values = 0
+            if _V == (3, 12):
+                if word & 1:
+                    values, word = word + 1, 0
+            elif _V == (3, 11):
+                values = word_at(string_at(a - 32, 8))[0]
+            elif inline and not word and string_at(a + basicsize + 3, 1)[0]:
+                values = a + basicsize + 8
+            if word:
+                known = {word: ".__dict__"}
+            elif values and dotted:
+                # Every value set: the traversal visits them in key order, then the type.
+                if dotted_type and not slots and len(refs) == len(dotted_type) and id(refs[-1]) == t_id:
+                    return dotted_type
+                known = dict(zip(values_at(string_at(values, 8 * len(dotted))), dotted))
+        elif dictoffset > 0:
+            word = word_at(string_at(a + dictoffset, 8))[0]
+            if word:
+                known = {word: ".__dict__"}
+        if slots:
+            if known is None:
+                known = {}
+            for name, md in slots:
+                try:
+                    v = md.__get__(o)
+                except Exception:
+                    continue
+                known.setdefault(id(v), "." + name)
+        if not known:
+            return None
+        get = known.get
+        return [get(id(r)) for r in refs]
+
+    return labeller
+
+
+def _dict_edges(d, refs, values, exact):
+    """Label a dict's values by key; add all-str-key dicts' keys, which gc traversal skips.
+    A subclass's other referents (a defaultdict's factory, an instance __dict__) stay
+    unlabelled."""
+    by_id = {}
+    # list() copies in one C call (no bytecode runs, so no other thread can change the dict
+    # half way); a Python loop over the live view could fail when another thread mutates it.
+    for k, v in list(_dict_items(d)):
+        by_id.setdefault(id(v), _key_label(k, values))
+    out_refs = list(refs)
+    have = set(map(id, out_refs))
+    keys = None if exact else set()
+    for k in list(_dict_keys(d)):
+        if keys is not None:
+            keys.add(id(k))
+        if id(k) not in have:
+            have.add(id(k))
+            out_refs.append(k)
+    if exact:
+        return out_refs, [by_id.get(id(r), "<key>") for r in out_refs]
+    return out_refs, [by_id.get(id(r), "<key>" if id(r) in keys else None) for r in out_refs]
+
+
+def _module_edges(m, refs):
+    try:
+        d = _mod_name(m)
+    except Exception:
+        d = None
+    name = d.get("__name__") if type(d) is dict else None
+    extra = ',"name":%s' % _js(name) if type(name) is str else ""
+    labels = [".__dict__" if r is d else None for r in refs]
+    return extra, labels
+
+
+def _function_edges(f, refs):
+    code = f.__code__
+    extra = ',"name":%s' % _js(code.co_qualname if _V >= (3, 11) else f.__qualname__)
+    known = {
+        id(f.__code__): ".__code__",
+        id(f.__globals__): ".__globals__",
+    }
+    if f.__defaults__ is not None:
+        known[id(f.__defaults__)] = ".__defaults__"
+    if f.__kwdefaults__ is not None:
+        known[id(f.__kwdefaults__)] = ".__kwdefaults__"
+    if f.__closure__ is not None:
+        known[id(f.__closure__)] = ".__closure__"
+    return extra, [known.get(id(r)) for r in refs]
+
+
+def _type_edges(t, refs):
+    extra = ',"name":%s' % _js(_type_name(t))
+    known = {}
+    try:
+        # The mappingproxy's one referent is the type's real namespace dict.
+        for d in _get_referents(_t_ns(t)):
+            known[id(d)] = ".__dict__"
+        known[id(_t_mro_slot(t))] = ".__mro__"
+    except Exception:
+        pass
+    return extra, [known.get(id(r)) for r in refs]

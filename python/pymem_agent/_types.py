@@ -1,0 +1,143 @@
+"""The type table: one record per type met, with what is needed to size its instances and
+label their references."""
+
+import array
+
+from ._base import (
+    _HAVE_GC,
+    _HEAPTYPE,
+    _MANAGED_DICT,
+    _MANAGED_WEAKREF,
+    _V,
+    _get_referents,
+    _getrefcount,
+    _getsizeof,
+    _t_basicsize,
+    _t_flags,
+    _t_itemsize,
+    _t_mro,
+    _t_ns,
+)
+from ._buffers import _OWN_VALUES
+from ._kinds import _kind_of, _owned_reader
+from ._names import _js, _type_module, _type_name
+from ._labels import _make_labeller
+
+
+class _Types:
+    """Type table: one record per type met, with the facts needed to size its instances.
+
+    Its tables hold as few references to the program's objects as they can (codes and
+    numbers in arrays, ids instead of objects), so that the reference counts the walk reads
+    are the program's own; the references it must hold (slot descriptors and their names,
+    C-level __sizeof__ methods) are counted in `held` and subtracted."""
+
+    def __init__(self, out, debug_shift):
+        self.out = out
+        self.ids = {}  # id(type) -> type id + _TID_BASE (never a cached small int)
+        self.pre = array.array("q")
+        self.sizer = bytearray()  # _SIZE_* codes
+        self.c_sizeof = {}  # type id + _TID_BASE -> (C __sizeof__, GC header bytes)
+        self.kind = bytearray()
+        self.owned = bytearray()  # index into _OWNED_READERS
+        self.labeller = {}  # type id + _TID_BASE -> labeller
+        self.held = {}  # id(object) -> references the capture's tables hold to it
+        self.debug_shift = debug_shift
+
+    def hold(self, obj):
+        self.held[id(obj)] = self.held.get(id(obj), 0) + 1
+
+    def get(self, t):
+        key = id(t)
+        tid = self.ids.get(key)
+        if tid is not None:
+            return tid - _TID_BASE
+        tid = len(self.pre)
+        self.ids[key] = tid + _TID_BASE
+        flags = _t_flags(t)
+        pre = 16 if flags & _HAVE_GC else 0
+        if _V == (3, 11) and flags & _MANAGED_DICT:
+            pre += 16
+        elif _V >= (3, 12) and flags & (_MANAGED_DICT | _MANAGED_WEAKREF):
+            pre += 16
+        self.pre.append(pre + self.debug_shift)
+        self.sizer.append(self._sizer(t, flags, tid))
+        self.kind.append(_kind_of(t))
+        reader = _owned_reader(t)
+        if reader == 0 and _V in ((3, 11), (3, 12)) and flags & _MANAGED_DICT:
+            reader = _OWN_VALUES
+        self.owned.append(reader)
+        try:
+            labeller = _make_labeller(t, flags, self)
+        except Exception:
+            labeller = None
+        if labeller is not None:
+            self.labeller[tid + _TID_BASE] = labeller
+        name = _type_name(t)
+        module = _type_module(t)
+        self.out.write(
+            '{"k":"type","id":%d,"a":%d,"name":%s,"module":%s,"flags":%d,"basicsize":%d,"itemsize":%d,"pre":%d}\n'
+            % (tid, key, _js(name), _js(module), flags, _t_basicsize(t), _t_itemsize(t), pre)
+        )
+        return tid
+
+    def size(self, tid, o):
+        """The object's size as sys.getsizeof reports it (see _sizer), 0 when unknown."""
+        code = self.sizer[tid]
+        try:
+            if code == _SIZE_GETSIZEOF:
+                return _getsizeof(o)
+            if code == _SIZE_C_BASE:
+                fn, gc_pre = self.c_sizeof[tid + _TID_BASE]
+                return fn(o) + gc_pre
+        except Exception:
+            pass
+        return 0
+
+    def _sizer(self, t, flags, tid):
+        """sys.getsizeof unless a Python class overrides __sizeof__ (user code); then the C base's."""
+        try:
+            mro = _t_mro(t)
+        except Exception:
+            return _SIZE_NONE
+        for c in mro:
+            if _t_flags(c) & _HEAPTYPE:
+                if "__sizeof__" in _t_ns(c):
+                    break
+            else:
+                return _SIZE_GETSIZEOF
+        else:
+            return _SIZE_GETSIZEOF
+        for c in mro:
+            if not _t_flags(c) & _HEAPTYPE:
+                fn = _t_ns(c).get("__sizeof__")
+                if fn is not None:
+                    self.hold(fn)
+                    self.c_sizeof[tid + _TID_BASE] = (fn, 16 if flags & _HAVE_GC else 0)
+                    return _SIZE_C_BASE
+        return _SIZE_NONE
+
+
+# Type ids as stored in the capture's dicts: offset so that no stored value is one of the
+# interpreter's cached small ints (whose reference counts the tables would otherwise raise).
+_TID_BASE = 1 << 40
+_SIZE_NONE, _SIZE_GETSIZEOF, _SIZE_C_BASE = range(3)
+
+
+def _calibrate():
+    """References the walk itself adds to an object's count, measured with the walk's own
+    shape (the list it iterates and the loop variable), never assumed."""
+    probe = object()  # true count: 1, this local
+    for o in [probe]:
+        rc = _getrefcount(o)
+        return rc - 1
+
+
+def _sole_reference_count():
+    """What getrefcount reports, in the walk's referent loop, for an object referenced
+    once (by its parent): the referents container and the loop variable add theirs."""
+    parent = [object()]
+    refs = _get_referents(parent)
+    del parent  # the object is now held only by `refs`, standing in for its one parent
+    for r in refs:
+        return _getrefcount(r) + 1  # + the parent's own reference, which `refs` replaced

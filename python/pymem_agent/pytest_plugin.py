@@ -1,0 +1,117 @@
+"""The pytest plugin: the `pymem_leaks` marker, which runs a test body repeatedly between
+snapshots and fails the test when `pymem gate` finds a growing container.
+
+Loaded by itself where the wheel is installed (its `pytest11` entry point), else with
+`pytest -p pymem_agent`. A test marked
+
+    @pytest.mark.pymem_leaks(max_growth="64KiB", rounds=100, warmup=5)
+
+runs `warmup` times, then a baseline snapshot is taken, then it runs `rounds` times between
+each of two more snapshots, and `pymem gate` judges the three (the `pymem` binary from
+$PYMEM, else the one installed beside this interpreter, else PATH). A failing gate fails the
+test with the leak roots; the snapshots are then kept and their directory named. Other
+options: max_leaks=N, min_growth=SIZE, ignore=[patterns]. Fixtures are set up once and
+shared by every call; coroutine tests are not supported."""
+
+import os
+import sys
+
+from ._capture import dump
+
+_LEAK_OPTIONS = ("max_growth", "max_leaks", "min_growth", "rounds", "warmup", "ignore")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "pymem_leaks(max_growth='64KiB', rounds=100, warmup=5, max_leaks=None, min_growth=None, "
+        "ignore=()): run the test body repeatedly and fail if pymem finds a growing container",
+    )
+
+
+def pytest_pyfunc_call(pyfuncitem):
+    """Runs before pytest's own call of the test function (that one is `trylast`)."""
+    marker = pyfuncitem.get_closest_marker("pymem_leaks")
+    if marker is None:
+        return None
+    import inspect
+
+    if inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    _run_leak_check(pyfuncitem, marker)
+    return True
+
+
+
+def _pymem_binary():
+    """$PYMEM; else the `pymem` that the wheel installed beside this interpreter (its scripts
+    directory, which need not be on PATH: `venv/bin/python -m pytest`); else PATH."""
+    import shutil
+    import sysconfig
+
+    if os.environ.get("PYMEM"):
+        return os.environ["PYMEM"]
+    for directory in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        candidate = os.path.join(directory or "", "pymem")
+        if directory and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return shutil.which("pymem")
+
+
+def _run_leak_check(item, marker):
+    import json
+    import shutil
+    import subprocess
+    import tempfile
+
+    import pytest
+
+    opts = dict(marker.kwargs)
+    unknown = sorted(set(opts) - set(_LEAK_OPTIONS))
+    if unknown or marker.args:
+        pytest.fail("pymem_leaks: unknown option(s) %s (known: %s)" % (unknown or list(marker.args), ", ".join(_LEAK_OPTIONS)), pytrace=False)
+    binary = _pymem_binary()
+    if not binary:
+        pytest.fail("pymem_leaks: the pymem binary was not found (install the pymem wheel, put pymem on PATH or set PYMEM)", pytrace=False)
+    func = item.obj
+    kwargs = {name: item.funcargs[name] for name in item._fixtureinfo.argnames}
+    for _ in range(int(opts.get("warmup", 5))):
+        func(**kwargs)
+    # Under pytest's own temporary directory (--basetemp; pytest keeps the last few runs),
+    # so that a run leaves nothing of its own in the system's temporary directory.
+    try:
+        directory = str(item.config._tmp_path_factory.mktemp("pymem-leaks", numbered=True))
+    except Exception:
+        directory = tempfile.mkdtemp(prefix="pymem-leaks-")
+    paths = []
+    for name in ("baseline", "target", "final"):
+        if paths:
+            for _ in range(int(opts.get("rounds", 100))):
+                func(**kwargs)
+        paths.append(os.path.join(directory, name + ".jsonl"))
+        dump(paths[-1], collect=True)
+    cmd = [binary, "gate"] + paths + ["--format", "json", "--max-growth", str(opts.get("max_growth", "64KiB"))]
+    if opts.get("max_leaks") is not None:
+        cmd += ["--max-leaks", str(opts["max_leaks"])]
+    if opts.get("min_growth") is not None:
+        cmd += ["--min-growth", str(opts["min_growth"])]
+    for pattern in opts.get("ignore", ()):
+        cmd += ["--ignore", pattern]
+    proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
+    if proc.returncode == 0:
+        shutil.rmtree(directory, ignore_errors=True)
+        return
+    if proc.returncode != 1:
+        pytest.fail("pymem_leaks: pymem gate failed: %s" % proc.stderr.strip(), pytrace=False)
+    verdict = json.loads(proc.stdout)
+    broken = ["%s %d > %d" % (b["limit"], b["value"], b["allowed"]) for b in verdict["breaches"]]
+    lines = ["pymem: %s leaks (%s)" % (item.name, "; ".join(broken))]
+    for root in verdict["leaks"]["roots"]:
+        if root["leak"]:
+            where = root["path"]["expr"] if root.get("path") else root["addr"]
+            lines.append(
+                "  %s (%s): +%d bytes, entries %s; e.g. %s"
+                % (where, root["kind"], root["growth_bytes"], root["entries"], (root.get("sample") or {}).get("expr", "-"))
+            )
+    lines.append("snapshots: %s (pymem leaks %s)" % (directory, " ".join(paths)))
+    pytest.fail("\n".join(lines), pytrace=False)
