@@ -26,3 +26,4 @@ mod safety;
 mod summary_fixtures;
 mod tracebacks;
 mod watch;
+mod wheel;

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// A directory holding pytest for this interpreter.
-fn pytest_dir(version: &str, python: &Path) -> PathBuf {
+pub fn pytest_dir(version: &str, python: &Path) -> PathBuf {
     let dir = repo().join("target/pydeps").join(version);
     if !dir.join("pytest").exists() {
         let out = Command::new(repo().join("tests/py/install-deps.sh"))
