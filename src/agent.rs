@@ -32,6 +32,7 @@ pub const MODULES: &[(&str, &str)] = &[
     module!("_names.py"),
     module!("_labels.py"),
     module!("_types.py"),
+    module!("_numpy.py"),
     module!("_roots.py"),
     module!("_walk.py"),
     module!("_capture.py"),

@@ -20,7 +20,7 @@ pymem's `snapshot` module. Rules this package keeps, each covered by pymem's tes
 
 Modules, in the order each builds on the ones before (the order `pymem` joins them in when it
 injects the agent as one file): _base, _memory, _allocator, _support, _buffers, _kinds,
-_names, _labels, _types, _roots, _walk, _capture, _arming; pytest_plugin and __main__ are not
+_names, _labels, _types, _numpy, _roots, _walk, _capture, _arming; pytest_plugin and __main__ are not
 injected.
 """
 

@@ -3,7 +3,7 @@ inline values), read from their C structs by address."""
 
 import ctypes
 
-from ._base import _POOL_MASK, _POOL_OVERHEAD, _I64_U64, _U64, _U64_I64, _U64_U64, _V
+from ._base import _POOL_MASK, _POOL_OVERHEAD, _I64_U64, _U64, _U64_I64, _U64_U64, _V, _t_basicsize
 
 
 def _list_buffers(o, pget):
@@ -87,7 +87,32 @@ def _buffer(ptr, nominal, pget):
     return (ptr, nominal)
 
 
+# ctypes instances: their base type, and the C-level functions and members that tell where
+# their memory is (no __sizeof__ of ctypes counts it).
+_CData = ctypes.c_int.__mro__[-2]
+_addressof = ctypes.addressof
+_c_sizeof = ctypes.sizeof
+_b_needsfree = _CData.__dict__["_b_needsfree_"].__get__
+
+
+def _ctypes_buffers(o, pget):
+    """The buffer of a ctypes instance that allocated its own (b_needsfree, and b_ptr not
+    inside the object: small values live in the object's b_value); views of other memory
+    (from_address, from_buffer, a structure's fields) own nothing."""
+    if not _b_needsfree(o):
+        return ()
+    ptr = _addressof(o)
+    a = id(o)
+    if a <= ptr < a + _t_basicsize(type(o)):
+        return ()
+    n = _c_sizeof(o)
+    return (_buffer(ptr, n, pget),) if n > 0 else ()
+
+
 # Readers of owned buffers, by the code the type table stores (0: none).
-_OWNED_READERS = (None, _list_buffers, _set_buffers, _bytearray_buffers, _dict_buffers, _values_buffers)
+_OWNED_READERS = (None, _list_buffers, _set_buffers, _bytearray_buffers, _dict_buffers, _values_buffers, _ctypes_buffers)
 _OWN_VALUES = 5
-_OWNED = {list: 1, set: 2, frozenset: 2, bytearray: 3, dict: 4}
+_OWNED = {list: 1, set: 2, frozenset: 2, bytearray: 3, dict: 4, _CData: 6}
+# Readers of buffers that sys.getsizeof leaves out: run for objects outside pools as well,
+# whose size is sys.getsizeof's.
+_OUTSIDE_GETSIZEOF = 6

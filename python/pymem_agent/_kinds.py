@@ -6,8 +6,8 @@ from ._buffers import _OWNED
 
 # Kinds of object the walk treats specially, decided once per type by identity over its MRO.
 # Leaves (no referents) come last: the walk tests `kind >= K_INT`.
-K_PLAIN, K_DICT, K_SIZED, K_MODULE, K_FUNC, K_CODE, K_TYPE, K_BUILTIN, K_LRU = range(9)
-K_INT, K_STR, K_BYTES, K_FLOAT = range(9, 13)
+K_PLAIN, K_DICT, K_SIZED, K_MODULE, K_FUNC, K_CODE, K_TYPE, K_BUILTIN, K_LRU, K_NDARRAY = range(10)
+K_INT, K_STR, K_BYTES, K_FLOAT = range(10, 14)
 _EXACT_KINDS = {
     str: K_STR,
     bytes: K_BYTES,
@@ -50,7 +50,8 @@ def _lru_extra(o):
     return out
 
 
-def _kind_of(t):
+def _kind_of(t, ndarray=None):
+    """The kind of t's objects; `ndarray` is numpy's array type when the program loaded numpy."""
     k = _EXACT_KINDS.get(t)
     if k is not None:
         return k
@@ -58,6 +59,8 @@ def _kind_of(t):
         mro = _t_mro(t)
     except Exception:
         return K_PLAIN
+    if ndarray is not None and ndarray in mro:
+        return K_NDARRAY
     for c in mro:
         if c is dict:
             return K_DICT

@@ -9,6 +9,7 @@ from ._base import (
     _MANAGED_DICT,
     _MANAGED_WEAKREF,
     _V,
+    _codetype,
     _get_referents,
     _getrefcount,
     _getsizeof,
@@ -38,11 +39,15 @@ class _Types:
         self.pre = array.array("q")
         self.sizer = bytearray()  # _SIZE_* codes
         self.c_sizeof = {}  # type id + _TID_BASE -> (C __sizeof__, GC header bytes)
+        # type id + _TID_BASE -> (C __sizeof__, bytes before the object) for the types whose
+        # C __sizeof__ counts memory they own outside their object (see _external_sizer)
+        self.external = {}
         self.kind = bytearray()
         self.owned = bytearray()  # index into _OWNED_READERS
         self.labeller = {}  # type id + _TID_BASE -> labeller
         self.held = {}  # id(object) -> references the capture's tables hold to it
         self.debug_shift = debug_shift
+        self.ndarray = None  # numpy.ndarray while a capture of a program with numpy runs
 
     def hold(self, obj):
         self.held[id(obj)] = self.held.get(id(obj), 0) + 1
@@ -62,11 +67,12 @@ class _Types:
             pre += 16
         self.pre.append(pre + self.debug_shift)
         self.sizer.append(self._sizer(t, flags, tid))
-        self.kind.append(_kind_of(t))
+        self.kind.append(_kind_of(t, self.ndarray))
         reader = _owned_reader(t)
         if reader == 0 and _V in ((3, 11), (3, 12)) and flags & _MANAGED_DICT:
             reader = _OWN_VALUES
         self.owned.append(reader)
+        self._external_sizer(t, tid, pre)
         try:
             labeller = _make_labeller(t, flags, self)
         except Exception:
@@ -93,6 +99,40 @@ class _Types:
         except Exception:
             pass
         return 0
+
+    def external_bytes(self, tid, o, block):
+        """Bytes the object's C __sizeof__ reports beyond its block (0 if none or unknown):
+        memory of its own outside pymalloc (an array's data, a deque's blocks, a ctypes
+        buffer). Only for types registered by _external_sizer."""
+        entry = self.external.get(tid + _TID_BASE)
+        if entry is None:
+            return 0
+        fn, pre = entry
+        try:
+            n = fn(o) + pre - block
+        except Exception:
+            return 0
+        return n if n > 0 else 0
+
+    def _external_sizer(self, t, tid, pre):
+        """Registers the C __sizeof__ of a type that may own memory outside its object: the
+        first __sizeof__ in its MRO that is a C method (a Python-level override is user code
+        and is passed over), unless it is object's (the object alone) or the type's objects
+        hold everything inline (str, int, tuple, ...)."""
+        try:
+            mro = _t_mro(t)
+        except Exception:
+            return
+        for c in mro:
+            ns = _t_ns(c)  # None for a C type never readied
+            fn = ns.get("__sizeof__") if type(ns) is _mappingproxy else None
+            if fn is None or type(fn) is not _method_descriptor:
+                continue
+            if c is object or c in _INLINE_TYPES:
+                return
+            self.hold(fn)
+            self.external[tid + _TID_BASE] = (fn, pre)
+            return
 
     def _sizer(self, t, flags, tid):
         """sys.getsizeof unless a Python class overrides __sizeof__ (user code); then the C base's."""
@@ -122,6 +162,11 @@ class _Types:
 # interpreter's cached small ints (whose reference counts the tables would otherwise raise).
 _TID_BASE = 1 << 40
 _SIZE_NONE, _SIZE_GETSIZEOF, _SIZE_C_BASE = range(3)
+# Builtin types whose __sizeof__ counts only what is inside the object's own block, or that
+# and the buffers their readers find (_buffers).
+_INLINE_TYPES = (str, bytes, int, bool, float, complex, tuple, type, _codetype, list, set, frozenset, bytearray, dict)
+_method_descriptor = type(object.__dict__["__sizeof__"])
+_mappingproxy = type(object.__dict__)
 
 
 def _calibrate():

@@ -27,7 +27,7 @@ from ._base import (
     _module_dict,
     _str_hash,
 )
-from ._buffers import _OWNED_READERS
+from ._buffers import _OUTSIDE_GETSIZEOF, _OWNED_READERS
 from ._kinds import (
     K_BUILTIN,
     K_BYTES,
@@ -37,6 +37,7 @@ from ._kinds import (
     K_INT,
     K_LRU,
     K_MODULE,
+    K_NDARRAY,
     K_PLAIN,
     K_SIZED,
     K_STR,
@@ -47,6 +48,7 @@ from ._kinds import (
 from ._names import _js
 from ._labels import _dict_edges, _function_edges, _module_edges, _type_edges
 from ._types import _TID_BASE, _calibrate, _sole_reference_count
+from ._numpy import _numpy_arrays
 from ._roots import _traceback_getter
 
 
@@ -235,6 +237,7 @@ def _walk(out, types, values, pools, arenas, unsafe):
     tkind = types.kind
     tlabeller = types.labeller.get
     towned = types.owned
+    texternal = types.external.get
     tids = types.ids
     readers = _OWNED_READERS
     immortal = 1 << 31 if _V >= (3, 12) else 1 << 62
@@ -263,6 +266,7 @@ def _walk(out, types, values, pools, arenas, unsafe):
         own.add(id(f))
         f = getattr(f, "buffer", None) or getattr(f, "raw", None)
     interned = _interned_table(objs)
+    types.ndarray, ndarray_edges = _numpy_arrays()
     # Every type met now, so that the type table (its closures, its tables) is complete
     # before any reference count is read; then the references the capture itself holds.
     for o in objs:
@@ -328,10 +332,14 @@ def _walk(out, types, values, pools, arenas, unsafe):
         info = pget(pool)
         if info is not None and (block - pool - overhead) % info[0] == 0 and block - pool < info[1]:
             size = info[0]
-            reader = readers[towned[tid]]
+            code = towned[tid]
+            reader = readers[code] if code else None
+            external = texternal(tid + _TID_BASE) is not None
         else:
-            reader = None
-            size = types.size(tid, o)
+            size = types.size(tid, o)  # sys.getsizeof: memory outside the object included
+            code = towned[tid]
+            reader = readers[code] if code >= _OUTSIDE_GETSIZEOF else None
+            external = False
         kind = tkind[tid]
         if kind >= K_INT:  # leaves: str, bytes, int, float have no referents
             if kind == K_STR:
@@ -388,12 +396,20 @@ def _walk(out, types, values, pools, arenas, unsafe):
             labeller = tlabeller(tid + _TID_BASE)
             if labeller is not None:
                 labels = labeller(o, refs)
+        elif kind == K_NDARRAY:
+            refs, labels = ndarray_edges(o, refs)
         elif kind == K_BUILTIN:
             extra = ',"name":%s' % js(o.__name__)
-        if reader is not None:
-            buf = reader(o, pget)
-            if buf:
-                extra += ',"b":[%s]' % ",".join(["[%d,%d]" % b for b in buf])
+        buf = reader(o, pget) if reader is not None else ()
+        if external:
+            # What the type's C __sizeof__ counts beyond the block and the buffers read:
+            # address 0, where it lies is not known.
+            outside = types.external_bytes(tid, o, size + sum([b[1] for b in buf]))
+            if outside:
+                buf = list(buf)
+                buf.append((0, outside))
+        if buf:
+            extra += ',"b":[%s]' % ",".join(["[%d,%d]" % b for b in buf])
         if tb_of is not None:
             extra += tb_extra(o)
         if refs:

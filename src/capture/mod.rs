@@ -532,6 +532,12 @@ fn header(
         missing.push("pools: pymalloc is not the allocator in use".into());
     }
     missing.push("mallocstats: free lists are not read from outside the process".into());
+    missing.push(
+        "sizes: memory that C types own outside their object and report in __sizeof__ (numpy data, \
+         array and deque storage, OrderedDict nodes, ctypes buffers) is not read from outside; \
+         the in-process agent records it"
+            .into(),
+    );
     missing
         .push("tracebacks: allocation tracebacks are only recorded by the in-process agent".into());
     let mallocstats = have_pools.then(|| {

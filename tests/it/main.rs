@@ -6,6 +6,7 @@ mod caches;
 mod common;
 mod completions;
 mod errors;
+mod external;
 mod field;
 mod frag;
 mod fuzz_loader;

@@ -36,9 +36,18 @@ fn tool(name: &str) -> PathBuf {
 }
 
 /// A command that sees nothing of this repository: no PYTHONPATH, no PYMEM, and a PATH of
-/// the system's directories only (so no `pymem` but the one installed is found).
+/// the system's directories only (so no `pymem` but the one installed is found). Its
+/// temporary files (pip's and pipx's, which they leave behind) go to target/wheel-tmp.
 fn clean(program: &Path) -> Command {
+    static TMP: OnceLock<PathBuf> = OnceLock::new();
+    let tmp = TMP.get_or_init(|| {
+        let dir = repo().join("target/wheel-tmp");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    });
     let mut cmd = Command::new(program);
+    cmd.env("TMPDIR", tmp);
     cmd.env_remove("PYTHONPATH")
         .env_remove("PYMEM")
         .env_remove("VIRTUAL_ENV")
