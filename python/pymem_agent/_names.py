@@ -1,7 +1,9 @@
 """Names as the snapshot records them: a type's module and qualified name, dict keys as
 labels, and JSON quoting."""
 
-from ._base import _KEY_LABEL_MAX, _str_isidentifier, _t_module, _t_qualname
+import ctypes
+
+from ._base import _KEY_LABEL_MAX, _U64, _str_isidentifier, _t_module, _t_qualname
 
 
 try:  # the C accelerator of the json module: quotes and escapes a str, ASCII-only output
@@ -10,12 +12,31 @@ except ImportError:  # pragma: no cover - CPython always builds _json
     from json.encoder import py_encode_basestring_ascii as _js
 
 
+def _tp_name(t):
+    """The type's C-level tp_name (PyTypeObject's fourth word, a C string as long as the
+    type lives), or None."""
+    try:
+        ptr = _U64.unpack(ctypes.string_at(id(t) + 24, 8))[0]
+        return ctypes.string_at(ptr).decode("utf-8", "replace") if ptr else None
+    except Exception:
+        return None
+
+
 def _type_module(t):
+    """The type's __module__, read from `type` (no metaclass intercepts it). When that is not
+    a string (a heap type whose __module__ entry is a descriptor for its instances, as
+    Cython's function types have), the module part of its tp_name ("_cython_3_0_1" of
+    "_cython_3_0_1.cython_function_or_method"); "?" when neither names one."""
     try:
         mod = _t_module(t)
     except Exception:
         mod = None
-    return mod if type(mod) is str else "?"
+    if type(mod) is str:
+        return mod
+    name = _tp_name(t)
+    if name and "." in name:
+        return name.rpartition(".")[0]
+    return "?"
 
 
 def _type_name(t):

@@ -163,7 +163,8 @@ impl<'a, 'h> Decoder<'a, 'h> {
             }
             Kind::Float => {
                 if self.values {
-                    if let Some(bits) = self.heap.word(addr + self.heap.off.float_value) {
+                    if let Some(bits) = self.heap.word(addr.wrapping_add(self.heap.off.float_value))
+                    {
                         let f = f64::from_bits(bits);
                         if f.is_finite() {
                             out.value = Some(py_float_repr(f));
@@ -271,7 +272,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
     /// Push the non-null pointers at the given offsets of the object.
     fn fields(&self, addr: u64, offsets: &[u64], refs: &mut Vec<u64>) {
         for &off in offsets {
-            if let Some(p) = self.heap.word(addr + off) {
+            if let Some(p) = self.heap.word(addr.wrapping_add(off)) {
                 if p != 0 {
                     refs.push(p);
                 }
@@ -282,7 +283,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
     fn list_items(&self, addr: u64, refs: &mut Vec<u64>) -> u64 {
         let o = self.heap.off;
         let n = self.heap.ob_size(addr).unwrap_or(0).clamp(0, 1 << 30) as u64;
-        if let Some(items) = self.heap.word(addr + o.list_items) {
+        if let Some(items) = self.heap.word(addr.wrapping_add(o.list_items)) {
             if items != 0 {
                 self.pointers(items, n, refs);
             }
@@ -293,8 +294,8 @@ impl<'a, 'h> Decoder<'a, 'h> {
     fn set_keys(&self, addr: u64, refs: &mut Vec<u64>) {
         let o = self.heap.off;
         let (Some(mask), Some(table)) = (
-            self.heap.i64(addr + o.set_mask),
-            self.heap.word(addr + o.set_table),
+            self.heap.i64(addr.wrapping_add(o.set_mask)),
+            self.heap.word(addr.wrapping_add(o.set_table)),
         ) else {
             return;
         };

@@ -36,7 +36,7 @@ pub fn keys_entries_kind(heap: &Heap, keys: u64) -> Option<(Vec<(u64, u64)>, boo
         let log2_size = heap.u8(keys + log2)? as u64;
         let log2_index = heap.u8(keys + log2_index)? as u64;
         let kind = heap.u8(keys + kind_at)?;
-        let n = heap.word(keys + nent_at)?;
+        let n = heap.word(keys.wrapping_add(nent_at))?;
         if log2_size > 30 || log2_index > 33 || n > MAX_ENTRIES || n > (1 << log2_size) {
             return None;
         }
@@ -58,8 +58,8 @@ pub fn keys_entries_kind(heap: &Heap, keys: u64) -> Option<(Vec<(u64, u64)>, boo
         return Some((out, general));
     }
     // 3.8-3.10.
-    let size = heap.word(keys + o.keys_size_legacy?)?;
-    let n = heap.word(keys + o.keys_nentries_legacy?)?;
+    let size = heap.word(keys.wrapping_add(o.keys_size_legacy?))?;
+    let n = heap.word(keys.wrapping_add(o.keys_nentries_legacy?))?;
     if size == 0 || size > (1 << 30) || !size.is_power_of_two() || n > size {
         return None;
     }
@@ -87,7 +87,8 @@ pub fn keys_entries_kind(heap: &Heap, keys: u64) -> Option<(Vec<(u64, u64)>, boo
 pub fn keys_nentries(heap: &Heap, keys: u64) -> Option<u64> {
     let o = heap.off;
     let at = o.keys_nentries.or(o.keys_nentries_legacy)?;
-    heap.word(keys + at).filter(|&n| n <= MAX_ENTRIES)
+    heap.word(keys.wrapping_add(at))
+        .filter(|&n| n <= MAX_ENTRIES)
 }
 
 /// Raw entries of a keys object (see [`keys_entries_kind`]).
@@ -99,14 +100,14 @@ pub fn keys_entries(heap: &Heap, keys: u64) -> Option<Vec<(u64, u64)>> {
 /// function when known (a table using it is general).
 pub fn table(heap: &Heap, dict: u64, lookdict: Option<u64>) -> Option<Table> {
     let o = heap.off;
-    let keys = heap.word(dict + o.dict_keys)?;
-    let values = heap.word(dict + o.dict_values)?;
+    let keys = heap.word(dict.wrapping_add(o.dict_keys))?;
+    let values = heap.word(dict.wrapping_add(o.dict_values))?;
     if keys == 0 {
         return None;
     }
     let (raw, mut general) = keys_entries_kind(heap, keys)?;
     if let Some(lookup) = o.keys_lookup {
-        general = lookdict.is_some_and(|l| heap.word(keys + lookup) == Some(l));
+        general = lookdict.is_some_and(|l| heap.word(keys.wrapping_add(lookup)) == Some(l));
     }
     let split = values != 0;
     let entries = if split {
@@ -161,7 +162,7 @@ pub fn keys_size(heap: &Heap, keys: u64) -> Option<u64> {
         };
         return Some(st + index_bytes + usable(size) * esize);
     }
-    let size = heap.word(keys + o.keys_size_legacy?)?;
+    let size = heap.word(keys.wrapping_add(o.keys_size_legacy?))?;
     let width = match size {
         0..=0xff => 1,
         0x100..=0xffff => 2,

@@ -90,12 +90,12 @@ impl Pools {
     /// A validated pool header: (count, arena index, size class, next offset).
     fn header(&self, heap: &Heap, pool: u64) -> Option<(u32, u32, u32, u32)> {
         let o = heap.off;
-        let count = heap.u32(pool + o.pool_count)?;
-        let freeblock = heap.word(pool + o.pool_freeblock)?;
-        let arenaindex = heap.u32(pool + o.pool_arenaindex)?;
-        let szidx = heap.u32(pool + o.pool_szidx)?;
-        let nextoffset = heap.u32(pool + o.pool_nextoffset)? as u64;
-        let maxnext = heap.u32(pool + o.pool_maxnextoffset)? as u64;
+        let count = heap.u32(pool.wrapping_add(o.pool_count))?;
+        let freeblock = heap.word(pool.wrapping_add(o.pool_freeblock))?;
+        let arenaindex = heap.u32(pool.wrapping_add(o.pool_arenaindex))?;
+        let szidx = heap.u32(pool.wrapping_add(o.pool_szidx))?;
+        let nextoffset = heap.u32(pool.wrapping_add(o.pool_nextoffset))? as u64;
+        let maxnext = heap.u32(pool.wrapping_add(o.pool_maxnextoffset))? as u64;
         if szidx >= NB_CLASSES {
             return None;
         }

@@ -26,12 +26,15 @@ pub enum Owner {
 
 /// The items of a type's `tp_mro` tuple.
 pub fn mro(heap: &Heap, tp: u64) -> Vec<u64> {
-    let Some(t) = heap.word(tp + heap.off.tp_mro).filter(|&t| t != 0) else {
+    let Some(t) = heap
+        .word(tp.wrapping_add(heap.off.tp_mro))
+        .filter(|&t| t != 0)
+    else {
         return vec![tp];
     };
     let n = heap.ob_size(t).unwrap_or(0).clamp(0, 256) as u64;
     (0..n)
-        .filter_map(|i| heap.word(t + heap.off.tuple_items + i * 8))
+        .filter_map(|i| heap.word(t.wrapping_add(heap.off.tuple_items + i * 8)))
         .collect()
 }
 

@@ -60,11 +60,11 @@ const MAX_TEXT: usize = 1 << 24;
 /// Decode the `str` object at `addr` (its type is known to be str or a subclass).
 pub fn text<'a>(heap: &Heap<'a>, addr: u64) -> Option<Text<'a>> {
     let o = heap.off;
-    let len = heap.i64(addr + o.str_length)?;
+    let len = heap.i64(addr.wrapping_add(o.str_length))?;
     if !(0..=MAX_TEXT as i64).contains(&len) {
         return None;
     }
-    let state = heap.u32(addr + o.str_state)? as u64;
+    let state = heap.u32(addr.wrapping_add(o.str_state))? as u64;
     let kind_shift = o.str_kind_bits.trailing_zeros();
     let kind = ((state & o.str_kind_bits) >> kind_shift) as u8;
     if !matches!(kind, 1 | 2 | 4) {
@@ -77,7 +77,7 @@ pub fn text<'a>(heap: &Heap<'a>, addr: u64) -> Option<Text<'a>> {
     } else if compact {
         addr + o.compact_size
     } else {
-        heap.word(addr + o.str_data)?
+        heap.word(addr.wrapping_add(o.str_data))?
     };
     let bytes = heap.bytes(data, len as usize * kind as usize)?;
     Some(Text {
@@ -113,7 +113,7 @@ pub fn bytes_of<'a>(heap: &Heap<'a>, addr: u64) -> Option<&'a [u8]> {
     if !(0..=1 << 40).contains(&n) {
         return None;
     }
-    heap.bytes(addr + heap.off.bytes_sval, n as usize)
+    heap.bytes(addr.wrapping_add(heap.off.bytes_sval), n as usize)
 }
 
 /// Python's `str.isidentifier`.

@@ -216,7 +216,7 @@ impl Types {
         let Some((_, meta)) = heap.header(addr) else {
             return false;
         };
-        let Some(fl) = heap.word(addr + o.tp_flags) else {
+        let Some(fl) = heap.word(addr.wrapping_add(o.tp_flags)) else {
             return false;
         };
         // Not ready: only a static type whose type is `type` itself (3.8's lru_list_elem
@@ -229,11 +229,11 @@ impl Types {
             if m == self.builtins.type_ {
                 return true;
             }
-            match heap.word(m + o.tp_flags) {
+            match heap.word(m.wrapping_add(o.tp_flags)) {
                 Some(mf) if mf & flags::TYPE_SUBCLASS != 0 => {}
                 _ => return false,
             }
-            m = match heap.word(m + o.tp_base) {
+            m = match heap.word(m.wrapping_add(o.tp_base)) {
                 Some(b) if b != 0 => b,
                 _ => return false,
             };
@@ -246,9 +246,9 @@ impl Types {
             return None;
         }
         let o = heap.off;
-        let tflags = heap.word(addr + o.tp_flags)?;
-        let basicsize = heap.word(addr + o.tp_basicsize)?;
-        let itemsize = heap.word(addr + o.tp_itemsize)?;
+        let tflags = heap.word(addr.wrapping_add(o.tp_flags))?;
+        let basicsize = heap.word(addr.wrapping_add(o.tp_basicsize))?;
+        let itemsize = heap.word(addr.wrapping_add(o.tp_itemsize))?;
         let heaptype = tflags & flags::HEAPTYPE != 0;
         let tp_name = heap
             .word(addr + o.tp_name)
@@ -278,7 +278,7 @@ impl Types {
         };
         let id = self.infos.len() as u32;
         let (kind, base) = self.kind_of(heap, addr, &tp_name);
-        let dictoffset = heap.i64(addr + o.tp_dictoffset).unwrap_or(0);
+        let dictoffset = heap.i64(addr.wrapping_add(o.tp_dictoffset)).unwrap_or(0);
         let slots = if kind == Kind::Instance {
             self.slots(heap, addr)
         } else {
@@ -315,7 +315,7 @@ impl Types {
         };
         info.owner = super::sizes::buffer_owner(heap, &self.builtins, &info);
         info.sizeof_overridden = info.mro.iter().any(|&c| {
-            heap.word(c + o.tp_flags).unwrap_or(0) & flags::HEAPTYPE != 0
+            heap.word(c.wrapping_add(o.tp_flags)).unwrap_or(0) & flags::HEAPTYPE != 0
                 && heap
                     .word(c + o.tp_dict)
                     .and_then(|d| super::dicts::get_str_item(heap, &self.builtins, d, "__sizeof__"))
@@ -383,7 +383,7 @@ impl Types {
         let mut t = addr;
         for _ in 0..64 {
             chain.push(t);
-            match heap.word(t + o.tp_base) {
+            match heap.word(t.wrapping_add(o.tp_base)) {
                 Some(n) if n != 0 => t = n,
                 _ => break,
             }
@@ -413,7 +413,7 @@ impl Types {
             }
             t if t == b.weakref => Base::Weakref,
             t => Base::Opaque {
-                basicsize: heap.word(t + o.tp_basicsize).unwrap_or(0),
+                basicsize: heap.word(t.wrapping_add(o.tp_basicsize)).unwrap_or(0),
             },
         };
         (Kind::Instance, base)
@@ -423,12 +423,12 @@ impl Types {
     /// whose traversal is `subtype_traverse`), as opposed to a static type or a C type with
     /// its own traversal.
     pub fn python_class(&self, heap: &Heap, t: u64) -> bool {
-        let fl = heap.word(t + heap.off.tp_flags).unwrap_or(0);
+        let fl = heap.word(t.wrapping_add(heap.off.tp_flags)).unwrap_or(0);
         if fl & flags::HEAPTYPE == 0 {
             return false;
         }
         self.subtype_traverse == 0
-            || heap.word(t + heap.off.tp_traverse) == Some(self.subtype_traverse)
+            || heap.word(t.wrapping_add(heap.off.tp_traverse)) == Some(self.subtype_traverse)
     }
 
     /// `__slots__` members of the heap types in the chain (name, offset), most derived first.
@@ -443,19 +443,22 @@ impl Types {
             // Members follow the heap type object; Py_SIZE(type) counts them.
             let n = heap.ob_size(t).unwrap_or(0).clamp(0, 4096) as u64;
             let meta = heap.type_of(t).unwrap_or(0);
-            let meta_size = heap.word(meta + o.tp_basicsize).unwrap_or(o.heaptype_size);
+            let meta_size = heap
+                .word(meta.wrapping_add(o.tp_basicsize))
+                .unwrap_or(o.heaptype_size);
             let members = t + meta_size;
             for i in 0..n {
                 let m = members + i * o.member_size;
-                let Some(kind) = heap.u32(m + o.member_type) else {
+                let Some(kind) = heap.u32(m.wrapping_add(o.member_type)) else {
                     break;
                 };
                 if kind != T_OBJECT_EX {
                     continue;
                 }
                 let (Some(name), Some(offset)) = (
-                    heap.word(m + o.member_name).and_then(|p| heap.cstr(p, 256)),
-                    heap.i64(m + o.member_offset),
+                    heap.word(m.wrapping_add(o.member_name))
+                        .and_then(|p| heap.cstr(p, 256)),
+                    heap.i64(m.wrapping_add(o.member_offset)),
                 ) else {
                     continue;
                 };
@@ -466,7 +469,7 @@ impl Types {
                     });
                 }
             }
-            match heap.word(t + o.tp_base) {
+            match heap.word(t.wrapping_add(o.tp_base)) {
                 Some(b) if b != 0 => t = b,
                 _ => break,
             }
@@ -481,24 +484,27 @@ impl Types {
         let o = heap.off;
         let mut out = Vec::new();
         for t in super::sizes::mro(heap, addr) {
-            let fl = heap.word(t + o.tp_flags).unwrap_or(0);
+            let fl = heap.word(t.wrapping_add(o.tp_flags)).unwrap_or(0);
             if fl & flags::HEAPTYPE == 0 {
                 continue;
             }
             let n = heap.ob_size(t).unwrap_or(0).clamp(0, 4096) as u64;
             let meta = heap.type_of(t).unwrap_or(0);
-            let meta_size = heap.word(meta + o.tp_basicsize).unwrap_or(o.heaptype_size);
+            let meta_size = heap
+                .word(meta.wrapping_add(o.tp_basicsize))
+                .unwrap_or(o.heaptype_size);
             for i in 0..n {
                 let m = t + meta_size + i * o.member_size;
-                let Some(kind) = heap.u32(m + o.member_type) else {
+                let Some(kind) = heap.u32(m.wrapping_add(o.member_type)) else {
                     break;
                 };
                 if kind != T_OBJECT_EX && kind != T_OBJECT {
                     continue;
                 }
                 if let (Some(name), Some(offset)) = (
-                    heap.word(m + o.member_name).and_then(|p| heap.cstr(p, 256)),
-                    heap.i64(m + o.member_offset),
+                    heap.word(m.wrapping_add(o.member_name))
+                        .and_then(|p| heap.cstr(p, 256)),
+                    heap.i64(m.wrapping_add(o.member_offset)),
                 ) {
                     if offset > 0 {
                         out.push(Slot {
@@ -516,7 +522,7 @@ impl Types {
 /// 3.11+: the attribute names of a class's shared keys, in values order.
 fn shared_key_names(heap: &Heap, b: &Builtins, tp: u64) -> Option<Vec<Option<std::rc::Rc<str>>>> {
     let o = heap.off;
-    let keys = heap.word(tp + o.ht_cached_keys)?;
+    let keys = heap.word(tp.wrapping_add(o.ht_cached_keys))?;
     if keys == 0 {
         return None;
     }

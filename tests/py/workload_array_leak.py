@@ -1,8 +1,10 @@
 """A leak of memory outside pymalloc: every round appends 20 arrays of 100,000 doubles
 (numpy's when NUMPY_DIR is given, else the array module's) to a global list, between three
-snapshots; prints the bytes one round adds, by sys.getsizeof.
+snapshots; prints the bytes one round adds, by sys.getsizeof. With "object" after
+NUMPY_DIR, the leak is through a preallocated object array instead, 1,000 new objects a
+round stored into its next slots.
 
-usage: workload_array_leak.py AGENT_DIR SNAPSHOT_DIR [NUMPY_DIR]
+usage: workload_array_leak.py AGENT_DIR SNAPSHOT_DIR [NUMPY_DIR [object]]
 """
 import array
 import os
@@ -22,10 +24,20 @@ else:
 
 import pymem_agent  # noqa: E402
 
+class Token:
+    def __init__(self, i):
+        self.i = i
+
+
 kept = []
+slots = numpy.empty(100000, dtype=object) if sys.argv[4:] == ["object"] else None
 per_round = 0
-for name in ("a", "b", "c"):
+for k, name in enumerate(("a", "b", "c")):
     pymem_agent.dump(os.path.join(sys.argv[2], name + ".jsonl"))
+    if slots is not None:
+        for i in range(1000):
+            slots[k * 1000 + i] = Token(i)
+        continue
     added = [make() for _ in range(20)]
     per_round = sum(sys.getsizeof(x) for x in added)
     kept.extend(added)
