@@ -13,7 +13,7 @@ import sys
 import time
 
 here = os.path.dirname(os.path.abspath(__file__))
-sys.path[:0] = [os.path.join(here, "..", "src", "agent"), here]
+sys.path[:0] = [os.path.join(here, "..", "python"), here]
 import pymem_agent  # noqa: E402
 from shapes import Node, Slotted  # noqa: E402
 
