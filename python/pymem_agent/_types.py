@@ -42,6 +42,7 @@ class _Types:
         # type id + _TID_BASE -> (C __sizeof__, bytes before the object) for the types whose
         # C __sizeof__ counts memory they own outside their object (see _external_sizer)
         self.external = {}
+        self.has_external = bytearray()  # by type id: 1 when `external` has an entry
         self.kind = bytearray()
         self.owned = bytearray()  # index into _OWNED_READERS
         self.labeller = {}  # type id + _TID_BASE -> labeller
@@ -73,6 +74,7 @@ class _Types:
             reader = _OWN_VALUES
         self.owned.append(reader)
         self._external_sizer(t, tid, pre)
+        self.has_external.append(1 if tid + _TID_BASE in self.external else 0)
         try:
             labeller = _make_labeller(t, flags, self)
         except Exception:

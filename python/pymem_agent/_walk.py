@@ -237,7 +237,7 @@ def _walk(out, types, values, pools, arenas, unsafe):
     tkind = types.kind
     tlabeller = types.labeller.get
     towned = types.owned
-    texternal = types.external.get
+    texternal = types.has_external
     tids = types.ids
     readers = _OWNED_READERS
     immortal = 1 << 31 if _V >= (3, 12) else 1 << 62
@@ -334,7 +334,7 @@ def _walk(out, types, values, pools, arenas, unsafe):
             size = info[0]
             code = towned[tid]
             reader = readers[code] if code else None
-            external = texternal(tid + _TID_BASE) is not None
+            external = texternal[tid]
         else:
             size = types.size(tid, o)  # sys.getsizeof: memory outside the object included
             code = towned[tid]
