@@ -11,7 +11,9 @@ from ._base import (
     _NOW,
     _DICT_KEYS_HEADER,
     _U64,
+    _U64_U64,
     _V,
+    _codetype,
     _dict_items,
     _dict_keys,
     _get_referents,
@@ -219,3 +221,63 @@ def _type_edges(t, refs):
     except Exception:
         pass
     return extra, [known.get(id(r)) for r in refs]
+
+
+# The objects a code object holds, by label: its member descriptors of the running version
+# (plain field reads in C, never a getter that builds an object, such as 3.11+'s co_code or
+# co_varnames), in one list so that versions differ only in which members exist.
+_CODE_MEMBERS = tuple(
+    (name, _codetype.__dict__[name].__get__, "." + name)
+    for name in (
+        "co_consts",
+        "co_names",
+        "co_exceptiontable",
+        "co_filename",
+        "co_name",
+        "co_qualname",
+        "co_linetable",
+        "co_lnotab",
+        "co_code",
+        "co_varnames",
+        "co_freevars",
+        "co_cellvars",
+    )
+    if type(_codetype.__dict__.get(name)) is _member_descriptor
+)
+
+
+def _localsplus_offset():
+    """3.11+: offset in a code object of co_localsplusnames (a tuple), followed by
+    co_localspluskinds (bytes), which no member exposes: the two words before co_filename,
+    found by identity in this function's own code object and checked by type."""
+    if _V < (3, 11):
+        return None
+    co = _localsplus_offset.__code__
+    size = _t_basicsize(_codetype)
+    words = _struct.Struct("<%dQ" % (size // 8)).unpack(ctypes.string_at(id(co), size // 8 * 8))
+    for i in range(4, len(words) - 1):
+        if words[i] == id(co.co_filename) and words[i + 1] == id(co.co_name):
+            names, kinds = words[i - 2], words[i - 1]
+            if _U64.unpack(ctypes.string_at(names + 8, 8))[0] == id(tuple) and _U64.unpack(ctypes.string_at(kinds + 8, 8))[0] == id(bytes):
+                return (i - 2) * 8
+    return None
+
+
+_CO_LOCALSPLUS = _localsplus_offset()
+_LOCALSPLUS_LABELS = (".co_localsplusnames", ".co_localspluskinds")
+
+
+def _code_edges(co):
+    """A code object's name, referents and labels (gc.get_referents() gives none: code
+    objects are not traversed), so its constants, names, tables and nested code are in the
+    snapshot, held by it."""
+    extra = ',"name":%s' % _js(co.co_qualname if _V >= (3, 11) else co.co_name)
+    refs = [get(co) for _n, get, _l in _CODE_MEMBERS]
+    labels = [label for _n, _g, label in _CODE_MEMBERS]
+    if _CO_LOCALSPLUS is not None:
+        # Fields of a live code object, set when it was made and never NULL.
+        names, kinds = _U64_U64.unpack(ctypes.string_at(id(co) + _CO_LOCALSPLUS, 16))
+        refs.append(ctypes.cast(names, ctypes.py_object).value)
+        refs.append(ctypes.cast(kinds, ctypes.py_object).value)
+        labels.extend(_LOCALSPLUS_LABELS)
+    return extra, refs, labels

@@ -46,7 +46,7 @@ from ._kinds import (
     _lru_extra,
 )
 from ._names import _js
-from ._labels import _dict_edges, _function_edges, _module_edges, _type_edges
+from ._labels import _code_edges, _dict_edges, _function_edges, _module_edges, _type_edges
 from ._types import _TID_BASE, _calibrate, _sole_reference_count
 from ._numpy import _numpy_arrays
 from ._roots import _traceback_getter
@@ -390,7 +390,7 @@ def _walk(out, types, values, pools, arenas, unsafe):
         elif kind == K_MODULE:
             extra, labels = _module_edges(o, refs)
         elif kind == K_CODE:
-            extra = ',"name":%s' % js(o.co_qualname if _V >= (3, 11) else o.co_name)
+            extra, refs, labels = _code_edges(o)
         elif kind == K_LRU:
             extra = _lru_extra(o)
             labeller = tlabeller(tid + _TID_BASE)

@@ -172,7 +172,8 @@ impl<'a, 'h> Decoder<'a, 'h> {
                     }
                 }
             }
-            Kind::Leaf | Kind::ByteArray | Kind::Code => {}
+            Kind::Leaf | Kind::ByteArray => {}
+            Kind::Code => self.code(addr, out),
             Kind::Tuple => {
                 let n = self.heap.ob_size(addr).unwrap_or(0).clamp(0, 1 << 28) as u64;
                 out.len = Some(n);
@@ -617,6 +618,59 @@ impl<'a, 'h> Decoder<'a, 'h> {
         } else {
             strings::exact_str(h, &self.types.builtins, at(o.func_qualname))
         };
+    }
+
+    /// A code object's fields, labelled: each one the version's layout has (the agent reads
+    /// the same fields through the code type's members, and 3.11+'s localsplus pair from
+    /// memory). Code objects are not traversed, so this is the only way to their contents.
+    fn code(&mut self, addr: u64, out: &mut Decoded) {
+        let o = self.heap.off;
+        const NAMES: [&str; 14] = [
+            ".co_consts",
+            ".co_names",
+            ".co_exceptiontable",
+            ".co_filename",
+            ".co_name",
+            ".co_qualname",
+            ".co_linetable",
+            ".co_lnotab",
+            ".co_code",
+            ".co_varnames",
+            ".co_freevars",
+            ".co_cellvars",
+            ".co_localsplusnames",
+            ".co_localspluskinds",
+        ];
+        thread_local! {
+            static LABELS: Vec<Rc<str>> = NAMES.iter().map(|n| Rc::from(*n)).collect();
+        }
+        let fields = [
+            Some(o.co_consts),
+            Some(o.co_names),
+            o.co_exceptiontable,
+            Some(o.co_filename),
+            Some(o.co_name),
+            o.co_qualname,
+            o.co_linetable,
+            o.co_lnotab,
+            o.co_code,
+            o.co_varnames,
+            o.co_freevars,
+            o.co_cellvars,
+            o.co_localsplusnames,
+            o.co_localspluskinds,
+        ];
+        LABELS.with(|labels| {
+            for (field, label) in fields.iter().zip(labels) {
+                let Some(off) = field else { continue };
+                if let Some(p) = self.heap.word(addr.wrapping_add(*off)) {
+                    if p != 0 {
+                        out.refs.push(p);
+                        out.labels.push(Some(Rc::clone(label)));
+                    }
+                }
+            }
+        });
     }
 
     fn code_name(&self, code: u64) -> Option<String> {

@@ -207,6 +207,7 @@ offsets! {
         // code
         co_qualname: "PyCodeObject.co_qualname",
         co_linetable: "PyCodeObject.co_linetable",
+        co_exceptiontable: "PyCodeObject.co_exceptiontable",
         co_lnotab: "PyCodeObject.co_lnotab",
         co_localsplusnames: "PyCodeObject.co_localsplusnames",
         co_localspluskinds: "PyCodeObject.co_localspluskinds",

@@ -3,6 +3,7 @@
 
 mod advise;
 mod caches;
+mod code_objects;
 mod common;
 mod completions;
 mod errors;
