@@ -26,6 +26,7 @@ pub const MODULES: &[(&str, &str)] = &[
     module!("_base.py"),
     module!("_memory.py"),
     module!("_allocator.py"),
+    module!("_process.py"),
     module!("_support.py"),
     module!("_buffers.py"),
     module!("_kinds.py"),

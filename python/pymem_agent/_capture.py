@@ -7,8 +7,9 @@ import os
 import sys
 import time
 
-from ._base import FORMAT, VERSION, _NOW
+from ._base import FORMAT, VERSION, _ARENA_SIZE, _NOW
 from ._memory import _Memory
+from ._process import _process_memory
 from ._allocator import (
     _AllocatorReader,
     _allocator_info,
@@ -174,6 +175,7 @@ def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0, un
         "argv": [a if type(a) is str else "?" for a in sys.argv],
         "time": t0,
         "rss": _rss(),
+        "memory": _process_memory(arenas, _ARENA_SIZE),
         "values": bool(values),
         "mallocstats": stats,
         "recorded": {

@@ -130,15 +130,19 @@ def _make_labeller(t, flags, types):
                     values, word = word + 1, 0
             elif _V == (3, 11):
                 values = word_at(string_at(a - 32, 8))[0]
-            elif inline and not word and string_at(a + basicsize + 3, 1)[0]:
+            elif inline and string_at(a + basicsize + 3, 1)[0] and not (word and _V >= (3, 14)):
+                # Valid inline values, traversed even when a materialised __dict__ shares
+                # them (vars(obj), copy, pickle), except from 3.14, which visits the dict.
                 values = a + basicsize + 8
-            if word:
-                known = {word: ".__dict__"}
-            elif values and dotted:
+            if values and dotted:
                 # Every value set: the traversal visits them in key order, then the type.
                 if dotted_type and not slots and len(refs) == len(dotted_type) and id(refs[-1]) == t_id:
                     return dotted_type
                 known = dict(zip(values_at(string_at(values, 8 * len(dotted))), dotted))
+            if word:
+                if known is None:
+                    known = {}
+                known[word] = ".__dict__"
         elif dictoffset > 0:
             word = word_at(string_at(a + dictoffset, 8))[0]
             if word:

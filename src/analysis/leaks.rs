@@ -63,6 +63,11 @@ pub struct LeakRoot {
     pub grew_every_round: bool,
     /// Counted as a leak: grew in every round, by at least the minimum growth per round.
     pub leak: bool,
+    /// The container's bound (a deque's maxlen, an lru_cache's maxsize), when it has one:
+    /// growth stops there, so it is never counted as a leak.
+    pub bound: Option<u64>,
+    /// What it will retain at its bound, at its present bytes per entry.
+    pub at_bound_bytes: Option<u64>,
     /// The types that accumulate, by bytes (at most five).
     pub types: Vec<TypeCount>,
     /// A path to the largest accumulated object.
@@ -72,6 +77,16 @@ pub struct LeakRoot {
     pub allocated_at: Vec<SiteCount>,
     /// Where the root itself was allocated, when recorded.
     pub root_allocated_at: Option<String>,
+}
+
+/// A bounded container that grew in every round: it will stop at its bound.
+#[derive(Debug, Clone, Serialize)]
+pub struct BoundedGrowth {
+    pub root: String,
+    pub entries: Option<u64>,
+    pub bound: u64,
+    pub growth_bytes: i64,
+    pub at_bound_bytes: Option<u64>,
 }
 
 /// A root counted as a leak: its path (or address) and how much it grew.
@@ -108,6 +123,8 @@ pub struct Leaks {
     /// Every root counted as a leak, suppressed ones excepted, largest growth first:
     /// the gate judges these.
     pub counted: Vec<CountedLeak>,
+    /// Bounded containers that grew in every round (not counted: they stop at their bound).
+    pub bounded: Vec<BoundedGrowth>,
     /// Growth per round below which a root that grew in every round is not counted.
     pub min_growth: u64,
 }
@@ -227,6 +244,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
         more_roots: 0,
         suppressed: Vec::new(),
         counted: Vec::new(),
+        bounded: Vec::new(),
         min_growth: opts.min_growth,
     };
 
@@ -321,8 +339,11 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
                 root_row.root_allocated_at = Some(s.name(d as usize).to_string());
             }
         }
-        root_row.leak =
-            root_row.grew_every_round && root_row.growth_per_round >= opts.min_growth as i64;
+        // A bounded container (a deque's maxlen, an lru_cache's maxsize) stops growing at
+        // its bound: reported with that bound and what it will hold there, not counted.
+        root_row.leak = root_row.grew_every_round
+            && root_row.growth_per_round >= opts.min_growth as i64
+            && root_row.bound.is_none();
         let mut subjects: Vec<&str> = Vec::new();
         if let Some(p) = &root_row.path {
             subjects.push(&p.expr);
@@ -347,6 +368,18 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
                 }),
             }
             continue;
+        }
+        if let (true, Some(bound)) = (root_row.grew_every_round, root_row.bound) {
+            out.bounded.push(BoundedGrowth {
+                root: root_row
+                    .path
+                    .as_ref()
+                    .map_or_else(|| root_row.addr.clone(), |p| p.expr.clone()),
+                entries: root_row.entries.last().copied().flatten(),
+                bound,
+                growth_bytes: root_row.growth_bytes,
+                at_bound_bytes: root_row.at_bound_bytes,
+            });
         }
         if root_row.leak {
             let name = root_row
@@ -559,6 +592,14 @@ fn describe(
         entries.len() >= 2 && entries[entries.len() - 2..].iter().all(|e| *e == Some(b))
     });
     let grew_every_round = rising(&entries) || (rising(&retained) && !at_bound);
+    // Below its bound and growing, it fills up and stops there: retained per entry now,
+    // times the bound, is what it will hold then.
+    let at_bound_bytes = match (bound, entries.last(), retained.last()) {
+        (Some(b), Some(Some(n)), Some(Some(bytes))) if *n > 0 && b > 0 => {
+            Some((*bytes as f64 / *n as f64 * b as f64) as u64)
+        }
+        _ => None,
+    };
     let growth_bytes = match (retained.first(), retained.last()) {
         (Some(Some(a)), Some(Some(b))) => *b as i64 - *a as i64,
         _ => g.bytes as i64,
@@ -605,6 +646,8 @@ fn describe(
         entries_per_round,
         grew_every_round,
         leak: false,
+        bound,
+        at_bound_bytes,
         types,
         sample: path_to(r, ObjId(g.best.1)),
         allocated_at: Vec::new(),

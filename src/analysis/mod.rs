@@ -13,6 +13,7 @@ pub mod noise;
 pub mod paths;
 pub mod pypath;
 pub mod retention;
+pub mod rss;
 pub mod sites;
 pub mod summary;
 pub mod top;

@@ -48,6 +48,16 @@ pub const BUILTIN: &[&str] = &[
     "*/pluggy/*",
     "*pymem_agent.py*",
     "*/pymem_agent/*",
+    // The iterator of a loop that is running while the snapshot is taken (`for i, x in
+    // enumerate(...)` around the capture) sits on its frame's value stack, which no capture
+    // records: it is held from outside, and new in every snapshot.
+    "<*iterator 0x* held from outside>*",
+    "<enumerate 0x* held from outside>*",
+    "<zip 0x* held from outside>*",
+    "<map 0x* held from outside>*",
+    "<filter 0x* held from outside>*",
+    "<reversed 0x* held from outside>*",
+    "<itertools.* 0x* held from outside>*",
 ];
 
 /// One suppression pattern and where it came from.

@@ -38,6 +38,9 @@ pub fn hex(addr: u64) -> String {
     format!("0x{addr:x}")
 }
 
+/// `Py_TPFLAGS_TYPE_SUBCLASS`: the object is a class.
+const TYPE_SUBCLASS: u64 = 1 << 31;
+
 fn root_info(snap: &Snapshot, r: &Retention, id: ObjId) -> RootInfo {
     let t = &snap.type_of(id).name;
     if let Some(root) = snap
@@ -68,9 +71,14 @@ fn root_info(snap: &Snapshot, r: &Retention, id: ObjId) -> RootInfo {
     let addr = snap.objects.addr[id.index()];
     // A class held from C (a heap type of an extension, a type the interpreter keeps): its
     // name says more than its address.
+    // A class with no instances is not in the type table: its own name field says it.
+    let is_class = snap.type_of(id).flags & TYPE_SUBCLASS != 0;
     let name = match snap.types.iter().find(|ti| ti.addr == addr) {
         Some(class) => format!("<class {} held from outside>", class.name),
-        None => format!("<{t} {} held from outside>", hex(addr)),
+        None => match snap.objects.name(id).filter(|_| is_class) {
+            Some(n) => format!("<class {n} held from outside>"),
+            None => format!("<{t} {} held from outside>", hex(addr)),
+        },
     };
     RootInfo {
         kind: "external".into(),

@@ -1,6 +1,7 @@
 //! `summary`: what is in the heap, grouped by type or by module.
 
 use super::facts::{facts, SnapshotFacts};
+use super::rss::{rss_breakdown, RssBreakdown};
 use super::sites::Sites;
 use crate::snapshot::Snapshot;
 use serde::Serialize;
@@ -37,6 +38,8 @@ pub struct Summary {
     pub total_bytes: u64,
     /// With folding: instance `__dict__`s counted in their owners' rows (count, bytes).
     pub folded_dicts: Option<(u64, u64)>,
+    /// What the resident memory was made of, when the capture measured it.
+    pub memory: Option<RssBreakdown>,
 }
 
 /// Instance `__dict__`s: dicts reached through a `.__dict__` edge from an object that is
@@ -152,5 +155,6 @@ pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize, fold: bool) -> Summar
         total_count,
         total_bytes,
         folded_dicts,
+        memory: rss_breakdown(snap),
     }
 }

@@ -960,7 +960,9 @@ impl<'a, 'h> Decoder<'a, 'h> {
             let names = info.shared_names.as_deref();
             if dict != 0 && !matches!(h.facts.managed, Managed::Tagged312 if values.is_some()) {
                 known.insert(dict, dict_label());
-            } else if let (Some((at, _)), Some(names)) = (values, names) {
+            }
+            // Values traversed (3.13 does so even when a materialised __dict__ shares them).
+            if let (Some((at, _)), Some(names)) = (values, names) {
                 if !names.is_empty() {
                     // All values set, no slots: labels by position.
                     let all_named = names.iter().all(Option::is_some);

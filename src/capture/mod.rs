@@ -53,6 +53,8 @@ pub struct ProcessInfo {
     pub stopped_ms: Option<f64>,
     /// What could not be recorded, and why (from the caller).
     pub missing: Vec<String>,
+    /// The process's mappings by kind, read with the copy (live captures only).
+    pub memory: Option<crate::snapshot::ProcessMemory>,
 }
 
 /// Why a capture failed.
@@ -554,6 +556,25 @@ fn header(
             "blocks_in_use": in_use,
         })
     });
+    let memory = info.memory.clone().map(|mut m| {
+        if have_pools && info.method == "read" {
+            let ranges: Vec<(u64, u64)> = pools
+                .arenas
+                .iter()
+                .map(|a| (a.address, pools.arena_size))
+                .collect();
+            m.pymalloc_arenas = crate::remote::procmem::resident(info.pid, &ranges);
+        }
+        m
+    });
+    if memory.is_none() {
+        missing.push(if info.method == "core" {
+            "memory: a core file keeps no record of which pages were resident: no RSS breakdown"
+                .into()
+        } else {
+            "memory: the process's mappings could not be read: no RSS breakdown".into()
+        });
+    }
     let time = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64());
@@ -573,6 +594,7 @@ fn header(
         "argv": argv,
         "time": time,
         "rss": info.rss,
+        "memory": memory,
         "values": opts.values,
         "mallocstats": mallocstats,
         "recorded": {

@@ -130,6 +130,7 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
         method: "core".into(),
         stopped_ms: None,
         missing: missing.clone(),
+        memory: None,
     };
     let out = spec
         .out

@@ -257,6 +257,7 @@ impl Taken {
 pub fn snapshot(t: &Target, out: &Path, values: bool) -> Result<Taken> {
     let pid = t.pid;
     let rss = rss_of(pid);
+    let memory = pymem::remote::procmem::of_process(pid);
     let copied = stop_and_copy(t)?;
     let info = ProcessInfo {
         pid,
@@ -272,6 +273,7 @@ pub fn snapshot(t: &Target, out: &Path, values: bool) -> Result<Taken> {
         } else {
             Vec::new()
         },
+        memory,
     };
     let stats = capture::capture(
         &copied.image,

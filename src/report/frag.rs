@@ -3,7 +3,7 @@
 use super::fmt::{bytes, count, pct, signed_bytes, signed_count};
 use super::visible::{cell, visible};
 use super::{align_right, facts, finish, new_table, Report, Style};
-use crate::analysis::frag::{Frag, FragChange, PinGroup};
+use crate::analysis::frag::{CHeapFinding, Frag, FragChange, PinGroup};
 use std::fmt::Write;
 
 fn held_by(g: &PinGroup) -> String {
@@ -75,6 +75,9 @@ impl Report for Frag {
         facts::render(&self.snapshot, &mut out);
         out.push('\n');
         whole_heap(self, &mut out);
+        if let Some(c) = &self.c_heap {
+            c_heap(c, &mut out);
+        }
         if !self.findings.is_empty() {
             out.push_str(
                 "\nWhat pins them (held-but-unused bytes charged by share of live bytes):\n",
@@ -272,4 +275,33 @@ impl Report for FragChange {
         }
         out
     }
+}
+
+/// The C-heap finding as sentences: how much, where, and what gives it back.
+fn c_heap(c: &CHeapFinding, out: &mut String) {
+    let _ = writeln!(
+        out,
+        "\nC heap: {} holds {} free in {} heap(s) against {} in use: up to {} the process keeps and does not use.",
+        visible(&c.allocator),
+        bytes(c.free_bytes),
+        count(c.heaps),
+        bytes(c.in_use_bytes),
+        bytes(c.free_bytes)
+    );
+    let _ = writeln!(
+        out,
+        "- malloc_trim(0) gives free pages back now (ctypes.CDLL(\"libc.so.6\").malloc_trim(0)); {} of it at the top of the main heap goes first",
+        bytes(c.top_releasable_bytes)
+    );
+    if c.heaps > 1 {
+        let _ = writeln!(
+            out,
+            "- MALLOC_ARENA_MAX=2 in the environment caps glibc's per-thread arenas ({} heaps now), where threads allocate and free in turn",
+            count(c.heaps)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "- an allocator that returns memory more readily: jemalloc or mimalloc through LD_PRELOAD"
+    );
 }

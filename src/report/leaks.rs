@@ -34,6 +34,8 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
         bytes(r.new_bytes),
         if r.leak {
             "   LEAK: grew in every round"
+        } else if r.grew_every_round && r.bound.is_some() {
+            "   grew in every round, bounded"
         } else if r.grew_every_round {
             "   grew in every round, below the minimum growth"
         } else {
@@ -53,6 +55,9 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
         series(&r.retained, bytes),
         signed_bytes(r.growth_per_round)
     );
+    if let Some(b) = r.bound {
+        let _ = writeln!(out, "   bounded   {}", bounded_text(b, r.at_bound_bytes));
+    }
     let types: Vec<String> = r
         .types
         .iter()
@@ -90,6 +95,21 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
             let _ = write!(held, " in {}", visible(f));
         }
         let _ = writeln!(out, "{held}");
+    }
+}
+
+/// "at most N entries, about X there: it stops growing at its bound".
+fn bounded_text(bound: u64, at_bound: Option<u64>) -> String {
+    match at_bound {
+        Some(b) => format!(
+            "at most {} entries, about {} there: it stops growing at its bound (not counted as a leak)",
+            count(bound),
+            bytes(b)
+        ),
+        None => format!(
+            "at most {} entries: it stops growing at its bound (not counted as a leak)",
+            count(bound)
+        ),
     }
 }
 
@@ -182,6 +202,15 @@ impl Report for Gate {
                 "  {:>10}  {}",
                 signed_bytes(c.growth_bytes),
                 visible(&c.root)
+            );
+        }
+        for b in &self.leaks.bounded {
+            let _ = writeln!(
+                out,
+                "  {:>10}  {} grew, {}",
+                signed_bytes(b.growth_bytes),
+                visible(&b.root),
+                bounded_text(b.bound, b.at_bound_bytes)
             );
         }
         out.push('\n');

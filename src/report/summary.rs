@@ -1,9 +1,11 @@
 //! Table rendering of `summary`.
 
-use super::fmt::{bytes, count, pct};
-use super::visible::cell;
+use super::fmt::{bytes, count, pct, signed_bytes};
+use super::visible::{cell, visible};
 use super::{align_right, facts, finish, new_table, Report, Style};
+use crate::analysis::rss::RssBreakdown;
 use crate::analysis::summary::{GroupBy, Summary};
+use std::fmt::Write;
 
 impl Report for Summary {
     const COMMAND: &'static str = "summary";
@@ -11,6 +13,9 @@ impl Report for Summary {
     fn table(&self, style: &Style) -> String {
         let mut out = String::new();
         facts::render(&self.snapshot, &mut out);
+        if let Some(m) = &self.memory {
+            render_memory(m, &mut out);
+        }
         out.push('\n');
         let key = match self.by {
             GroupBy::Type => "type",
@@ -48,4 +53,52 @@ impl Report for Summary {
         ));
         out
     }
+}
+
+/// The RSS breakdown, one part per line.
+fn render_memory(m: &RssBreakdown, out: &mut String) {
+    let _ = writeln!(out, "Memory     where the {} of RSS were:", bytes(m.rss));
+    for p in &m.parts {
+        let name = match p.part {
+            "pymalloc_arenas" => "pymalloc arenas",
+            "c_heap" => "C heap (malloc)",
+            "thread_stacks" => "thread stacks",
+            "files" => "files and libraries",
+            _ => "other anonymous",
+        };
+        let detail = match p.part {
+            "c_heap" => match (&m.c_heap, &m.c_heap_missing) {
+                (Some(c), _) => format!(
+                    "{}: {} in use ({} Python objects and buffers outside pymalloc, {} other), {} free but held in {} heap(s)",
+                    visible(&c.allocator),
+                    bytes(c.in_use),
+                    bytes(c.python),
+                    bytes(c.other),
+                    bytes(c.free),
+                    count(c.heaps)
+                ),
+                (None, Some(why)) => visible(why).into_owned(),
+                (None, None) => String::new(),
+            },
+            "pymalloc_arenas" => m
+                .arena_live
+                .map_or_else(String::new, |l| format!("{} in live blocks", bytes(l))),
+            "thread_stacks" => format!("{} thread(s)", count(m.threads)),
+            "other_anonymous" => "mappings of extensions, large blocks not told apart".into(),
+            _ => String::new(),
+        };
+        let line = format!(
+            "             {:<20} {:>10}  {:<8}  {detail}",
+            name,
+            bytes(p.bytes),
+            p.how
+        );
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let _ = writeln!(
+        out,
+        "             {:<20} {:>10}  (RSS and the mappings read a moment apart)",
+        "unexplained",
+        signed_bytes(m.unexplained)
+    );
 }

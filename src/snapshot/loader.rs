@@ -141,6 +141,30 @@ fn check_totals(path: &Path, snap: &Snapshot) -> Result<()> {
             format!("object and buffer sizes add up to {total} bytes, more than any heap (at most 2^56)"),
         ));
     }
+    if let Some(m) = &snap.header.memory {
+        let c = m.c_allocator.as_ref();
+        let figures = [
+            m.rss,
+            m.files,
+            m.stacks,
+            m.malloc_heaps,
+            m.anonymous,
+            m.kernel,
+        ]
+        .into_iter()
+        .chain(m.pymalloc_arenas)
+        .chain(c.and_then(|c| c.arena))
+        .chain(c.and_then(|c| c.mmapped))
+        .chain(c.and_then(|c| c.in_use))
+        .chain(c.and_then(|c| c.free));
+        if let Some(f) = figures.into_iter().find(|&f| f > MAX_TOTAL) {
+            return Err(Error::line(
+                path,
+                1,
+                format!("memory figure {f} bytes is more than any process has (at most 2^56)"),
+            ));
+        }
+    }
     if let Some(rss) = snap.header.rss.filter(|&r| r > MAX_TOTAL) {
         return Err(Error::line(
             path,

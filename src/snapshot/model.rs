@@ -53,6 +53,9 @@ pub struct Header {
     pub values: bool,
     #[serde(default)]
     pub mallocstats: Option<MallocStats>,
+    /// What the resident memory was made of at capture (absent: not measured).
+    #[serde(default)]
+    pub memory: Option<ProcessMemory>,
     #[serde(default)]
     pub recorded: BTreeMap<String, bool>,
     #[serde(default)]
@@ -104,6 +107,70 @@ pub struct AllocatorInfo {
     /// Bytes the debug hooks put before each block (0 without them).
     #[serde(default)]
     pub debug_shift: Option<u64>,
+}
+
+/// The process's resident memory by kind of mapping, measured at capture (`/proc/PID/smaps`,
+/// resident pages of the arenas from `/proc/PID/pagemap`), and the C allocator's figures.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct ProcessMemory {
+    /// Resident bytes of all mappings.
+    #[serde(default)]
+    pub rss: u64,
+    /// File-backed mappings: the executable, libraries, mapped files.
+    #[serde(default)]
+    pub files: u64,
+    /// The main thread's stack and the other threads' (told by their guard pages).
+    #[serde(default)]
+    pub stacks: u64,
+    #[serde(default)]
+    pub threads: u64,
+    #[serde(default)]
+    pub thread_stacks_found: u64,
+    /// glibc's heaps: the brk heap and the 64 MiB-aligned heaps of its other arenas.
+    #[serde(default)]
+    pub malloc_heaps: u64,
+    #[serde(default)]
+    pub malloc_heap_count: u64,
+    /// Other anonymous mappings: pymalloc's arenas, large malloc blocks, other mmaps.
+    #[serde(default)]
+    pub anonymous: u64,
+    /// `[vdso]` and other kernel-provided mappings.
+    #[serde(default)]
+    pub kernel: u64,
+    /// Resident bytes of pymalloc's arenas.
+    #[serde(default)]
+    pub pymalloc_arenas: Option<u64>,
+    #[serde(default)]
+    pub c_allocator: Option<CAllocator>,
+}
+
+/// The C allocator's own figures (glibc: `mallinfo2()`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct CAllocator {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub version: Option<String>,
+    /// Why no figures were read.
+    #[serde(default)]
+    pub why: Option<String>,
+    /// Bytes taken from the system for the heaps (mallinfo2 `arena`).
+    #[serde(default)]
+    pub arena: Option<u64>,
+    /// Bytes in blocks mapped one by one (`hblkhd`), and how many.
+    #[serde(default)]
+    pub mmapped: Option<u64>,
+    #[serde(default)]
+    pub mmapped_blocks: Option<u64>,
+    /// Bytes in use in the heaps (`uordblks`).
+    #[serde(default)]
+    pub in_use: Option<u64>,
+    /// Bytes free but held in the heaps (`fordblks`).
+    #[serde(default)]
+    pub free: Option<u64>,
+    /// Free bytes at the top of the main heap that trimming returns at once (`keepcost`).
+    #[serde(default)]
+    pub top_releasable: Option<u64>,
 }
 
 /// Figures printed by `sys._debugmallocstats()` at capture.

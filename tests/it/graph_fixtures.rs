@@ -142,4 +142,10 @@ fn a_class_held_from_outside_is_named() {
         d["path"]["expr"],
         "<class ext.Model held from outside>._field_types"
     );
+    // A class with no instances (not in the type table) is named by its own name field.
+    let d = show("heldtype.jsonl", "0x6000");
+    assert_eq!(
+        d["path"]["expr"],
+        "<class ext.Lonely held from outside>._registry"
+    );
 }

@@ -157,6 +157,37 @@ mod control {
         check_control("deque_ring");
     }
 
+    /// A bounded deque that is still filling up grows in every round, is not counted, and
+    /// is reported with its bound and what it will hold there.
+    #[test]
+    fn deque_filling() {
+        check_control("deque_filling");
+        let tmp = tempfile::tempdir().unwrap();
+        for (version, python) in super::pythons() {
+            let dir = super::capture(python, "deque_filling", tmp.path());
+            let mut args = vec!["leaks".to_string()];
+            args.extend(super::snaps(&dir));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let report = super::json(&args);
+            let b = &report["bounded"][0];
+            assert_eq!(b["root"], "leakshop._query_log", "{version}: {report:#}");
+            assert_eq!(b["bound"], 9000, "{version}");
+            assert_eq!(b["entries"], 2050, "{version}");
+            let per_entry = b["at_bound_bytes"].as_u64().unwrap() / 9000;
+            assert!((50..1000).contains(&per_entry), "{version}: {b}");
+            let out = super::pymem()
+                .arg("gate")
+                .args(super::snaps(&dir))
+                .output()
+                .unwrap();
+            let text = String::from_utf8_lossy(&out.stdout);
+            assert!(
+                text.contains("leakshop._query_log grew, at most 9,000 entries"),
+                "{version}: {text}"
+            );
+        }
+    }
+
     #[test]
     fn overwrite() {
         check_control("overwrite");
@@ -225,4 +256,29 @@ fn snapshots_of_different_processes() {
         err.contains("different processes") && err.lines().count() == 1,
         "{err}"
     );
+}
+
+/// The iterator of a loop running while the snapshot is taken is not a leak root: it is
+/// suppressed as interpreter noise, by name.
+#[test]
+fn a_running_loops_iterator_is_not_a_leak_root() {
+    for (version, python) in pythons() {
+        let dir = tempfile::tempdir().unwrap();
+        run_python(python, "workload_loop.py", &[dir.path()], &[]);
+        let (a, b) = (dir.path().join("a.jsonl"), dir.path().join("b.jsonl"));
+        let report = json(&["leaks", a.to_str().unwrap(), b.to_str().unwrap()]);
+        for r in report["roots"].as_array().unwrap() {
+            let expr = r["path"]["expr"].as_str().unwrap_or_default();
+            assert!(!expr.starts_with("<enumerate"), "{version}: {r:#}");
+        }
+        assert!(
+            report["suppressed"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["pattern"] == "<enumerate 0x* held from outside>*"),
+            "{version}: {:#}",
+            report["suppressed"]
+        );
+    }
 }

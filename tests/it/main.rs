@@ -24,6 +24,7 @@ mod pytest_plugin;
 mod readme;
 mod real_capture;
 mod robust;
+mod rss;
 mod safety;
 mod summary_fixtures;
 mod tracebacks;

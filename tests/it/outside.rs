@@ -488,6 +488,34 @@ fn compare_analyses(version: &str, agent: &Path, read: &Path) {
             );
         }
     }
+    // The RSS breakdown: both measured the same mappings (the agent a moment later, with
+    // its own allocations), the read without the C allocator's figures, and says so.
+    let (ma, mr) = (&sa["memory"], &sr["memory"]);
+    let part = |m: &Value, name: &str| -> u64 {
+        m["parts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["part"] == name)
+            .map_or(0, |p| p["bytes"].as_u64().unwrap())
+    };
+    for name in ["files", "pymalloc_arenas"] {
+        let (x, y) = (part(ma, name), part(mr, name));
+        assert!(
+            y > 0 && x.abs_diff(y) * 5 <= x.max(y),
+            "{version}: memory part {name}: agent {x} read {y}"
+        );
+    }
+    assert!(
+        mr["c_heap_missing"]
+            .as_str()
+            .is_some_and(|w| w.contains("in-process agent")),
+        "{version}: {mr}"
+    );
+    assert!(
+        ma["c_heap"]["in_use"].as_u64().unwrap() > 0,
+        "{version}: {ma}"
+    );
     // The biggest retainers are the same objects.
     let ta = json(&["top", a, "--limit", "5"]);
     let tr = json(&["top", r, "--limit", "5"]);

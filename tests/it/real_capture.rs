@@ -62,6 +62,13 @@ fn retained_size_and_path_match_ground_truth_on_every_cpython() {
         );
         assert_eq!(s["path"]["expr"], "__main__.blobs", "{version}");
         assert_eq!(s["referents_total"], 77, "{version}");
+        // Through an instance whose __dict__ was materialised: attribute names kept.
+        let addr = truth["touched_item_addr"].as_u64().unwrap().to_string();
+        let s = json(&["show", snap.to_str().unwrap(), &addr]);
+        assert_eq!(
+            s["path"]["expr"], "__main__.TOUCHED.items['alpha']",
+            "{version}"
+        );
         // A shared untracked int: one object (the loader refuses duplicates), all referrers.
         let addr = truth["shared_addr"].as_u64().unwrap().to_string();
         let s = json(&["show", snap.to_str().unwrap(), &addr, "--limit", "100"]);

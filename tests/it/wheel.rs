@@ -108,10 +108,20 @@ fn check_installed(what: &str, bin: &Path, python: &Path, work: &Path) {
             .unwrap(),
     );
     let installed = package_files(Path::new(installed.trim()));
-    assert_eq!(
-        installed,
-        package_files(&agent_dir().join("pymem_agent")),
-        "{what}: the installed agent is not the repository's"
+    let repository = package_files(&agent_dir().join("pymem_agent"));
+    let names = |files: &[(String, Vec<u8>)]| -> Vec<String> {
+        files.iter().map(|(n, _)| n.clone()).collect()
+    };
+    let differ: Vec<&String> = installed
+        .iter()
+        .filter(|f| !repository.contains(f))
+        .map(|(n, _)| n)
+        .collect();
+    assert!(
+        installed == repository,
+        "{what}: the installed agent is not the repository's: files {:?} vs {:?}, differing {differ:?}",
+        names(&installed),
+        names(&repository)
     );
     let written = work.join("written");
     ok(

@@ -108,6 +108,14 @@ def deque_ring(i):
     _recent.append(Session(i))
 
 
+# A query log like Django's with DEBUG=True: bounded, and still filling up.
+_query_log = collections.deque(maxlen=9000)
+
+
+def deque_filling(i):
+    _query_log.append(Session(i))
+
+
 _slots = {}
 
 
@@ -130,7 +138,7 @@ LEAKS = {
     "stdlib_registry": "loggerDict",
     "defaultdict_lists": "leakshop._by_user",
 }
-CONTROLS = ["bounded_lru", "deque_ring", "overwrite", "temporary"]
+CONTROLS = ["bounded_lru", "deque_ring", "deque_filling", "overwrite", "temporary"]
 
 
 def planted(scenario):

@@ -25,6 +25,12 @@ class Slotted:
         self.b = None
 
 
+class Touched:
+    def __init__(self):
+        self.items = {"alpha": [1, 2, 3]}
+        self.other = None
+
+
 N_PLANTED = 1234
 N_SLOTTED = 321
 planted = [Planted(i) for i in range(N_PLANTED)]
@@ -34,6 +40,10 @@ blobs = tuple(bytes(1000 + i) for i in range(77))
 registry = {"k%d" % i: [i] * (i % 7) for i in range(500)}
 # Untracked objects met through several referrers (and twice in one tuple): captured once.
 shared = int("7" * 30)
+# An instance whose __dict__ has been materialised (as vars(), copy, pickle and ORMs do):
+# its attributes keep their names.
+TOUCHED = Touched()
+vars(TOUCHED)
 shared_holders = ([shared], (shared, shared), {"k": shared}, [shared])
 
 
@@ -65,6 +75,7 @@ truth = {
     # sys.getsizeof's; nothing else refers to them, so the tuple retains exactly this.
     "blobs_addr": id(blobs),
     "shared_addr": id(shared),
+    "touched_item_addr": id(TOUCHED.items["alpha"]),
     "blobs_retained": sys.getsizeof(blobs) + sum(sys.getsizeof(b) for b in blobs),
 }
 values = len(sys.argv) > 4 and sys.argv[4] == "values"
