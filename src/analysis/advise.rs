@@ -1,8 +1,11 @@
 //! `advise`: concrete memory advice with the bytes at stake, computed from measured sizes.
 //!
-//! - `__slots__`: classes with many instances carrying a `__dict__` (or, 3.11+, a values
-//!   array): their measured bytes per instance against a slotted instance of the same
-//!   attributes (object header, GC header and one pointer per attribute, in a 16-byte block).
+//! - `__slots__`: the program's classes with many instances carrying a `__dict__` (or,
+//!   3.11+, a values array): their measured bytes per instance against a slotted instance of
+//!   the same attributes (object header, GC header and one pointer per attribute, in a 16-byte
+//!   block). Never for C types, metaclasses, or classes of the standard library or of a
+//!   framework; for framework models (pydantic, SQLAlchemy, Django), what the framework
+//!   offers instead (see `frameworks`).
 //! - duplicate strings: str objects with the same length and content hash; all but one of
 //!   each could be shared (`sys.intern`).
 //! - empty containers, and lists whose buffer holds much more capacity than entries.
@@ -11,6 +14,7 @@
 
 use super::caches::{caches_in, Verdict};
 use super::facts::{facts, SnapshotFacts};
+use super::frameworks::{self, Framework};
 use super::pypath::path_to;
 use super::retention::Retention;
 use crate::snapshot::{ObjId, Snapshot};
@@ -27,7 +31,8 @@ pub struct Example {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct AdviceItem {
-    /// slots, duplicate_strings, empty_containers, overallocated_lists, number_lists, cache
+    /// slots, framework, duplicate_strings, empty_containers, overallocated_lists,
+    /// number_lists, cache
     pub kind: &'static str,
     pub title: String,
     /// Bytes that following the advice would save (for caches: what they retain).
@@ -119,16 +124,22 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
         bytes: u64,
         attrs: u64,
         with_dict: u64,
+        /// A framework told by an attribute its instances carry.
+        framework: Option<&'static Framework>,
     }
     let mut per: HashMap<u32, Acc> = HashMap::new();
     for v in 0..objs.count() {
         let t = &snap.types[objs.type_id[v] as usize];
         // Only what a programmer can change: not C types, not metaclasses (their instances
         // are classes, whose namespace must be a dict).
+        // Nor the classes of C code (an extension's heap types, Cython's), of the standard
+        // library or of a framework itself.
         if t.flags & HEAPTYPE == 0
             || t.flags & TYPE_SUBCLASS != 0
             || t.module == "builtins"
             || t.name == "type"
+            || t.python_class == Some(false)
+            || frameworks::library_module(&t.module)
         {
             continue;
         }
@@ -136,6 +147,7 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
         let mut bytes = r.own[v];
         let mut attrs = 0;
         let mut has_dict = managed && t.flags & MANAGED_DICT != 0;
+        let mut framework = None;
         for e in objs.edge_range(id) {
             match label(snap, e) {
                 Some(".__dict__") => {
@@ -144,10 +156,17 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
                         bytes += r.own[d.index()];
                         attrs += objs.len_of(d).unwrap_or(0);
                         has_dict = true;
+                        framework = framework.or_else(|| {
+                            objs.edge_range(d)
+                                .find_map(|k| label(snap, k).and_then(frameworks::by_attribute))
+                        });
                     }
                 }
                 Some(".__class__") => {}
-                Some(l) if l.starts_with('.') => attrs += 1,
+                Some(l) if l.starts_with('.') => {
+                    attrs += 1;
+                    framework = framework.or_else(|| frameworks::by_attribute(l));
+                }
                 _ => {}
             }
         }
@@ -159,7 +178,9 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
         a.bytes += bytes;
         a.attrs += attrs;
         a.with_dict += 1;
+        a.framework = a.framework.or(framework);
     }
+    let mut framework_items = Vec::new();
     let mut examples: Vec<Example> = per
         .into_iter()
         // Instances with no attribute in their __dict__ are C heap types with a dict slot
@@ -170,6 +191,22 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
             let attrs_each = a.attrs.div_ceil(a.n);
             let slotted = round16(16 + 16 + 8 * attrs_each) * a.n;
             let saving = a.bytes.saturating_sub(slotted);
+            let class = &snap.types[t as usize];
+            // A framework's classes cannot take __slots__: say what it offers instead.
+            if let Some(f) = a.framework.or_else(|| frameworks::by_mro(snap, class.addr)) {
+                if saving > 0 {
+                    framework_items.push(AdviceItem {
+                        kind: "framework",
+                        title: format!(
+                            "{} instances of {} ({}) hold this much more than slotted objects would, but __slots__ cannot be used: {}",
+                            a.n, class.name, f.name, f.instead
+                        ),
+                        saving,
+                        examples: Vec::new(),
+                    });
+                }
+                return None;
+            }
             (saving > 0).then(|| Example {
                 what: format!(
                     "{} ({} attributes per instance, {} now vs {} slotted per instance)",
@@ -184,7 +221,7 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
         })
         .collect();
     if examples.is_empty() {
-        return Vec::new();
+        return framework_items;
     }
     examples.sort_by(|a, b| b.saving.cmp(&a.saving).then(a.what.cmp(&b.what)));
     examples
@@ -199,6 +236,7 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
             saving: e.saving,
             examples: vec![e],
         })
+        .chain(framework_items)
         .collect()
 }
 

@@ -5,6 +5,7 @@ pub mod caches;
 pub mod diff;
 pub mod facts;
 pub mod frag;
+pub mod frameworks;
 pub mod gate;
 pub mod identity;
 pub mod inspect;

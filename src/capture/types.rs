@@ -146,6 +146,8 @@ pub struct TypeInfo {
     pub mro: Vec<u64>,
     /// A Python class in the MRO defines `__sizeof__` (user code the agent does not run).
     pub sizeof_overridden: bool,
+    /// Made by a `class` statement (its traversal is `subtype_traverse`).
+    pub python_class: bool,
 }
 
 /// The table of validated types, by address.
@@ -312,6 +314,7 @@ impl Types {
             owner: super::sizes::Owner::None,
             mro: super::sizes::mro(heap, addr),
             sizeof_overridden: false,
+            python_class: heaptype && self.subtype_traverse != 0 && self.python_class(heap, addr),
         };
         info.owner = super::sizes::buffer_owner(heap, &self.builtins, &info);
         info.sizeof_overridden = info.mro.iter().any(|&c| {

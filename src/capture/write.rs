@@ -132,14 +132,15 @@ impl<W: Write> Lines<W> {
         let id = self.ids.len() as u32;
         self.ids.insert(t.id, id);
         let line = format!(
-            "{{\"k\":\"type\",\"id\":{id},\"a\":{},\"name\":{},\"module\":{},\"flags\":{},\"basicsize\":{},\"itemsize\":{},\"pre\":{}}}",
+            "{{\"k\":\"type\",\"id\":{id},\"a\":{},\"name\":{},\"module\":{},\"flags\":{},\"basicsize\":{},\"itemsize\":{},\"pre\":{},\"py\":{}}}",
             t.addr,
             json_str(&t.name),
             json_str(&t.module),
             t.flags,
             t.basicsize,
             t.itemsize,
-            t.pre
+            t.pre,
+            t.python_class
         );
         self.raw(&line)?;
         Ok(id)

@@ -86,6 +86,7 @@ fn parse_line<'a>(chunk: &mut Chunk<'a>, line: &'a [u8], line_no: u64) -> Result
                 flags: t.flags,
                 basicsize: t.basicsize,
                 pre: t.pre,
+                python_class: t.py,
             };
             chunk.types.push((line_no, t.id, info));
         }

@@ -230,6 +230,9 @@ pub struct TypeInfo {
     /// Bytes before the object's address that belong to its block (GC header, managed
     /// dict/weakref pointers, debug-hook header): the block starts at `addr - pre`.
     pub pre: u64,
+    /// Made by a `class` statement (traversed by `subtype_traverse`), not by C code; `None`
+    /// when the snapshot does not say.
+    pub python_class: Option<bool>,
 }
 
 /// A pymalloc pool as its header described it at capture.

@@ -32,6 +32,8 @@ pub struct TypeLine<'a> {
     pub basicsize: u64,
     #[serde(default)]
     pub pre: u64,
+    #[serde(default)]
+    pub py: Option<bool>,
 }
 
 #[derive(Deserialize)]
