@@ -7,28 +7,35 @@
 //! are named by their tp_name.
 //!
 //! numpy is installed per interpreter into `target/pydeps/numpy-VERSION` (wheels only); the
-//! tests need it on five or more of the eight versions.
+//! tests need it on five or more of the eight versions. pandas the same way, for a
+//! DataFrame's retained size against pandas' own `memory_usage(deep=True)`.
+
+#![allow(clippy::disallowed_macros)] // a note for each version pandas has no wheel for
 
 use crate::common::{agent_dir, json, pythons, repo};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// numpy for this interpreter, when PyPI has a wheel for it (tried again at every run
-/// until one is installed).
-fn numpy_dir(version: &str, python: &Path) -> Option<PathBuf> {
+/// `package` for this interpreter in `target/pydeps/PACKAGE-VERSION`, when PyPI has a wheel
+/// for it (tried again at every run until one is installed; `.ci/run` installs it first).
+fn deps_dir(package: &str, version: &str, python: &Path) -> Option<PathBuf> {
     let dir = repo()
         .join("target/pydeps")
-        .join(format!("numpy-{version}"));
-    if dir.join("numpy").exists() {
+        .join(format!("{package}-{version}"));
+    if dir.join(package).exists() {
         return Some(dir);
     }
     let out = Command::new(repo().join("tests/py/install-deps.sh"))
         .arg(python)
         .arg(&dir)
-        .args(["--only-binary=:all:", "numpy"])
+        .args(["--only-binary=:all:", package])
         .output()
         .expect("run tests/py/install-deps.sh");
     out.status.success().then_some(dir)
+}
+
+fn numpy_dir(version: &str, python: &Path) -> Option<PathBuf> {
+    deps_dir("numpy", version, python)
 }
 
 #[test]
@@ -211,4 +218,53 @@ fn a_leak_through_an_object_array_names_its_holder_on_every_cpython() {
         );
     }
     assert!(checked >= 5, "numpy was found for only {checked} CPythons");
+}
+
+/// A DataFrame retains what pandas says it uses (`memory_usage(deep=True)`: its columns'
+/// arrays, the strings of its object column, its categories; each string in the 16-byte
+/// rounded block pymalloc gives it) plus its own objects (block manager, index), within
+/// 5 %; and the program goes on using it.
+#[test]
+fn a_dataframe_retains_what_pandas_says_it_uses() {
+    let mut with_pandas = 0;
+    for (version, python) in pythons() {
+        let Some(pandas) = deps_dir("pandas", version, python) else {
+            eprintln!("note: {version}: no pandas wheel on PyPI: skipped");
+            continue;
+        };
+        with_pandas += 1;
+        let dir = tempfile::tempdir().unwrap();
+        let snap = dir.path().join("heap.jsonl");
+        let truth_path = dir.path().join("truth.json");
+        let out = Command::new(python)
+            .arg(repo().join("tests/py/workload_pandas.py"))
+            .arg(agent_dir())
+            .arg(&snap)
+            .arg(&truth_path)
+            .env("PYTHONPATH", &pandas)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{version}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let truth: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+        let frame = truth["frame"].as_u64().unwrap().to_string();
+        let s = json(&["show", snap.to_str().unwrap(), &frame]);
+        let retained = s["retained"].as_u64().unwrap();
+        let pandas_says = truth["memory_usage"].as_u64().unwrap();
+        let blocks = pandas_says + truth["rounding"].as_u64().unwrap();
+        assert!(
+            retained >= blocks && retained * 100 <= blocks * 105,
+            "{version} (pandas {}): the frame retains {retained}, memory_usage(deep=True) {pandas_says} ({blocks} in pymalloc's blocks)",
+            truth["pandas"]
+        );
+        assert_eq!(s["path"]["expr"], "__main__.frame", "{version}");
+    }
+    assert!(
+        with_pandas >= 5,
+        "pandas installed on only {with_pandas} versions"
+    );
 }
