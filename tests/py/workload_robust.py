@@ -90,9 +90,11 @@ elif mode == "overlap":
     collections = []
     # A collection while a capture walks (its marker set, between disabling the collector
     # and enabling it again) would be the bug: the first capture to end re-enabling it.
-    gc.callbacks.append(
-        lambda phase, info: phase == "start" and pymem_agent._CAPTURE_MARK is not None and collections.append(1)
-    )
+    # (The capture in progress is the agent's _NOW.mark; a callback that raised would be
+    # reported as unraisable, importing the traceback machinery between the captures.)
+    from pymem_agent._base import _NOW
+
+    gc.callbacks.append(lambda phase, info: phase == "start" and _NOW.mark is not None and collections.append(1))
 
     def capture(path):
         try:
