@@ -1,6 +1,7 @@
 //! Analyses: one module per question. Each returns plain `Serialize` data and never prints.
 
 pub mod advise;
+pub mod c_heap;
 pub mod caches;
 pub mod diff;
 pub mod facts;

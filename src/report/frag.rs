@@ -3,7 +3,8 @@
 use super::fmt::{bytes, count, pct, signed_bytes, signed_count};
 use super::visible::{cell, visible};
 use super::{align_right, facts, finish, new_table, Report, Style};
-use crate::analysis::frag::{CHeapFinding, Frag, FragChange, PinGroup};
+use crate::analysis::c_heap::CHeapFinding;
+use crate::analysis::frag::{Frag, FragChange, PinGroup};
 use std::fmt::Write;
 
 fn held_by(g: &PinGroup) -> String {

@@ -12,7 +12,7 @@
 
 #![allow(clippy::disallowed_macros)] // a note for each version pandas has no wheel for
 
-use crate::common::{agent_dir, json, pythons, repo};
+use crate::common::{agent_dir, json, pythons, read_json, repo, run_python};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -236,21 +236,13 @@ fn a_dataframe_retains_what_pandas_says_it_uses() {
         let dir = tempfile::tempdir().unwrap();
         let snap = dir.path().join("heap.jsonl");
         let truth_path = dir.path().join("truth.json");
-        let out = Command::new(python)
-            .arg(repo().join("tests/py/workload_pandas.py"))
-            .arg(agent_dir())
-            .arg(&snap)
-            .arg(&truth_path)
-            .env("PYTHONPATH", &pandas)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{version}: {}",
-            String::from_utf8_lossy(&out.stderr)
+        run_python(
+            python,
+            "workload_pandas.py",
+            &[&snap, &truth_path],
+            &[("PYTHONPATH", pandas.to_str().unwrap())],
         );
-        let truth: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(&truth_path).unwrap()).unwrap();
+        let truth = read_json(&truth_path);
         let frame = truth["frame"].as_u64().unwrap().to_string();
         let s = json(&["show", snap.to_str().unwrap(), &frame]);
         let retained = s["retained"].as_u64().unwrap();
