@@ -190,6 +190,10 @@ int main(void) {
     OFF(PyCompactUnicodeObject, utf8);
     SIZE(PyBytesObject); OFF(PyBytesObject, ob_shash); OFF(PyBytesObject, ob_sval);
     SIZE(PyByteArrayObject); OFF(PyByteArrayObject, ob_alloc); OFF(PyByteArrayObject, ob_bytes);
+#if PY_VERSION_HEX >= 0x030F0000
+    /* 3.15: the storage is a bytes object (ob_bytes points into it). */
+    OFF(PyByteArrayObject, ob_bytes_object);
+#endif
     SIZE(PyFloatObject); OFF(PyFloatObject, ob_fval);
 #if PY_VERSION_HEX >= 0x030C0000
     OFF_AS("PyLongObject.lv_tag", PyLongObject, long_value.lv_tag);

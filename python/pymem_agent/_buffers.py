@@ -27,7 +27,16 @@ def _bytearray_buffers(o, pget):
     alloc, ob_bytes = _I64_U64.unpack(raw)
     if not ob_bytes:
         return ()
+    if _V >= (3, 15):
+        # The storage is a bytes object (ob_bytes points at its data): the whole object, its
+        # header and NUL included, as sys.getsizeof counts it; none for the static empty bytes.
+        if not alloc:
+            return ()
+        return (_buffer(ob_bytes - _BYTES_HEADER, alloc + _BYTES_HEADER + 1, pget),)
     return (_buffer(ob_bytes, alloc, pget),)
+
+
+_BYTES_HEADER = _t_basicsize(bytes) - 1  # offset of a bytes object's data
 
 
 _dict_sizeof = dict.__sizeof__  # the C method: a subclass's __sizeof__ is user code

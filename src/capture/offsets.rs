@@ -182,6 +182,8 @@ offsets! {
         unicode_entry_key: "PyDictUnicodeEntry.me_key",
         unicode_entry_value: "PyDictUnicodeEntry.me_value",
         values_items: "PyDictValues.values",
+        // 3.15+: a bytearray's storage is a bytes object
+        bytearray_bytes_object: "PyByteArrayObject.ob_bytes_object",
         // generators, coroutines, async generators
         exc_type: "_PyErr_StackItem.exc_type",
         exc_traceback: "_PyErr_StackItem.exc_traceback",

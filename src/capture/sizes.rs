@@ -315,7 +315,13 @@ fn sizeof(dec: &mut Decoder, addr: u64, info: &TypeInfo, chain: &[u64]) -> u64 {
             return basicsize + extra;
         }
         if c == b.bytearray {
-            return basicsize + h.i64(addr + o.bytearray_alloc).unwrap_or(0).max(0) as u64;
+            let alloc = h.i64(addr + o.bytearray_alloc).unwrap_or(0).max(0) as u64;
+            // 3.15+: the storage is a bytes object, its header and NUL counted too.
+            let header = match o.bytearray_bytes_object {
+                Some(_) if alloc > 0 => o.bytes_sval + 1,
+                _ => 0,
+            };
+            return basicsize.saturating_add(alloc).saturating_add(header);
         }
         if c == b.type_ {
             let fl = h.word(addr + o.tp_flags).unwrap_or(0);

@@ -96,31 +96,17 @@ fn advice_savings_match_in_process_measurements_on_every_cpython() {
 /// `target/pydeps/frameworks-VERSION`; `.ci/run` installs them first), or `None` where
 /// PyPI has no wheel of one of them for it.
 fn frameworks_dir(version: &str, python: &std::path::Path) -> Option<std::path::PathBuf> {
-    let dir = crate::common::repo()
-        .join("target/pydeps")
-        .join(format!("frameworks-{version}"));
-    if ["pydantic", "sqlalchemy", "django"]
-        .iter()
-        .all(|p| dir.join(p).exists())
-    {
-        return Some(dir);
-    }
-    let out = std::process::Command::new(crate::common::repo().join("tests/py/install-deps.sh"))
-        .arg(python)
-        .arg(&dir)
-        .args(FRAMEWORK_PACKAGES)
-        .output()
-        .expect("run tests/py/install-deps.sh");
-    out.status.success().then_some(dir)
+    crate::common::pydeps(
+        "frameworks",
+        version,
+        python,
+        &["pydantic", "sqlalchemy", "django"],
+        FRAMEWORK_PACKAGES,
+    )
 }
 
 /// What `.ci/run` installs too.
-const FRAMEWORK_PACKAGES: &[&str] = &[
-    "--only-binary=:all:",
-    "pydantic>=2,<3",
-    "SQLAlchemy>=2,<3",
-    "Django>=4.2,<6",
-];
+pub const FRAMEWORK_PACKAGES: &[&str] = &["pydantic>=2,<3", "SQLAlchemy>=2,<3", "Django>=4.2,<6"];
 
 /// Framework models get what their framework offers, never `__slots__`; the frameworks' and
 /// the standard library's own classes and C types get no advice; a plain class with the

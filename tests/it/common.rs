@@ -231,3 +231,30 @@ pub fn release_pause(pid: &str, fd: &str) {
         .write_all(b"d")
         .unwrap();
 }
+
+/// Packages from PyPI for one interpreter, in `target/pydeps/NAME-VERSION` (wheels only,
+/// installed by `.ci/run` first, and tried again here until they are there): the directory
+/// once every module in `modules` is in it, or `None` where PyPI has no wheel of one of
+/// `packages` for this version.
+pub fn pydeps(
+    name: &str,
+    version: &str,
+    python: &Path,
+    modules: &[&str],
+    packages: &[&str],
+) -> Option<PathBuf> {
+    let dir = repo()
+        .join("target/pydeps")
+        .join(format!("{name}-{version}"));
+    if modules.iter().all(|m| dir.join(m).exists()) {
+        return Some(dir);
+    }
+    let out = std::process::Command::new(repo().join("tests/py/install-deps.sh"))
+        .arg(python)
+        .arg(&dir)
+        .arg("--only-binary=:all:")
+        .args(packages)
+        .output()
+        .expect("run tests/py/install-deps.sh");
+    out.status.success().then_some(dir)
+}

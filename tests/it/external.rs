@@ -12,26 +12,13 @@
 
 #![allow(clippy::disallowed_macros)] // a note for each version pandas has no wheel for
 
-use crate::common::{agent_dir, json, pythons, read_json, repo, run_python};
+use crate::common::{agent_dir, json, pydeps, pythons, read_json, repo, run_python};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// `package` for this interpreter in `target/pydeps/PACKAGE-VERSION`, when PyPI has a wheel
-/// for it (tried again at every run until one is installed; `.ci/run` installs it first).
+/// `package` for this interpreter in `target/pydeps/PACKAGE-VERSION`, where PyPI has a wheel.
 fn deps_dir(package: &str, version: &str, python: &Path) -> Option<PathBuf> {
-    let dir = repo()
-        .join("target/pydeps")
-        .join(format!("{package}-{version}"));
-    if dir.join(package).exists() {
-        return Some(dir);
-    }
-    let out = Command::new(repo().join("tests/py/install-deps.sh"))
-        .arg(python)
-        .arg(&dir)
-        .args(["--only-binary=:all:", package])
-        .output()
-        .expect("run tests/py/install-deps.sh");
-    out.status.success().then_some(dir)
+    pydeps(package, version, python, &[package], &[package])
 }
 
 fn numpy_dir(version: &str, python: &Path) -> Option<PathBuf> {

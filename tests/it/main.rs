@@ -23,6 +23,7 @@ mod postmortem;
 mod pytest_plugin;
 mod readme;
 mod real_capture;
+mod real_heaps;
 mod robust;
 mod rss;
 mod safety;
