@@ -22,6 +22,9 @@ def _set_buffers(o, pget):
     return (_buffer(table, (mask + 1) * 16, pget),)
 
 
+_BYTES_HEADER = _t_basicsize(bytes) - 1  # offset of a bytes object's data
+
+
 def _bytearray_buffers(o, pget):
     raw = ctypes.string_at(id(o) + 24, 16)
     alloc, ob_bytes = _I64_U64.unpack(raw)
@@ -34,9 +37,6 @@ def _bytearray_buffers(o, pget):
             return ()
         return (_buffer(ob_bytes - _BYTES_HEADER, alloc + _BYTES_HEADER + 1, pget),)
     return (_buffer(ob_bytes, alloc, pget),)
-
-
-_BYTES_HEADER = _t_basicsize(bytes) - 1  # offset of a bytes object's data
 
 
 _dict_sizeof = dict.__sizeof__  # the C method: a subclass's __sizeof__ is user code

@@ -82,6 +82,21 @@ pub fn values_block(heap: &Heap, addr: u64) -> Option<u64> {
     Some(values - prefix)
 }
 
+/// A bytearray's storage: its address and size, or `None` when it has none. Up to 3.14 a
+/// plain buffer of `ob_alloc` bytes; from 3.15 a bytes object of `ob_alloc` bytes, its header
+/// and NUL counted as sys.getsizeof counts them (an empty one is the interpreter's static
+/// empty bytes, not the bytearray's).
+pub fn bytearray_storage(heap: &Heap, addr: u64) -> Option<(u64, u64)> {
+    let o = heap.off;
+    let alloc = heap.i64(addr + o.bytearray_alloc).unwrap_or(0).max(0) as u64;
+    let (storage, size) = match o.bytearray_bytes_object {
+        Some(off) if alloc > 0 => (heap.word(addr + off)?, o.bytes_sval + alloc + 1),
+        Some(_) => return None,
+        None => (heap.word(addr + o.bytearray_bytes)?, alloc),
+    };
+    (storage != 0).then_some((storage, size))
+}
+
 /// The agent's `_dict_buffers`: the keys table (when the dict owns it) and the values array
 /// (split tables), each its pool block, or else the bytes `dict.__sizeof__` leaves over.
 pub fn dict_buffers(dec: &Decoder, addr: u64, out: &mut Vec<(u64, u64)>) {
@@ -315,13 +330,7 @@ fn sizeof(dec: &mut Decoder, addr: u64, info: &TypeInfo, chain: &[u64]) -> u64 {
             return basicsize + extra;
         }
         if c == b.bytearray {
-            let alloc = h.i64(addr + o.bytearray_alloc).unwrap_or(0).max(0) as u64;
-            // 3.15+: the storage is a bytes object, its header and NUL counted too.
-            let header = match o.bytearray_bytes_object {
-                Some(_) if alloc > 0 => o.bytes_sval + 1,
-                _ => 0,
-            };
-            return basicsize.saturating_add(alloc).saturating_add(header);
+            return basicsize.saturating_add(bytearray_storage(h, addr).map_or(0, |(_, n)| n));
         }
         if c == b.type_ {
             let fl = h.word(addr + o.tp_flags).unwrap_or(0);

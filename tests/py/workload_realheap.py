@@ -320,7 +320,7 @@ def census_and_dump(path, loop_objects):
         sizes = {name: {"addr": "0x%x" % id(o), "bytes": sys.getsizeof(o)} for name, o in sized.items()}
         before = progress[:]
         pymem_agent.dump(path)
-        return census, sizes, sized, before
+        return census, sizes, before
     finally:
         gc.enable()
 
@@ -347,7 +347,7 @@ async def main():
 
     tasks = [asyncio.ensure_future(waiter(f)) for f in futures]
     await asyncio.sleep(0)  # every task now awaits its future
-    census, sizes, sized, before = census_and_dump(
+    census, sizes, before = census_and_dump(
         os.path.join(OUT, "first.jsonl"), {"task": tasks[0], "future": futures[0]})
     for i, f in enumerate(futures):
         f.set_result(i)
@@ -373,14 +373,13 @@ async def main():
         if sum(results) != sum(range(500)):
             raise SystemExit("tasks gave wrong results after signal %d" % round_)
         work_after("signal %d" % round_)
-    return census, sizes, sized, before
+    return census, sizes, before
 
 
 try:
-    census, sizes, sized, before = asyncio.run(main())
+    census, sizes, before = asyncio.run(main())
 finally:
     stop.set()  # a failure must not leave the workers spinning
-del sized
 
 # Finalizers and weak references still behave.
 del doomed

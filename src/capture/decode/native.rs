@@ -219,20 +219,8 @@ impl Decoder<'_, '_> {
                 }
             }
             sizes::Owner::ByteArray => {
-                let alloc = h.i64(addr + o.bytearray_alloc).unwrap_or(0).max(0) as u64;
-                if let Some(off) = o.bytearray_bytes_object {
-                    // 3.15+: the storage is a bytes object of `alloc` bytes (its header and
-                    // NUL included, as sys.getsizeof counts it); none when empty (the
-                    // interpreter's static empty bytes).
-                    let storage = h.word(addr + off).unwrap_or(0);
-                    if storage != 0 && alloc > 0 {
-                        out.buffers.push(pool_or(storage, o.bytes_sval + alloc + 1));
-                    }
-                } else {
-                    let bytes = h.word(addr + o.bytearray_bytes).unwrap_or(0);
-                    if bytes != 0 {
-                        out.buffers.push(pool_or(bytes, alloc));
-                    }
+                if let Some((storage, size)) = sizes::bytearray_storage(h, addr) {
+                    out.buffers.push(pool_or(storage, size));
                 }
             }
             sizes::Owner::Dict => sizes::dict_buffers(self, addr, &mut out.buffers),
