@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::snapshot::{ObjId, Snapshot};
 use fixedbitset::FixedBitSet;
 use serde::Serialize;
-use std::collections::{HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TypeCount {
@@ -55,9 +55,11 @@ pub struct LeakRoot {
     pub entries: Vec<Option<u64>>,
     /// Bytes the root retains in each snapshot.
     pub retained: Vec<Option<u64>>,
-    /// Retained bytes, last snapshot minus first.
+    /// Retained bytes, last snapshot minus first, net of `nested_growth_bytes`.
     pub growth_bytes: i64,
     pub growth_per_round: i64,
+    /// Growth of the leak roots this root holds (each reported on its own, so counted once).
+    pub nested_growth_bytes: i64,
     pub entries_per_round: Option<f64>,
     /// Retained bytes or entries rose between every pair of consecutive snapshots.
     pub grew_every_round: bool,
@@ -136,12 +138,14 @@ pub struct LeakOptions {
     pub suppressions: Suppressions,
 }
 
-/// Candidates charged to one root while grouping.
+/// Candidates charged to one root while grouping. Groups live in `BTreeMap`s keyed by their
+/// holder's id, so that merging visits them in one order on every run (issue 26: a merged
+/// group's bound was read from whichever member a `HashMap` yielded first).
 #[derive(Default)]
 struct Group {
     count: u64,
     bytes: u64,
-    types: HashMap<u32, (u64, u64)>,
+    types: BTreeMap<u32, (u64, u64)>,
     /// (retained, id) of the largest candidate.
     best: (u64, u32),
     /// The node whose retained size measures growth.
@@ -149,7 +153,7 @@ struct Group {
     /// The node whose length counts entries.
     entries_of: u32,
     /// Candidates per allocation site.
-    sites: HashMap<u32, u64>,
+    sites: BTreeMap<u32, u64>,
 }
 
 impl Group {
@@ -251,7 +255,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
     let sites = last.has_tracebacks().then(|| Sites::new(last));
     // Charge every candidate to a holder.
     let mut fallback: HashMap<u32, u32> = HashMap::new();
-    let mut groups: HashMap<u32, Group> = HashMap::new();
+    let mut groups: BTreeMap<u32, Group> = BTreeMap::new();
     for v in 0..n as u32 {
         if !is_candidate(v) {
             continue;
@@ -299,51 +303,65 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
     lift_into_containers(&mut groups, &near_old, root, &is_plain);
 
     // Name each group's root the way a programmer would fix it, and merge groups that end
-    // up with the same root.
-    let mut named: HashMap<u32, Group> = HashMap::new();
+    // up with the same root. Holders are visited in id order; a merged group measures its
+    // growth on the displayed root when any member does (that root dominates it), else on the
+    // member holding the most bytes (ties: lowest id), and counts the entries of the displayed
+    // root unless it records none.
+    let mut named: BTreeMap<u32, (Group, u64)> = BTreeMap::new();
     for (h, mut g) in groups {
         let (d, measure) = display_root(&r, h, g.best.1, &old, &is_plain, &namespace);
         g.measure = measure;
-        g.entries_of = if d != h && type_name(last, d) == LRU_WRAPPER {
-            h
-        } else {
-            d
-        };
+        g.entries_of = entries_node(last, d, h);
         match named.get_mut(&d) {
-            Some(x) => x.absorb(g),
+            Some((x, heaviest)) => {
+                let keep_measure = if x.measure == d || g.measure == d {
+                    d
+                } else if g.bytes > *heaviest {
+                    g.measure
+                } else {
+                    x.measure
+                };
+                *heaviest = (*heaviest).max(g.bytes);
+                x.absorb(g);
+                x.measure = keep_measure;
+            }
             None => {
-                named.insert(d, g);
+                let b = g.bytes;
+                named.insert(d, (g, b));
             }
         }
     }
 
-    let mut ranked: Vec<(u32, Group)> = named.into_iter().collect();
-    ranked.sort_by(|a, b| b.1.bytes.cmp(&a.1.bytes).then(a.0.cmp(&b.0)));
     let classes: HashSet<u64> = last.types.iter().map(|t| t.addr).collect();
-    let mut suppressed: Vec<SuppressedGroup> = Vec::new();
-    for (d, g) in ranked {
-        let mut root_row = describe(&r, snaps, &earlier_retained, &classes, d, &g);
-        if let Some(s) = &sites {
-            let mut counts: Vec<(u32, u64)> = g.sites.iter().map(|(k, v)| (*k, *v)).collect();
-            // Traced sites first, then by count.
-            counts.sort_by_key(|&(site, n)| (site == 0, std::cmp::Reverse(n), site));
-            root_row.allocated_at = counts
-                .into_iter()
-                .take(3)
-                .map(|(site, count)| SiteCount {
-                    site: s.names[site as usize].clone(),
-                    count,
-                })
-                .collect();
-            if (d as usize) < s.of.len() && s.of[d as usize] != 0 {
-                root_row.root_allocated_at = Some(s.name(d as usize).to_string());
+    // Describe every root, then judge its growth net of the leak roots nested under it (a
+    // module's namespace that holds a growing registry did not grow itself).
+    let mut rows: Vec<(LeakRoot, Group)> = named
+        .into_iter()
+        .map(|(d, (g, _))| {
+            let mut row = describe(&r, snaps, &earlier_retained, &classes, d, &g);
+            if let Some(s) = &sites {
+                allocation_sites(s, d, &g, &mut row);
             }
-        }
-        // A bounded container (a deque's maxlen, an lru_cache's maxsize) stops growing at
-        // its bound: reported with that bound and what it will hold there, not counted.
-        root_row.leak = root_row.grew_every_round
-            && root_row.growth_per_round >= opts.min_growth as i64
-            && root_row.bound.is_none();
+            (row, g)
+        })
+        .collect();
+    let measures: Vec<u32> = rows.iter().map(|(_, g)| g.measure).collect();
+    let nested = nested_retained(&r, &measures, &rows);
+    for ((row, _), inner) in rows.iter_mut().zip(&nested) {
+        judge(row, inner, snaps.len(), opts.min_growth);
+    }
+    // Most important first: counted leaks, then roots that grew in every round, then by the
+    // bytes charged to them; ties by address (a total order: roots are distinct objects).
+    rows.sort_by(|(a, ga), (b, gb)| {
+        b.leak
+            .cmp(&a.leak)
+            .then(b.grew_every_round.cmp(&a.grew_every_round))
+            .then(gb.bytes.cmp(&ga.bytes))
+            .then(b.growth_bytes.cmp(&a.growth_bytes))
+            .then(a.addr.cmp(&b.addr))
+    });
+    let mut suppressed: Vec<SuppressedGroup> = Vec::new();
+    for (root_row, g) in rows {
         let mut subjects: Vec<&str> = Vec::new();
         if let Some(p) = &root_row.path {
             subjects.push(&p.expr);
@@ -351,8 +369,15 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
                 subjects.push(f);
             }
         }
-        if let Some(i) = opts.suppressions.find(&subjects) {
-            let pat = &opts.suppressions.patterns[i];
+        // The built-in list names interpreter state that settles as a program warms up: a
+        // container that gained hundreds of entries in every round is not that. The user's
+        // own patterns always apply.
+        let sustained = sustained_entries(&root_row);
+        let matched = opts
+            .suppressions
+            .find_where(&subjects, |pat| pat.origin != "builtin" || !sustained)
+            .map(|i| &opts.suppressions.patterns[i]);
+        if let Some(pat) = matched {
             match suppressed.iter_mut().find(|s| s.pattern == pat.text) {
                 Some(s) => {
                     s.roots += 1;
@@ -397,11 +422,146 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
             out.more_roots += 1;
         }
     }
-    suppressed.sort_by_key(|s| std::cmp::Reverse(s.new_bytes));
+    // Ties: the pattern's text (suppressed), the root's name (counted).
+    suppressed.sort_by(|a, b| {
+        b.new_bytes
+            .cmp(&a.new_bytes)
+            .then(a.pattern.cmp(&b.pattern))
+    });
     out.suppressed = suppressed;
-    out.counted
-        .sort_by_key(|c| std::cmp::Reverse(c.growth_bytes));
+    out.counted.sort_by(|a, b| {
+        b.growth_bytes
+            .cmp(&a.growth_bytes)
+            .then(a.root.cmp(&b.root))
+    });
     Ok(out)
+}
+
+/// Entries a root must gain in every round, on average, for the built-in suppressions to
+/// stop applying to it ("hundreds of entries in every round is never noise").
+pub const NOISE_ENTRIES_PER_ROUND: f64 = 100.0;
+
+/// Entries rose between every pair of snapshots, by `NOISE_ENTRIES_PER_ROUND` or more a round.
+fn sustained_entries(row: &LeakRoot) -> bool {
+    let known = row.entries.iter().all(Option::is_some) && row.entries.len() >= 2;
+    known
+        && row.entries.windows(2).all(|w| w[1] > w[0])
+        && row
+            .entries_per_round
+            .is_some_and(|e| e >= NOISE_ENTRIES_PER_ROUND)
+}
+
+/// The three most common allocation sites of a group's objects, and the root's own.
+fn allocation_sites(s: &Sites, d: u32, g: &Group, row: &mut LeakRoot) {
+    let mut counts: Vec<(u32, u64)> = g.sites.iter().map(|(k, v)| (*k, *v)).collect();
+    // Traced sites first, then by count, then by site id.
+    counts.sort_by_key(|&(site, n)| (site == 0, std::cmp::Reverse(n), site));
+    row.allocated_at = counts
+        .into_iter()
+        .take(3)
+        .map(|(site, count)| SiteCount {
+            site: s.names[site as usize].clone(),
+            count,
+        })
+        .collect();
+    if (d as usize) < s.of.len() && s.of[d as usize] != 0 {
+        row.root_allocated_at = Some(s.name(d as usize).to_string());
+    }
+}
+
+/// Per row: the bytes, in each snapshot, that the leak roots nested directly under it (their
+/// measuring node strictly dominated by its own, with no other root between) retain. Each
+/// node's nearest root at or above it is found once, walking up the dominator tree with
+/// memoisation, so the whole costs O(objects) at worst, whatever the depth.
+fn nested_retained(r: &Retention, measures: &[u32], rows: &[(LeakRoot, Group)]) -> Vec<Vec<u64>> {
+    const UNKNOWN: u32 = u32::MAX;
+    const NONE: u32 = u32::MAX - 1;
+    let root = r.graph.root();
+    let snaps = rows.first().map_or(0, |(row, _)| row.retained.len());
+    let mut out = vec![vec![0u64; snaps]; rows.len()];
+    let mut is_row = FixedBitSet::with_capacity(root as usize + 1);
+    for &m in measures.iter().filter(|&&m| m != root) {
+        is_row.insert(m as usize);
+    }
+    // nearest[v]: the nearest row node at or above v, NONE if there is none.
+    let mut nearest = vec![UNKNOWN; root as usize + 1];
+    nearest[root as usize] = NONE;
+    let mut chain: Vec<u32> = Vec::new();
+    let mut nearest_of = |start: u32| -> u32 {
+        let mut v = start;
+        chain.clear();
+        let found = loop {
+            if nearest[v as usize] != UNKNOWN {
+                break nearest[v as usize];
+            }
+            if is_row.contains(v as usize) {
+                break v;
+            }
+            chain.push(v);
+            v = r.doms.idom(v);
+        };
+        for &c in &chain {
+            nearest[c as usize] = found;
+        }
+        nearest[v as usize] = found;
+        found
+    };
+    // Rows by their measuring node (several rows may share one).
+    let mut by_node: Vec<(u32, usize)> =
+        measures.iter().enumerate().map(|(i, &m)| (m, i)).collect();
+    by_node.sort_unstable();
+    for (i, &m) in measures.iter().enumerate() {
+        if m == root || !r.graph.is_reachable(m) {
+            continue;
+        }
+        let parent = nearest_of(r.doms.idom(m));
+        if parent == NONE {
+            continue;
+        }
+        let first = by_node.partition_point(|&(n, _)| n < parent);
+        for &(_, j) in by_node[first..].iter().take_while(|&&(n, _)| n == parent) {
+            for (k, x) in rows[i].0.retained.iter().enumerate() {
+                out[j][k] += x.unwrap_or(0);
+            }
+        }
+    }
+    out
+}
+
+/// Whether a root grew, by how much, and whether that counts as a leak, judged on what it
+/// retains net of the leak roots nested under it (reported on their own).
+fn judge(row: &mut LeakRoot, nested: &[u64], snapshots: usize, min_growth: u64) {
+    let rounds = (snapshots - 1) as i64;
+    let own: Vec<Option<u64>> = row
+        .retained
+        .iter()
+        .zip(nested)
+        .map(|(x, n)| x.map(|x| x.saturating_sub(*n)))
+        .collect();
+    let rising =
+        |xs: &[Option<u64>]| xs.iter().all(Option::is_some) && xs.windows(2).all(|w| w[1] > w[0]);
+    // A bounded container (a deque's maxlen, an lru_cache's maxsize) that stays at its bound
+    // does not leak by its entries' replacements: its storage (a deque's blocks, now counted)
+    // and the sizes of the items it cycles through move a little either way.
+    let at_bound = row.bound.is_some_and(|b| {
+        row.entries.len() >= 2
+            && row.entries[row.entries.len() - 2..]
+                .iter()
+                .all(|e| *e == Some(b))
+    });
+    row.grew_every_round = rising(&row.entries) || (rising(&own) && !at_bound);
+    if let (Some(Some(a)), Some(Some(b))) = (own.first(), own.last()) {
+        row.growth_bytes = *b as i64 - *a as i64;
+    }
+    row.nested_growth_bytes = match (row.retained.first(), row.retained.last()) {
+        (Some(Some(a)), Some(Some(b))) => (*b as i64 - *a as i64) - row.growth_bytes,
+        _ => 0,
+    };
+    row.growth_per_round = row.growth_bytes / rounds;
+    // A bounded container stops growing at its bound: reported with that bound and what it
+    // will hold there, not counted.
+    row.leak =
+        row.grew_every_round && row.growth_per_round >= min_growth as i64 && row.bound.is_none();
 }
 
 /// Snapshots must come from one process and be given oldest first.
@@ -434,6 +594,22 @@ fn type_name(snap: &Snapshot, v: u32) -> &str {
     &snap.type_of(ObjId(v)).name
 }
 
+/// The node whose length counts a group's entries: the displayed root `d`, except an
+/// `lru_cache` wrapper shown for its internal dict `h` in a snapshot whose wrappers record no
+/// length (the dict's is the cache's).
+fn entries_node(snap: &Snapshot, d: u32, h: u32) -> u32 {
+    let n = snap.objects.count();
+    if d != h
+        && (d as usize) < n
+        && type_name(snap, d) == LRU_WRAPPER
+        && snap.objects.len_of(ObjId(d)).is_none()
+    {
+        h
+    } else {
+        d
+    }
+}
+
 /// The last pre-existing object before `v` on the shortest path from a root to `v`.
 fn last_old_on_path(r: &Retention, v: u32, old: &impl Fn(u32) -> bool) -> Option<u32> {
     let steps = r.paths.path(v);
@@ -444,13 +620,13 @@ fn last_old_on_path(r: &Retention, v: u32, old: &impl Fn(u32) -> bool) -> Option
 /// more group holders share the same nearest pre-existing dominator that is a plain
 /// container, or that container is itself a holder.
 fn lift_into_containers(
-    groups: &mut HashMap<u32, Group>,
+    groups: &mut BTreeMap<u32, Group>,
     near_old: &[u32],
     root: u32,
     is_plain: &impl Fn(u32) -> bool,
 ) {
     for _ in 0..32 {
-        let mut by_parent: HashMap<u32, Vec<u32>> = HashMap::new();
+        let mut by_parent: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
         for &h in groups.keys() {
             if h == root {
                 continue;
@@ -579,19 +755,10 @@ fn describe(
             );
         }
     }
-    let rising =
-        |xs: &[Option<u64>]| xs.iter().all(Option::is_some) && xs.windows(2).all(|w| w[1] > w[0]);
-    // A bounded container (a deque's maxlen, an lru_cache's maxsize) that stays at its bound
-    // does not leak by its entries' replacements: its storage (a deque's blocks, now counted)
-    // and the sizes of the items it cycles through move a little either way.
-    let bound = last
-        .objects
-        .cache_info(ObjId(g.entries_of))
-        .and_then(|i| i.bound);
-    let at_bound = bound.is_some_and(|b| {
-        entries.len() >= 2 && entries[entries.len() - 2..].iter().all(|e| *e == Some(b))
-    });
-    let grew_every_round = rising(&entries) || (rising(&retained) && !at_bound);
+    let bound = [d, g.entries_of]
+        .iter()
+        .filter(|&&v| (v as usize) < last.objects.count())
+        .find_map(|&v| last.objects.cache_info(ObjId(v)).and_then(|i| i.bound));
     // Below its bound and growing, it fills up and stops there: retained per entry now,
     // times the bound, is what it will hold then.
     let at_bound_bytes = match (bound, entries.last(), retained.last()) {
@@ -643,8 +810,9 @@ fn describe(
         retained,
         growth_bytes,
         growth_per_round: growth_bytes / rounds,
+        nested_growth_bytes: 0,
         entries_per_round,
-        grew_every_round,
+        grew_every_round: false,
         leak: false,
         bound,
         at_bound_bytes,

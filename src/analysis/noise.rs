@@ -116,9 +116,18 @@ impl Suppressions {
 
     /// The first pattern matching any of the subjects.
     pub fn find(&self, subjects: &[&str]) -> Option<usize> {
+        self.find_where(subjects, |_| true)
+    }
+
+    /// The first pattern that `applies` and matches any of the subjects.
+    pub fn find_where(
+        &self,
+        subjects: &[&str],
+        applies: impl Fn(&Pattern) -> bool,
+    ) -> Option<usize> {
         self.patterns
             .iter()
-            .position(|p| subjects.iter().any(|s| p.matches(s)))
+            .position(|p| applies(p) && subjects.iter().any(|s| p.matches(s)))
     }
 }
 

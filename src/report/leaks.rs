@@ -49,12 +49,22 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
         }
         let _ = writeln!(out, "{line}");
     }
-    let _ = writeln!(
-        out,
-        "   retained  {}   ({} per round)",
-        series(&r.retained, bytes),
-        signed_bytes(r.growth_per_round)
-    );
+    if r.nested_growth_bytes != 0 {
+        let _ = writeln!(
+            out,
+            "   retained  {}   ({} per round of its own; {} in leak roots it holds, listed on their own)",
+            series(&r.retained, bytes),
+            signed_bytes(r.growth_per_round),
+            signed_bytes(r.nested_growth_bytes)
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "   retained  {}   ({} per round)",
+            series(&r.retained, bytes),
+            signed_bytes(r.growth_per_round)
+        );
+    }
     if let Some(b) = r.bound {
         let _ = writeln!(out, "   bounded   {}", bounded_text(b, r.at_bound_bytes));
     }

@@ -141,6 +141,9 @@ mod leak {
         lru_unbounded => "leakshop.lookup",
         stdlib_registry => "loggerDict",
         defaultdict_lists => "leakshop._by_user",
+        // Issue 26, CPython gh-97557: it used to be suppressed as interpreter noise while
+        // `__main__.__dict__`, which holds it, was reported first as the leak.
+        warning_registry => "__main__.__warningregistry__",
     }
 }
 
@@ -150,6 +153,41 @@ mod control {
     #[test]
     fn bounded_lru() {
         check_control("bounded_lru");
+    }
+
+    /// Issue 26: an `lru_cache(maxsize=4096)` still filling up. The gate used to exit 1 in
+    /// about half the runs on the same files (the bound was read from whichever merged group
+    /// a HashMap yielded first); now every run, with 1 or 2 threads, reports it bounded.
+    #[test]
+    fn lru_filling() {
+        check_control("lru_filling");
+        let tmp = tempfile::tempdir().unwrap();
+        for (version, python) in super::pythons() {
+            let dir = super::capture(python, "lru_filling", tmp.path());
+            let mut args = vec!["leaks".to_string()];
+            args.extend(super::snaps(&dir));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let report = super::json(&args);
+            let b = &report["bounded"][0];
+            assert_eq!(b["root"], "leakshop.filling", "{version}: {report:#}");
+            assert_eq!(b["bound"], 4096, "{version}");
+            assert_eq!(b["entries"], 2050, "{version}");
+            for run in 0..10 {
+                let threads = 1 + run % 2;
+                let out = super::pymem()
+                    .arg("gate")
+                    .args(super::snaps(&dir))
+                    .env("RAYON_NUM_THREADS", threads.to_string())
+                    .output()
+                    .unwrap();
+                assert_eq!(
+                    out.status.code(),
+                    Some(0),
+                    "{version}, run {run}: {}",
+                    String::from_utf8_lossy(&out.stdout)
+                );
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,7 @@ mod caches;
 mod code_objects;
 mod common;
 mod completions;
+mod determinism;
 mod errors;
 mod external;
 mod field;

@@ -5,6 +5,8 @@ grow a container held in a different place, the controls churn without growing."
 import collections
 import functools
 import logging
+import sys
+import warnings
 
 
 class Cart:
@@ -91,6 +93,18 @@ def defaultdict_lists(i):
     _by_user["user%d" % (i % 10)].append(Session(i))
 
 
+# CPython gh-97557: the registry of the module a warning is attributed to keeps one entry
+# per distinct message, so a warning whose text varies (a price, an id) grows it without
+# bound. As in the report, the registry is __main__'s (stacklevel=2: the caller's module),
+# next to the program's own globals. The default action shows each once; the program
+# silences the showing, not the registry.
+warnings.showwarning = lambda *args, **kwargs: None
+
+
+def warning_registry(i):
+    warnings.warn("price %d is out of range" % i, stacklevel=2)
+
+
 # --- controls: steady state ----------------------------------------------------------------
 @functools.lru_cache(maxsize=64)
 def bounded(key):
@@ -99,6 +113,17 @@ def bounded(key):
 
 def bounded_lru(i):
     bounded(i)
+
+
+# An lru_cache that is still filling up (issue 26): bounded, so never a leak, however its
+# entries grow between the snapshots.
+@functools.lru_cache(maxsize=4096)
+def filling(key):
+    return {"key": key, "payload": [key] * 4}
+
+
+def lru_filling(i):
+    filling(i)
 
 
 _recent = collections.deque(maxlen=100)
@@ -137,8 +162,9 @@ LEAKS = {
     "lru_unbounded": "leakshop.lookup",
     "stdlib_registry": "loggerDict",
     "defaultdict_lists": "leakshop._by_user",
+    "warning_registry": "__main__.__warningregistry__",
 }
-CONTROLS = ["bounded_lru", "deque_ring", "deque_filling", "overwrite", "temporary"]
+CONTROLS = ["bounded_lru", "lru_filling", "deque_ring", "deque_filling", "overwrite", "temporary"]
 
 
 def planted(scenario):
@@ -153,5 +179,6 @@ def planted(scenario):
         "closure": lambda: track.__closure__[0].cell_contents,
         "stdlib_registry": lambda: logging.Logger.manager.loggerDict,
         "defaultdict_lists": lambda: _by_user,
+        "warning_registry": lambda: vars(sys.modules["__main__"])["__warningregistry__"],
     }[scenario]()
     return container, len(container)
