@@ -343,7 +343,7 @@ fn empty_containers(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
     if examples.is_empty() {
         return Vec::new();
     }
-    examples.sort_by_key(|e| std::cmp::Reverse(e.saving));
+    examples.sort_by(|a, b| b.saving.cmp(&a.saving).then(a.what.cmp(&b.what)));
     let total = examples.iter().map(|e| e.saving).sum();
     let n: u64 = examples.iter().map(|e| e.count).sum();
     vec![AdviceItem {
