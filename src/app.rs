@@ -269,6 +269,7 @@ fn find_leaks(paths: &[std::path::PathBuf], s: &LeakFilterArgs, limit: usize) ->
             limit,
             min_growth: s.min_growth,
             suppressions,
+            max_native_growth: s.max_native_growth,
         },
     )
 }

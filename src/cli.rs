@@ -324,6 +324,10 @@ pub struct LeakFilterArgs {
     /// Do not suppress the built-in interpreter noise (import machinery, linecache, ...).
     #[arg(long)]
     pub no_builtin_suppressions: bool,
+    /// Memory outside Python objects (C heap no object accounts for, other anonymous memory)
+    /// that may grow in all, first snapshot to last, before growth in every round is a native leak.
+    #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = size)]
+    pub max_native_growth: u64,
     /// Load snapshots that have no end record.
     #[arg(long)]
     pub partial: bool,

@@ -1,5 +1,6 @@
 //! `gate`: the CI verdict on a `leaks` result. Fails when the roots that grew in every round
-//! grew by more than the allowed bytes in all, or when there are more such roots than allowed.
+//! grew by more than the allowed bytes in all, when there are more such roots than allowed,
+//! or when memory outside Python objects grew in every round by more than allowed in all.
 
 use super::leaks::Leaks;
 use serde::Serialize;
@@ -20,7 +21,8 @@ pub const DEFAULT_MAX_GROWTH: u64 = 64 * 1024;
 /// A limit the leak roots broke.
 #[derive(Debug, Clone, Serialize)]
 pub struct Breach {
-    /// `max_growth` (bytes) or `max_leaks` (roots).
+    /// `max_growth` (bytes), `max_native_growth` (bytes outside Python objects) or
+    /// `max_leaks` (roots).
     pub limit: &'static str,
     pub value: u64,
     pub allowed: u64,
@@ -52,6 +54,13 @@ pub fn gate(leaks: Leaks, opts: GateOptions) -> Gate {
             limit: "max_growth",
             value: growth,
             allowed: opts.max_growth,
+        });
+    }
+    if let Some(n) = leaks.native.as_ref().filter(|n| n.leak) {
+        breaches.push(Breach {
+            limit: "max_native_growth",
+            value: n.growth_bytes.max(0) as u64,
+            allowed: n.max_growth,
         });
     }
     if let Some(max) = opts.max_leaks {

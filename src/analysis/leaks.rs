@@ -16,6 +16,7 @@
 use super::caches::container_kind;
 use super::facts::{facts, SnapshotFacts};
 use super::identity::{counterpart, incomparable, match_objects, NO_MATCH};
+use super::native::{native_growth, NativeGrowth};
 use super::noise::Suppressions;
 use super::pypath::{hex, path_to, PyPath};
 use super::retention::{retained_sizes, Retention};
@@ -129,6 +130,9 @@ pub struct Leaks {
     pub bounded: Vec<BoundedGrowth>,
     /// Growth per round below which a root that grew in every round is not counted.
     pub min_growth: u64,
+    /// Memory outside Python objects in each snapshot, and whether it leaks (`None` when a
+    /// snapshot has no RSS account).
+    pub native: Option<NativeGrowth>,
 }
 
 pub struct LeakOptions {
@@ -136,6 +140,8 @@ pub struct LeakOptions {
     /// Bytes per round a root must grow by to count as a leak.
     pub min_growth: u64,
     pub suppressions: Suppressions,
+    /// Growth outside Python objects, in all, beyond which it is a native leak.
+    pub max_native_growth: u64,
 }
 
 /// Candidates charged to one root while grouping. Groups live in `BTreeMap`s keyed by their
@@ -250,6 +256,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
         counted: Vec::new(),
         bounded: Vec::new(),
         min_growth: opts.min_growth,
+        native: native_growth(snaps, opts.max_native_growth),
     };
 
     let sites = last.has_tracebacks().then(|| Sites::new(last));

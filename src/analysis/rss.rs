@@ -53,7 +53,7 @@ pub struct RssBreakdown {
 }
 
 /// Bytes of the snapshot's objects and buffers that live outside pymalloc's arenas.
-fn python_outside_pymalloc(snap: &Snapshot) -> u64 {
+pub(crate) fn python_outside_pymalloc(snap: &Snapshot) -> u64 {
     let alloc = &snap.header.allocator;
     // pymalloc serves requests up to 16 bytes times its number of size classes (512).
     let threshold = if alloc.name == "pymalloc" {

@@ -1,6 +1,7 @@
 //! `top`: the biggest retainers (dominator tree) and what types or modules retain.
 
 use super::facts::{facts, SnapshotFacts};
+use super::joint::{joint_blocks, JointBlock};
 use super::pypath::{hex, path_to, PyPath};
 use super::retention::Retention;
 use crate::snapshot::ObjId;
@@ -47,7 +48,13 @@ pub struct Top {
     pub unreachable_bytes: u64,
     pub objects: Vec<TopObject>,
     pub groups: Vec<TopGroup>,
+    /// With `--by object`: the largest blocks no single object retains, each held jointly
+    /// by the same few retainers (at most five).
+    pub joint: Vec<JointBlock>,
 }
+
+/// Joint blocks listed beside the biggest retainers.
+const JOINT_BLOCKS: usize = 5;
 
 /// A retainer is skipped when one object it dominates holds this much of it: the child
 /// tells the same story more precisely (a module → its dict → the container that matters).
@@ -64,6 +71,7 @@ pub fn top(r: &Retention, by: TopBy, limit: usize) -> Top {
         unreachable_bytes,
         objects: Vec::new(),
         groups: Vec::new(),
+        joint: Vec::new(),
     };
     let share = |b: u64| {
         if total > 0 {
@@ -85,6 +93,7 @@ pub fn top(r: &Retention, by: TopBy, limit: usize) -> Top {
                     path: path_to(r, id),
                 })
                 .collect();
+            out.joint = joint_blocks(r, JOINT_BLOCKS.min(limit));
         }
         TopBy::Type | TopBy::Module => {
             let mut groups = retained_by_group(r, by);

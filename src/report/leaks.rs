@@ -5,6 +5,7 @@ use super::visible::{for_terminal, visible};
 use super::{Report, Style};
 use crate::analysis::gate::{Breach, Gate};
 use crate::analysis::leaks::{LeakRoot, Leaks};
+use crate::analysis::native::NativeGrowth;
 use std::fmt::Write;
 
 const LETTERS: [&str; 3] = ["A", "B", "C"];
@@ -108,6 +109,91 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
     }
 }
 
+/// Memory outside Python objects: the series, the verdict, what moved alongside, and what
+/// to run next when it leaks.
+fn render_native(n: &NativeGrowth, out: &mut String) {
+    let verdict = if n.leak {
+        format!(
+            "NATIVE LEAK: grew in every round, {} in all (--max-native-growth {})",
+            signed_bytes(n.growth_bytes),
+            bytes(n.max_growth)
+        )
+    } else if n.grew_every_round {
+        format!(
+            "grew in every round, {} in all, within --max-native-growth {}",
+            signed_bytes(n.growth_bytes),
+            bytes(n.max_growth)
+        )
+    } else {
+        "did not grow in every round".to_string()
+    };
+    let _ = writeln!(
+        out,
+        "Outside Python objects (C heap that no object accounts for, and other anonymous memory):"
+    );
+    let _ = writeln!(
+        out,
+        "   total     {}   ({} per round)   {verdict}",
+        series(&n.total, bytes),
+        signed_bytes(n.growth_per_round)
+    );
+    for p in &n.parts {
+        let label = match p.part {
+            "c_heap_unaccounted" if n.c_allocator_measured => "c heap",
+            "c_heap_unaccounted" => "c heap*",
+            _ => "other",
+        };
+        let _ = writeln!(
+            out,
+            "   {label:<9} {}   ({})",
+            series(&p.bytes, bytes),
+            p.growth_bytes.map_or_else(|| "?".into(), signed_bytes)
+        );
+    }
+    let python: Vec<Option<u64>> = n.python_bytes.iter().map(|&b| Some(b)).collect();
+    let _ = writeln!(
+        out,
+        "   python    {}   (objects and their buffers)",
+        series(&python, bytes)
+    );
+    let _ = writeln!(out, "   rss       {}", series(&n.rss, bytes));
+    if !n.c_allocator_measured {
+        let _ = writeln!(
+            out,
+            "   * the C allocator's figures were not read: its resident heap pages, free ones included"
+        );
+    }
+    if n.leak || n.grew_every_round {
+        if n.extension_types.is_empty() {
+            let _ = writeln!(
+                out,
+                "   no extension type's instance count changed: the bytes are held by C code, not by Python objects"
+            );
+        } else {
+            let moved: Vec<String> = n
+                .extension_types
+                .iter()
+                .map(|e| {
+                    format!(
+                        "{} {} -> {}",
+                        visible(&e.type_name),
+                        count(e.count_first),
+                        count(e.count_last)
+                    )
+                })
+                .collect();
+            let _ = writeln!(out, "   alongside {}", moved.join(", "));
+        }
+    }
+    if n.leak {
+        let _ = writeln!(
+            out,
+            "   next      pymem cannot name the C code that allocated these bytes: run the program under a native\n             profiler (memray run --native, or heaptrack) for the C call stacks"
+        );
+    }
+    out.push('\n');
+}
+
 /// "at most N entries, about X there: it stops growing at its bound".
 fn bounded_text(bound: u64, at_bound: Option<u64>) -> String {
     match at_bound {
@@ -166,6 +252,9 @@ impl Report for Leaks {
                 "... {} more leak roots (--limit to show more)",
                 count(self.more_roots)
             );
+        }
+        if let Some(n) = &self.native {
+            render_native(n, &mut out);
         }
         if !self.suppressed.is_empty() {
             out.push_str("Suppressed (interpreter noise and --ignore patterns):\n");
@@ -237,6 +326,11 @@ fn breach(b: &Breach, roots: u64) -> String {
             bytes(b.value),
             bytes(b.allowed)
         ),
+        "max_native_growth" => format!(
+            "memory outside Python objects grew in every round, by {} in all (--max-native-growth {})",
+            bytes(b.value),
+            bytes(b.allowed)
+        ),
         _ => format!("{} leak root(s) (--max-leaks {})", b.value, b.allowed),
     }
 }
@@ -250,8 +344,13 @@ impl Gate {
     /// JUnit XML: one test case per growing root, failed when the gate failed.
     pub fn junit(&self) -> String {
         let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        let cases = self.leaks.counted.len().max(1);
-        let failures = if self.passed { 0 } else { cases };
+        let native = self.leaks.native.as_ref();
+        let native_failed = native.is_some_and(|n| n.leak);
+        let root_cases = self.leaks.counted.len().max(1);
+        let cases = root_cases + usize::from(native.is_some());
+        // The roots' cases fail when a limit on the roots broke (not only the native one).
+        let root_failed = self.breaches.iter().any(|b| b.limit != "max_native_growth");
+        let failures = usize::from(native_failed) + if root_failed { root_cases } else { 0 };
         let _ = writeln!(
             out,
             "<testsuite name=\"pymem gate\" tests=\"{cases}\" failures=\"{failures}\">"
@@ -272,7 +371,7 @@ impl Gate {
                 "  <testcase classname=\"pymem.gate\" name=\"{}\"",
                 xml_escape(name)
             );
-            if self.passed {
+            if !root_failed {
                 out.push_str("/>\n");
             } else {
                 let msg = format!(
@@ -290,6 +389,25 @@ impl Gate {
                     ">\n    <failure message=\"{}\">{detail}</failure>\n  </testcase>",
                     quick_xml::escape::escape(&msg)
                 );
+            }
+        }
+        if let Some(n) = native {
+            out.push_str(
+                "  <testcase classname=\"pymem.gate\" name=\"memory outside Python objects\"",
+            );
+            if n.leak {
+                let msg = format!(
+                    "memory outside Python objects grew in every round, by {} in all (--max-native-growth {})",
+                    bytes(n.growth_bytes.max(0).unsigned_abs()),
+                    bytes(n.max_growth)
+                );
+                let _ = writeln!(
+                    out,
+                    ">\n    <failure message=\"{}\">{detail}</failure>\n  </testcase>",
+                    quick_xml::escape::escape(&msg)
+                );
+            } else {
+                out.push_str("/>\n");
             }
         }
         out.push_str("</testsuite>\n");

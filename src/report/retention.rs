@@ -43,6 +43,36 @@ impl Report for Top {
                 align_right(&mut t, &[0, 1, 2]);
                 out.push_str(&finish(&t));
                 out.push_str("(objects that one child almost wholly accounts for are skipped in favour of that child)\n");
+                if !self.joint.is_empty() {
+                    out.push_str(
+                        "\nHeld jointly (no single object keeps these alive: each holder would have to let go):\n",
+                    );
+                    let mut t = new_table(
+                        style,
+                        &["retained", "share", "objects", "held by", "largest"],
+                    );
+                    for j in &self.joint {
+                        let holders: Vec<String> = j
+                            .holders
+                            .iter()
+                            .zip(&j.holder_addrs)
+                            .map(|(p, a)| p.as_ref().map_or_else(|| a.clone(), |p| p.expr.clone()))
+                            .collect();
+                        t.add_row(vec![
+                            bytes(j.retained),
+                            pct(j.share),
+                            count(j.objects),
+                            cell(&holders.join(" and ")),
+                            cell(&format!(
+                                "{} {}",
+                                j.sample_type,
+                                j.sample.as_ref().map_or("", |p| p.expr.as_str())
+                            )),
+                        ]);
+                    }
+                    align_right(&mut t, &[0, 1, 2]);
+                    out.push_str(&finish(&t));
+                }
             }
             TopBy::Type | TopBy::Module => {
                 let key = if self.by == TopBy::Type {

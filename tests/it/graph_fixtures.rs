@@ -149,3 +149,27 @@ fn a_class_held_from_outside_is_named() {
         "<class ext.Lonely held from outside>._registry"
     );
 }
+
+/// Issue 26: memory that no single object dominates (held by two retainers) is shown as one
+/// block with its holders; an object five retainers share is common property, not a block.
+#[test]
+fn top_lists_blocks_held_jointly() {
+    let top = json(&["top", &fixture("joint.jsonl")]);
+    let joint = top["joint"].as_array().unwrap();
+    assert_eq!(joint.len(), 1, "{joint:#?}");
+    let b = &joint[0];
+    assert_eq!(b["retained"], 1650);
+    assert_eq!(b["objects"], 2);
+    let holders: Vec<&str> = b["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["expr"].as_str().unwrap())
+        .collect();
+    assert_eq!(holders, ["m", "n"]);
+    assert_eq!(b["sample"]["expr"], "m.table");
+    let text =
+        String::from_utf8(crate::common::pymem_ok(&["top", &fixture("joint.jsonl")])).unwrap();
+    assert!(text.contains("Held jointly"), "{text}");
+    assert!(text.contains("m and n"), "{text}");
+}

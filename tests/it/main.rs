@@ -19,6 +19,7 @@ mod inputs;
 mod layouts;
 mod leak_fixtures;
 mod leaks;
+mod native;
 mod outside;
 mod postmortem;
 mod pytest_plugin;
