@@ -148,7 +148,14 @@ pub struct TypeInfo {
     pub sizeof_overridden: bool,
     /// Made by a `class` statement (its traversal is `subtype_traverse`).
     pub python_class: bool,
+    /// A struct sequence (`os.stat_result`, `time.struct_time`): its `n_fields`, the items
+    /// its instances hold, hidden ones beyond their visible length included.
+    pub struct_fields: Option<u64>,
 }
+
+/// More fields than any struct sequence has (os.stat_result has 19 to 23): a type that says
+/// more is misread.
+const MAX_STRUCT_FIELDS: i128 = 256;
 
 /// The table of validated types, by address.
 pub struct Types {
@@ -257,10 +264,13 @@ impl Types {
             .and_then(|p| heap.cstr(p, 1024))
             .unwrap_or_else(|| "?".into());
         let (module, qualname) = if heaptype {
+            // A heap type whose `__module__` is not a string (Cython's shared types) is named
+            // by its tp_name's module, as the agent names it.
             let module = heap
                 .word(addr + o.tp_dict)
                 .and_then(|d| super::dicts::get_str_item(heap, &self.builtins, d, "__module__"))
                 .and_then(|m| strings::exact_str(heap, &self.builtins, m))
+                .or_else(|| tp_name.rfind('.').map(|i| tp_name[..i].to_string()))
                 .unwrap_or_else(|| "?".into());
             let qualname = heap
                 .word(addr + o.ht_qualname)
@@ -315,7 +325,9 @@ impl Types {
             mro: super::sizes::mro(heap, addr),
             sizeof_overridden: false,
             python_class: heaptype && self.subtype_traverse != 0 && self.python_class(heap, addr),
+            struct_fields: None,
         };
+        info.struct_fields = self.struct_fields(heap, &info);
         info.owner = super::sizes::buffer_owner(heap, &self.builtins, &info);
         info.sizeof_overridden = info.mro.iter().any(|&c| {
             heap.word(c.wrapping_add(o.tp_flags)).unwrap_or(0) & flags::HEAPTYPE != 0
@@ -326,6 +338,26 @@ impl Types {
         });
         self.infos.push(std::rc::Rc::new(info));
         Some(id)
+    }
+
+    /// `n_fields` of a struct sequence type: a C subclass of tuple (not a class statement's)
+    /// whose namespace holds the int `n_fields`, at most what a tuple's items can be.
+    fn struct_fields(&self, heap: &Heap, info: &TypeInfo) -> Option<u64> {
+        if info.python_class
+            || info.addr == self.builtins.tuple
+            || !info.mro.contains(&self.builtins.tuple)
+            || info.itemsize != 8
+        {
+            return None;
+        }
+        let dict = heap.word(info.addr.wrapping_add(heap.off.tp_dict))?;
+        let n = super::dicts::get_str_item(heap, &self.builtins, dict, "n_fields")?;
+        let (_, t) = heap.header(n)?;
+        if t != self.builtins.int {
+            return None;
+        }
+        let n = super::sizes::small_int(heap, n)?;
+        (0..=MAX_STRUCT_FIELDS).contains(&n).then_some(n as u64)
     }
 
     /// The decoding kind of a type, by its own identity first, then by its bases.

@@ -18,6 +18,7 @@ import itertools
 import os
 import sys
 import threading
+import time
 import weakref
 
 sys.path.insert(0, sys.argv[1])
@@ -75,6 +76,12 @@ big_tuple = tuple(range(300))
 big_set = set(range(500))
 big_str = "x" * 5000
 unicode_str = "é" * 10 + "€" * 10 + "\U0001f600"
+# Struct sequences keep fields beyond their visible length (os.stat_result's float times and
+# nanosecond ints, struct_time's zone): the read from outside must find them as the
+# agent's traversal does (issue 26).
+stats = [os.stat(__file__) for _ in range(50)]
+clock = time.localtime(1_700_000_000.5)
+flags = sys.flags
 
 numbers = array.array("d", range(100))
 ring = collections.deque(range(200), maxlen=150)

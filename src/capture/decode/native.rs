@@ -88,7 +88,12 @@ impl Decoder<'_, '_> {
         } else {
             0
         };
-        let end = info.basicsize + n * info.itemsize;
+        let mut end = info.basicsize + n * info.itemsize;
+        // A struct sequence holds `n_fields` items, hidden ones beyond its visible length
+        // (os.stat_result's float times): its traversal visits them all.
+        if let Some(fields) = info.struct_fields {
+            end = end.max(h.off.tuple_items + fields * 8);
+        }
         self.scan(addr, info, 16, end, &mut out.refs);
         if info.addr == self.types.builtins.capsule {
             self.capsule_data(addr, info, &mut out.refs);
