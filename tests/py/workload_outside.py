@@ -153,6 +153,25 @@ class Point(ctypes.Structure):
 
 c_point = Point(1, 2)
 
+# With PYMEM_COMPILED set (and mypy and lxml on PYTHONPATH): objects of compiled code.
+# mypy is compiled by mypyc, whose classes keep int attributes as tagged words (an int's
+# address plus one when it does not fit in 62 bits: Instance._hash); lxml by Cython, whose
+# shared function type has no string __module__ (issue 26).
+compiled = None
+if os.environ.get("PYMEM_COMPILED"):
+    from lxml import etree
+    from mypy.nodes import Block, ClassDef, SymbolTable, TypeInfo
+    from mypy.types import Instance
+
+    info = TypeInfo(SymbolTable(), ClassDef("C", Block([])), "m")
+    instances = [Instance(info, [], line=i) for i in range(2000)]
+    for i, inst in enumerate(instances):
+        hash(inst)  # caches its hash in _hash (a short tagged value or a boxed int)
+        if i % 2:
+            inst._hash = (1 << 62) + i  # too big for a short tagged value: an int object
+    tree = etree.fromstring("<r>" + "<a k='v'>t</a>" * 200 + "</r>")
+    compiled = (instances, tree, tree.findall("a"), etree.tostring)
+
 parked = threading.Event()
 ready = threading.Event()
 

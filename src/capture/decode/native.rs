@@ -191,11 +191,23 @@ impl Decoder<'_, '_> {
                 if let Some(p) = h.word(addr + at) {
                     if p != 0 && p % 8 == 0 && self.scanned_object(p).is_some() {
                         refs.push(p);
+                    } else if p % 8 == 1 && self.tagged_int(p - 1) {
+                        // mypyc keeps an int attribute as a tagged word: a short value
+                        // shifted left, or the address of an int object plus one.
+                        refs.push(p - 1);
                     }
                 }
             }
             at += 8;
         }
+    }
+
+    /// Whether `addr` holds an int object (exactly `int`: a tagged word is never a subclass).
+    fn tagged_int(&mut self, addr: u64) -> bool {
+        addr != 0
+            && self
+                .scanned_object(addr)
+                .is_some_and(|t| self.types.info(t).addr == self.types.builtins.int)
     }
 
     /// Owned buffers, as the agent records them for an object in a pool.
