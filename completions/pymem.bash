@@ -347,7 +347,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__gate)
-            opts="-h --max-growth --max-leaks --limit --min-growth --ignore --suppressions --no-builtin-suppressions --partial --format --help"
+            opts="-h --max-growth --max-leaks --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -374,6 +374,10 @@ _pymem() {
                     return 0
                     ;;
                 --suppressions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-native-growth)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -641,7 +645,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__leaks)
-            opts="-h --limit --min-growth --ignore --suppressions --no-builtin-suppressions --partial --format --help"
+            opts="-h --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -660,6 +664,10 @@ _pymem() {
                     return 0
                     ;;
                 --suppressions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-native-growth)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -85,6 +85,7 @@ complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l limit -d 'Leak roo
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l min-growth -d 'A root that grew in every round counts as a leak only if it grew at least this much per round' -r
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l ignore -d 'Ignore leak roots whose path matches this wildcard pattern (`*`, `?`); repeatable' -r
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l suppressions -d 'A file of patterns, one per line (`#` starts a comment); repeatable' -r -F
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l max-native-growth -d 'Memory outside Python objects (C heap no object accounts for, other anonymous memory) that may grow in all, first snapshot to last, before growth in every round is a native leak' -r
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l no-builtin-suppressions -d 'Do not suppress the built-in interpreter noise (import machinery, linecache, ...)'
@@ -96,6 +97,7 @@ complete -c pymem -n "__fish_pymem_using_subcommand gate" -l limit -d 'Leak root
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l min-growth -d 'A root that grew in every round counts as a leak only if it grew at least this much per round' -r
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l ignore -d 'Ignore leak roots whose path matches this wildcard pattern (`*`, `?`); repeatable' -r
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l suppressions -d 'A file of patterns, one per line (`#` starts a comment); repeatable' -r -F
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l max-native-growth -d 'Memory outside Python objects (C heap no object accounts for, other anonymous memory) that may grow in all, first snapshot to last, before growth in every round is a native leak' -r
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l format -d 'Output format (junit: a JUnit XML report for CI systems)' -r -f -a "table\t''
 json\t''
 junit\t''"
