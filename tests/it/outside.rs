@@ -216,7 +216,7 @@ fn capture_both(
 #[test]
 fn a_read_from_outside_equals_the_agent_on_every_cpython() {
     for (version, python) in pythons() {
-        read_equals_agent(version, python, &[], 0.005);
+        read_equals_agent(version, python, &[], 0.005, 400);
     }
 }
 
@@ -244,8 +244,10 @@ fn compiled_third_party_code_reads_as_the_agent_sees_it() {
             python,
             &[("PYTHONPATH", &path), ("PYMEM_COMPILED", "1")],
             // Compiled classes' fields that their traversal leaves out (mypyc's, Cython's
-            // cached constants) are found by the scan too.
+            // cached constants) are found by the scan too; mypy's many interned names are
+            // shared atoms whose counts the agent's running code moves (up to 3.11).
             0.02,
+            4000,
         );
     }
     assert!(
@@ -258,8 +260,15 @@ fn compiled_third_party_code_reads_as_the_agent_sees_it() {
 pub const COMPILED_PACKAGES: &[&str] = &["mypy==1.14.1", "lxml==5.3.0"];
 
 /// Capture one process both ways and hold the two snapshots equal.
-/// `max_extra_edges`: the share of the read's edges that scans of C objects may add.
-fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], max_extra_edges: f64) {
+/// `max_extra_edges`: the share of the read's edges that scans of C objects may add;
+/// `max_atoms`: how many counts of shared atoms may move.
+fn read_equals_agent(
+    version: &str,
+    python: &Path,
+    env: &[(&str, &str)],
+    max_extra_edges: f64,
+    max_atoms: usize,
+) {
     {
         let dir = tempfile::tempdir().unwrap();
         let (agent_path, read_path) = capture_both(python, dir.path(), env);
@@ -450,7 +459,7 @@ fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], max_ext
             ctx(&format!("{rc_diffs} reference counts are higher"))
         );
         assert!(
-            atom_diffs <= 400,
+            atom_diffs <= max_atoms,
             "{}",
             ctx(&format!("{atom_diffs} counts of shared atoms moved"))
         );
