@@ -8,6 +8,7 @@ pub mod facts;
 pub mod frag;
 pub mod frameworks;
 pub mod gate;
+pub mod growth;
 pub mod identity;
 pub mod inspect;
 pub mod joint;
