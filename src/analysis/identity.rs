@@ -7,6 +7,7 @@
 //! by a new one of the same type at the same address between the two captures is therefore
 //! seen as unchanged; allocation tracebacks, where recorded, are the only way to tell.
 
+use crate::error::{Error, Result};
 use crate::snapshot::{ObjId, Snapshot, OVERFLOW};
 use std::collections::HashMap;
 
@@ -106,4 +107,30 @@ pub fn gone_mask(earlier: &Snapshot, matches: &[u32]) -> Vec<bool> {
         }
     }
     gone
+}
+
+/// Snapshots must come from one process and be given oldest first.
+pub fn check_order(snaps: &[&Snapshot]) -> Result<()> {
+    if !(2..=3).contains(&snaps.len()) {
+        return Err(Error::Usage(
+            "give two snapshots (A B) or three (A B C)".into(),
+        ));
+    }
+    for w in snaps.windows(2) {
+        if let Some(why) = incomparable(w[0], w[1]) {
+            return Err(Error::file(&w[1].path, why));
+        }
+        if let (Some(t0), Some(t1)) = (w[0].header.time, w[1].header.time) {
+            if t1 < t0 {
+                return Err(Error::file(
+                    &w[1].path,
+                    format!(
+                        "taken before {} — give the snapshots oldest first",
+                        w[0].path.display()
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }

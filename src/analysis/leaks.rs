@@ -16,13 +16,13 @@
 use super::caches::container_kind;
 use super::facts::{facts, SnapshotFacts};
 use super::growth::{judge, nested_retained, sustained_entries};
-use super::identity::{counterpart, incomparable, match_objects, NO_MATCH};
+use super::identity::{check_order, counterpart, match_objects, NO_MATCH};
 use super::native::{native_growth, NativeGrowth};
 use super::noise::Suppressions;
 use super::pypath::{hex, path_to, PyPath};
 use super::retention::{retained_sizes, Retention};
 use super::sites::Sites;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::snapshot::{ObjId, Snapshot};
 use fixedbitset::FixedBitSet;
 use serde::Serialize;
@@ -381,9 +381,8 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
                 subjects.push(f);
             }
         }
-        // The built-in list names interpreter state that settles as a program warms up: a
-        // container that gained hundreds of entries in every round is not that. The user's
-        // own patterns always apply.
+        // Built-in patterns name interpreter state that settles as a program warms up, not a
+        // container gaining 100+ entries every round; the user's own patterns always apply.
         let sustained = sustained_entries(&root_row);
         let matched = opts
             .suppressions
@@ -465,32 +464,6 @@ fn allocation_sites(s: &Sites, d: u32, g: &Group, row: &mut LeakRoot) {
     if (d as usize) < s.of.len() && s.of[d as usize] != 0 {
         row.root_allocated_at = Some(s.name(d as usize).to_string());
     }
-}
-
-/// Snapshots must come from one process and be given oldest first.
-fn check_order(snaps: &[&Snapshot]) -> Result<()> {
-    if !(2..=3).contains(&snaps.len()) {
-        return Err(Error::Usage(
-            "give two snapshots (A B) or three (A B C)".into(),
-        ));
-    }
-    for w in snaps.windows(2) {
-        if let Some(why) = incomparable(w[0], w[1]) {
-            return Err(Error::file(&w[1].path, why));
-        }
-        if let (Some(t0), Some(t1)) = (w[0].header.time, w[1].header.time) {
-            if t1 < t0 {
-                return Err(Error::file(
-                    &w[1].path,
-                    format!(
-                        "taken before {} — give the snapshots oldest first",
-                        w[0].path.display()
-                    ),
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn type_name(snap: &Snapshot, v: u32) -> &str {
