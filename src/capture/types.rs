@@ -151,6 +151,8 @@ pub struct TypeInfo {
     /// A struct sequence (`os.stat_result`, `time.struct_time`): its `n_fields`, the items
     /// its instances hold, hidden ones beyond their visible length included.
     pub struct_fields: Option<u64>,
+    /// numpy's array type or a subclass of it: a view holds its base.
+    pub ndarray: bool,
 }
 
 /// More fields than any struct sequence has (os.stat_result has 19 to 23): a type that says
@@ -326,7 +328,13 @@ impl Types {
             sizeof_overridden: false,
             python_class: heaptype && self.subtype_traverse != 0 && self.python_class(heap, addr),
             struct_fields: None,
+            ndarray: false,
         };
+        info.ndarray = info.mro.iter().any(|&t| {
+            heap.word(t.wrapping_add(o.tp_name))
+                .and_then(|p| heap.cstr(p, 64))
+                .is_some_and(|n| n == "numpy.ndarray")
+        });
         info.struct_fields = self.struct_fields(heap, &info);
         info.owner = super::sizes::buffer_owner(heap, &self.builtins, &info);
         info.sizeof_overridden = info.mro.iter().any(|&c| {

@@ -153,10 +153,11 @@ class Point(ctypes.Structure):
 
 c_point = Point(1, 2)
 
-# With PYMEM_COMPILED set (and mypy and lxml on PYTHONPATH): objects of compiled code.
+# With PYMEM_COMPILED set (and the packages on PYTHONPATH): objects of compiled code.
 # mypy is compiled by mypyc, whose classes keep int attributes as tagged words (an int's
 # address plus one when it does not fit in 62 bits: Instance._hash); lxml by Cython, whose
-# shared function type has no string __module__ (issue 26).
+# shared function type has no string __module__; pydantic-core by PyO3 (Rust); contourpy by
+# pybind11 (issue 26).
 compiled = None
 if os.environ.get("PYMEM_COMPILED"):
     from lxml import etree
@@ -170,7 +171,24 @@ if os.environ.get("PYMEM_COMPILED"):
         if i % 2:
             inst._hash = (1 << 62) + i  # too big for a short tagged value: an int object
     tree = etree.fromstring("<r>" + "<a k='v'>t</a>" * 200 + "</r>")
-    compiled = (instances, tree, tree.findall("a"), etree.tostring)
+
+    import contourpy
+    import numpy
+    import pydantic
+    from pydantic_core import SchemaValidator, core_schema
+
+    class Order(pydantic.BaseModel):
+        id: int
+        sku: str
+        tags: list
+
+    orders = [Order(id=i, sku="s%d" % i, tags=[i]) for i in range(300)]
+    validator = SchemaValidator(core_schema.list_schema(core_schema.int_schema()))
+    validated = validator.validate_python(list(range(50)))
+    contours = contourpy.contour_generator(z=numpy.arange(64.0).reshape(8, 8))
+    contour_lines = contours.lines(20.0)
+    compiled = (instances, tree, tree.findall("a"), etree.tostring, orders, validator,
+                validated, contours, contour_lines)
 
 parked = threading.Event()
 ready = threading.Event()

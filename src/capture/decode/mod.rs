@@ -149,6 +149,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
         // HAVE_GC): a C type nobody decodes has no referents then, as for the agent.
         let traversed = info.flags & flags::HAVE_GC != 0;
         match info.kind {
+            Kind::Opaque if !traversed && info.ndarray => self.ndarray_base(addr, out),
             Kind::Opaque | Kind::LruElem if !traversed => {}
             Kind::Str => self.str_fields(addr, out),
             Kind::Bytes => {

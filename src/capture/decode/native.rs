@@ -202,6 +202,20 @@ impl Decoder<'_, '_> {
         }
     }
 
+    /// A numpy array that is a view holds its base (`.base`), as the agent records it with
+    /// numpy's own descriptor. `PyArrayObject_fields` has kept its layout through numpy 1 and
+    /// 2: head, data, nd, dimensions, strides, then base.
+    pub(super) fn ndarray_base(&mut self, addr: u64, out: &mut Decoded) {
+        const NDARRAY_BASE: u64 = 48;
+        let Some(base) = self.heap.word(addr + NDARRAY_BASE) else {
+            return;
+        };
+        if base != 0 && base % 8 == 0 && self.scanned_object(base).is_some() {
+            out.refs.push(base);
+            out.labels.push(Some(Rc::from(".base")));
+        }
+    }
+
     /// Whether `addr` holds an int object (exactly `int`: a tagged word is never a subclass).
     fn tagged_int(&mut self, addr: u64) -> bool {
         addr != 0
