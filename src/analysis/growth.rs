@@ -105,9 +105,11 @@ pub fn judge(row: &mut LeakRoot, nested: &[u64], snapshots: usize, min_growth: u
                 .all(|e| *e == Some(b))
     });
     row.grew_every_round = rising(&row.entries) || (rising(&own) && !at_bound);
-    if let (Some(Some(a)), Some(Some(b))) = (own.first(), own.last()) {
-        row.growth_bytes = *b as i64 - *a as i64;
-    }
+    // Without the retained size at both ends, the bytes charged to it stand in.
+    row.growth_bytes = match (own.first(), own.last()) {
+        (Some(Some(a)), Some(Some(b))) => *b as i64 - *a as i64,
+        _ => row.new_bytes as i64,
+    };
     row.nested_growth_bytes = match (row.retained.first(), row.retained.last()) {
         (Some(Some(a)), Some(Some(b))) => (*b as i64 - *a as i64) - row.growth_bytes,
         _ => 0,

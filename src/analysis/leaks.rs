@@ -257,8 +257,9 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
         counted: Vec::new(),
         bounded: Vec::new(),
         min_growth: opts.min_growth,
-        native: native_growth(snaps, opts.max_native_growth),
+        native: None,
     };
+    out.native = native_growth(snaps, &out.snapshots, opts.max_native_growth);
 
     let sites = last.has_tracebacks().then(|| Sites::new(last));
     // Charge every candidate to a holder.
@@ -312,30 +313,22 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
 
     // Name each group's root the way a programmer would fix it, and merge groups that end
     // up with the same root. Holders are visited in id order; a merged group measures its
-    // growth on the displayed root when any member does (that root dominates it), else on the
-    // member holding the most bytes (ties: lowest id), and counts the entries of the displayed
-    // root unless it records none.
-    let mut named: BTreeMap<u32, (Group, u64)> = BTreeMap::new();
+    // growth on the displayed root when any member does (that root dominates it), else on its
+    // first member's node, and counts the entries of the displayed root unless it records none.
+    let mut named: BTreeMap<u32, Group> = BTreeMap::new();
     for (h, mut g) in groups {
         let (d, measure) = display_root(&r, h, g.best.1, &old, &is_plain, &namespace);
         g.measure = measure;
         g.entries_of = entries_node(last, d, h);
         match named.get_mut(&d) {
-            Some((x, heaviest)) => {
-                let keep_measure = if x.measure == d || g.measure == d {
-                    d
-                } else if g.bytes > *heaviest {
-                    g.measure
-                } else {
-                    x.measure
-                };
-                *heaviest = (*heaviest).max(g.bytes);
+            Some(x) => {
+                if g.measure == d {
+                    x.measure = d;
+                }
                 x.absorb(g);
-                x.measure = keep_measure;
             }
             None => {
-                let b = g.bytes;
-                named.insert(d, (g, b));
+                named.insert(d, g);
             }
         }
     }
@@ -345,7 +338,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
     // module's namespace that holds a growing registry did not grow itself).
     let mut rows: Vec<(LeakRoot, Group)> = named
         .into_iter()
-        .map(|(d, (g, _))| {
+        .map(|(d, g)| {
             let mut row = describe(&r, snaps, &earlier_retained, &classes, d, &g);
             if let Some(s) = &sites {
                 allocation_sites(s, d, &g, &mut row);
@@ -386,7 +379,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
         let sustained = sustained_entries(&root_row);
         let matched = opts
             .suppressions
-            .find_where(&subjects, |pat| pat.origin != "builtin" || !sustained)
+            .find_where(&subjects, |pat| !pat.is_builtin() || !sustained)
             .map(|i| &opts.suppressions.patterns[i]);
         if let Some(pat) = matched {
             match suppressed.iter_mut().find(|s| s.pattern == pat.text) {
@@ -643,10 +636,6 @@ fn describe(
         }
         _ => None,
     };
-    let growth_bytes = match (retained.first(), retained.last()) {
-        (Some(Some(a)), Some(Some(b))) => *b as i64 - *a as i64,
-        _ => g.bytes as i64,
-    };
     let entries_per_round = match (entries.first(), entries.last()) {
         (Some(Some(a)), Some(Some(b))) => Some((*b as f64 - *a as f64) / rounds as f64),
         _ => None,
@@ -684,8 +673,9 @@ fn describe(
         new_bytes: g.bytes,
         entries,
         retained,
-        growth_bytes,
-        growth_per_round: growth_bytes / rounds,
+        // Judged afterwards, net of the leak roots nested under it (growth::judge).
+        growth_bytes: 0,
+        growth_per_round: 0,
         nested_growth_bytes: 0,
         entries_per_round,
         grew_every_round: false,

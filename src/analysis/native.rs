@@ -7,6 +7,7 @@
 //! call stacks — but it says how much, in which part, in which rounds, and which extension
 //! types' instance counts moved alongside.
 
+use super::facts::SnapshotFacts;
 use super::frameworks::library_module;
 use super::rss::{python_outside_pymalloc, rss_breakdown};
 use crate::capture::facts::flags::HEAPTYPE;
@@ -67,13 +68,17 @@ pub struct NativeGrowth {
 
 /// Native growth across `snaps` (oldest first), or `None` when a snapshot has no RSS account
 /// (captured before pymem recorded one, or on a platform without /proc).
-pub fn native_growth(snaps: &[&Snapshot], max_growth: u64) -> Option<NativeGrowth> {
+pub fn native_growth(
+    snaps: &[&Snapshot],
+    facts: &[SnapshotFacts],
+    max_growth: u64,
+) -> Option<NativeGrowth> {
     let mut c_heap = Vec::new();
     let mut anon = Vec::new();
     let mut rss = Vec::new();
     let mut python_bytes = Vec::new();
     let mut measured = true;
-    for s in snaps {
+    for (s, f) in snaps.iter().zip(facts) {
         let b = rss_breakdown(s)?;
         let part = |name: &str| b.parts.iter().find(|p| p.part == name).map(|p| p.bytes);
         let unaccounted = match &b.c_heap {
@@ -86,9 +91,7 @@ pub fn native_growth(snaps: &[&Snapshot], max_growth: u64) -> Option<NativeGrowt
         c_heap.push(unaccounted);
         anon.push(part("other_anonymous"));
         rss.push(Some(b.rss));
-        let objects = s.objects.sizes().fold(0u64, u64::saturating_add);
-        let buffers = s.buffers.iter().fold(0u64, |a, b| a.saturating_add(b.size));
-        python_bytes.push(objects.saturating_add(buffers));
+        python_bytes.push(f.bytes_in_objects.saturating_add(f.bytes_in_buffers));
     }
     let growth = |xs: &[Option<u64>]| match (xs.first(), xs.last()) {
         (Some(Some(a)), Some(Some(b))) => Some(*b as i64 - *a as i64),

@@ -60,6 +60,9 @@ pub const BUILTIN: &[&str] = &[
     "<itertools.* 0x* held from outside>*",
 ];
 
+/// The origin of the built-in patterns.
+const BUILTIN_ORIGIN: &str = "builtin";
+
 /// One suppression pattern and where it came from.
 #[derive(Debug, Clone)]
 pub struct Pattern {
@@ -78,6 +81,11 @@ impl Pattern {
         }
     }
 
+    /// One of pymem's own patterns (interpreter noise), not the user's.
+    pub fn is_builtin(&self) -> bool {
+        self.origin == BUILTIN_ORIGIN
+    }
+
     pub fn matches(&self, subject: &str) -> bool {
         self.matcher.matches(subject)
     }
@@ -94,7 +102,7 @@ impl Suppressions {
     pub fn new(builtin: bool, ignore: &[String]) -> Self {
         let mut patterns: Vec<Pattern> = Vec::new();
         if builtin {
-            patterns.extend(BUILTIN.iter().map(|p| Pattern::new(p, "builtin")));
+            patterns.extend(BUILTIN.iter().map(|p| Pattern::new(p, BUILTIN_ORIGIN)));
         }
         patterns.extend(ignore.iter().map(|p| Pattern::new(p, "--ignore")));
         Suppressions { patterns }
