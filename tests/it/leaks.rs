@@ -32,6 +32,14 @@ fn snaps(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+/// `pymem leaks` on a scenario's a/b/c snapshots, as JSON.
+fn leaks_report(dir: &Path) -> Value {
+    let s = snaps(dir);
+    let mut args = vec!["leaks"];
+    args.extend(s.iter().map(String::as_str));
+    json(&args)
+}
+
 fn gate_exit(dir: &Path, extra: &[&str]) -> i32 {
     let out = pymem()
         .arg("gate")
@@ -164,10 +172,7 @@ mod control {
         let tmp = tempfile::tempdir().unwrap();
         for (version, python) in super::pythons() {
             let dir = super::capture(python, "lru_filling", tmp.path());
-            let mut args = vec!["leaks".to_string()];
-            args.extend(super::snaps(&dir));
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let report = super::json(&args);
+            let report = super::leaks_report(&dir);
             let b = &report["bounded"][0];
             assert_eq!(b["root"], "leakshop.filling", "{version}: {report:#}");
             assert_eq!(b["bound"], 4096, "{version}");
@@ -203,10 +208,7 @@ mod control {
         let tmp = tempfile::tempdir().unwrap();
         for (version, python) in super::pythons() {
             let dir = super::capture(python, "deque_filling", tmp.path());
-            let mut args = vec!["leaks".to_string()];
-            args.extend(super::snaps(&dir));
-            let args: Vec<&str> = args.iter().map(String::as_str).collect();
-            let report = super::json(&args);
+            let report = super::leaks_report(&dir);
             let b = &report["bounded"][0];
             assert_eq!(b["root"], "leakshop._query_log", "{version}: {report:#}");
             assert_eq!(b["bound"], 9000, "{version}");

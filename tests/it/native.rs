@@ -29,6 +29,15 @@ fn snaps(dir: &Path) -> Vec<String> {
         .collect()
 }
 
+fn gate(snaps: &[String], extra: &[&str]) -> std::process::Output {
+    pymem()
+        .arg("gate")
+        .args(snaps)
+        .args(extra)
+        .output()
+        .unwrap()
+}
+
 #[test]
 fn a_leak_in_native_code_fails_the_gate_and_its_control_passes() {
     let mut tried = 0;
@@ -60,7 +69,7 @@ fn a_leak_in_native_code_fails_the_gate_and_its_control_passes() {
                 .collect();
             let truth_growth = heap[2] - heap[0];
             let growth = native["growth_bytes"].as_i64().unwrap();
-            let out = pymem().arg("gate").args(&s).output().unwrap();
+            let out = gate(&s, &[]);
             let text = String::from_utf8_lossy(&out.stdout);
             if mode == "leak" {
                 assert_eq!(native["leak"], true, "{ctx}");
@@ -79,20 +88,10 @@ fn a_leak_in_native_code_fails_the_gate_and_its_control_passes() {
                 assert!(text.contains("NATIVE LEAK"), "{version}: {text}");
                 assert!(text.contains("memray run --native"), "{version}: {text}");
                 // A higher allowance passes it, as --max-growth does for Python roots.
-                let out = pymem()
-                    .arg("gate")
-                    .args(&s)
-                    .args(["--max-native-growth", "1GiB"])
-                    .output()
-                    .unwrap();
+                let out = gate(&s, &["--max-native-growth", "1GiB"]);
                 assert_eq!(out.status.code(), Some(0), "{version}");
                 // JUnit names the failing case.
-                let out = pymem()
-                    .arg("gate")
-                    .args(&s)
-                    .args(["--format", "junit"])
-                    .output()
-                    .unwrap();
+                let out = gate(&s, &["--format", "junit"]);
                 let xml = String::from_utf8_lossy(&out.stdout);
                 assert!(
                     xml.contains("name=\"memory outside Python objects\">")
