@@ -20,7 +20,8 @@ use pymem::analysis::retention::Retention;
 use pymem::analysis::summary::{summary, GroupBy};
 use pymem::analysis::top::{self, top};
 use pymem::report::{paths_dot, render, Format, Report, Style};
-use pymem::snapshot::{load, parse_address, LoadOptions, ObjId, Snapshot};
+use pymem::index::{self, Indexed};
+use pymem::snapshot::{parse_address, LoadOptions, ObjId, Snapshot};
 use pymem::{Error, Result};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -28,6 +29,10 @@ use std::sync::OnceLock;
 
 /// Run one command; returns the exit code (0 ok, 1 a gate failed).
 pub fn run(cli: Cli) -> Result<i32> {
+    let _ = INDEXING.set(index::Options {
+        enabled: !cli.no_index,
+        index_stdin: cli.index,
+    });
     match cli.command {
         Command::Summary(a) => {
             let snap = load_snapshot(&a.snapshot, &a.load)?;
@@ -40,7 +45,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             emit(&summary(&snap, by, a.limit, a.fold), &a.load)
         }
         Command::Top(a) => {
-            let snap = load_snapshot(&a.snapshot, &a.load)?;
+            let snap = load_for_graph(&a.snapshot, &a.load)?;
             let r = Retention::compute(&snap);
             let by = match a.by {
                 TopBy::Object => top::TopBy::Object,
@@ -54,7 +59,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 partial: a.partial,
                 format: OutputFormat::Table,
             };
-            let snap = load_snapshot(&a.snapshot, &load)?;
+            let snap = load_for_graph(&a.snapshot, &load)?;
             let target = match &a.address {
                 Some(addr) => Some(find_object(&snap, addr)?),
                 None => None,
@@ -74,7 +79,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
         Command::Show(a) => {
-            let snap = load_snapshot(&a.snapshot, &a.load)?;
+            let snap = load_for_graph(&a.snapshot, &a.load)?;
             let id = find_object(&snap, &a.address)?;
             let r = Retention::compute(&snap);
             emit(&inspect(&r, id, a.limit), &a.load)
@@ -132,7 +137,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(if verdict.passed { 0 } else { 1 })
         }
         Command::Advise(a) => {
-            let snap = load_snapshot(&a.snapshot, &a.load)?;
+            let snap = load_for_graph(&a.snapshot, &a.load)?;
             let opts = AdviseOptions {
                 min_instances: a.min_instances,
                 min_list: a.min_list,
@@ -141,12 +146,17 @@ pub fn run(cli: Cli) -> Result<i32> {
         }
         Command::Caches(a) => {
             distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
+            let last = a.snapshots.len().saturating_sub(1);
             let snaps = a
                 .snapshots
                 .iter()
-                .map(|p| load_snapshot(p, &a.load))
+                .enumerate()
+                .map(|(i, p)| match i == last {
+                    true => load_for_graph(p, &a.load),
+                    false => load_snapshot(p, &a.load),
+                })
                 .collect::<Result<Vec<_>>>()?;
-            let refs: Vec<&Snapshot> = snaps.iter().collect();
+            let refs: Vec<&Snapshot> = snaps.iter().map(|s| &s.snap).collect();
             emit(&caches(&refs, a.min_entries, a.limit)?, &a.load)
         }
         Command::Frag(a) => {
@@ -238,6 +248,17 @@ pub fn run(cli: Cli) -> Result<i32> {
             }
             Ok(0)
         }
+        Command::Index(a) => {
+            distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
+            for p in &a.snapshots {
+                let opts = load_options(p);
+                let built = index::build(p, &opts, &|m| note!("{m}"));
+                finish_progress();
+                let written = built?;
+                write_stdout(&format!("{}\n", written.display()))?;
+            }
+            Ok(0)
+        }
         Command::Completions { shell } => {
             let mut out = Vec::new();
             completions(shell, &mut out);
@@ -260,9 +281,9 @@ fn find_leaks(paths: &[std::path::PathBuf], s: &LeakFilterArgs, limit: usize) ->
     distinct(&paths.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
     let snaps = paths
         .iter()
-        .map(|p| load_snapshot(p, &load))
+        .map(|p| load_for_graph(p, &load))
         .collect::<Result<Vec<_>>>()?;
-    let refs: Vec<&Snapshot> = snaps.iter().collect();
+    let refs: Vec<&Snapshot> = snaps.iter().map(|s| &s.snap).collect();
     leaks(
         &refs,
         &LeakOptions {
@@ -418,13 +439,16 @@ fn on_stage(stage: &str) {
     }
 }
 
-/// Load with a spinner on stderr for large files when stderr is a terminal.
-pub fn load_snapshot(path: &Path, args: &LoadArgs) -> Result<Snapshot> {
+/// How commands use indexes (set once from the command line).
+static INDEXING: OnceLock<index::Options> = OnceLock::new();
+
+/// Loading options, with a spinner on stderr for large files when stderr is a terminal.
+fn load_options(path: &Path) -> LoadOptions {
     let big = std::fs::metadata(path)
         .map(|m| m.len() > 32 << 20)
         .unwrap_or(false);
     let mut opts = LoadOptions {
-        partial: args.partial,
+        partial: false,
         on_stage: None,
     };
     if big && std::io::stderr().is_terminal() {
@@ -436,9 +460,34 @@ pub fn load_snapshot(path: &Path, args: &LoadArgs) -> Result<Snapshot> {
         pb.set_prefix(path.display().to_string());
         opts.on_stage = Some(on_stage);
     }
-    let result = load(path, &opts);
+    opts
+}
+
+fn finish_progress() {
     if let Some(pb) = PROGRESS.get() {
         pb.finish_and_clear();
     }
+}
+
+/// Open a snapshot through its index (building the index on first use).
+pub fn load_snapshot(path: &Path, args: &LoadArgs) -> Result<Indexed> {
+    open(path, args, false)
+}
+
+/// Open a snapshot with its graph searched (from its index, or searched now and indexed).
+pub fn load_for_graph(path: &Path, args: &LoadArgs) -> Result<Indexed> {
+    open(path, args, true)
+}
+
+fn open(path: &Path, args: &LoadArgs, graph: bool) -> Result<Indexed> {
+    let mut opts = load_options(path);
+    opts.partial = args.partial;
+    let indexing = INDEXING.get().copied().unwrap_or_default();
+    let note = |m: &str| note!("{m}");
+    let result = index::open(path, &opts, &indexing, graph, &note);
+    if let (Ok(s), true) = (&result, graph) {
+        s.ensure_searched(&note);
+    }
+    finish_progress();
     result
 }

@@ -23,6 +23,13 @@ Exit codes: 0 ok, 1 a gate failed, 2 an error (bad input or arguments)."
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
+    /// Neither open nor write a snapshot's index for this command (parse the JSON again).
+    #[arg(long, global = true)]
+    pub no_index: bool,
+    /// Index a snapshot read from standard input too, in the cache folder (its name is
+    /// printed on stderr; give it in place of the snapshot later).
+    #[arg(long, global = true, conflicts_with = "no_index")]
+    pub index: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -153,6 +160,16 @@ In Python:\n  import pymem_agent\n  pymem_agent.dump(\"heap.jsonl\")          # 
 pymem_agent.dump(\"heap.jsonl\", values=True)  # include contents"
     )]
     Agent(AgentArgs),
+    /// Index snapshots ahead of time, so that every later command on them opens at once.
+    #[command(
+        after_help = "Examples:\n  pymem index heap.jsonl\n  pymem index snaps/*.jsonl.gz\n\n\
+The first command on a snapshot indexes it anyway; this does it ahead (a CI job, a post-mortem\n\
+bundle). The index goes beside the snapshot (heap.jsonl.pmi), or where that folder is not\n\
+writable into $XDG_CACHE_HOME/pymem (~/.cache/pymem). Remove an index with rm; remove them all\n\
+with rm -r ~/.cache/pymem and the .pmi files beside the snapshots. An index can be given in\n\
+place of its snapshot (pymem top heap.jsonl.pmi), even once the snapshot is gone."
+    )]
+    Index(IndexArgs),
     /// Print shell completions.
     #[command(
         after_help = "Examples:\n  pymem completions bash > /etc/bash_completion.d/pymem\n  pymem completions zsh > ~/.zfunc/_pymem\n  pymem completions fish > ~/.config/fish/completions/pymem.fish"
@@ -174,6 +191,13 @@ pub enum Shell {
 pub enum OutputFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Snapshot files (JSON Lines, optionally .gz).
+    #[arg(required = true)]
+    pub snapshots: Vec<PathBuf>,
 }
 
 /// Options every snapshot-reading command shares.

@@ -7,8 +7,10 @@
 pub mod agent;
 pub mod analysis;
 pub mod capture;
+pub mod column;
 pub mod error;
 pub mod graph;
+pub mod index;
 pub mod remote;
 pub mod report;
 pub mod snapshot;

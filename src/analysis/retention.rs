@@ -3,22 +3,27 @@
 
 use crate::graph::dominators::Dominators;
 use crate::graph::paths::ShortestPaths;
-use crate::graph::Graph;
+use crate::graph::{Graph, Searched};
 use crate::snapshot::{ObjId, RootKind, Snapshot};
 
 pub struct Retention<'s> {
     pub snap: &'s Snapshot,
     pub graph: Graph<'s>,
-    pub doms: Dominators,
+    pub doms: Dominators<'s>,
     /// Per object, plus the virtual root's total at the end.
     pub retained: Vec<u64>,
     /// Own bytes plus owned buffers, per object.
     pub own: Vec<u64>,
-    pub paths: ShortestPaths,
+    pub paths: ShortestPaths<'s>,
 }
 
 impl<'s> Retention<'s> {
+    /// The snapshot's retention: read from what an earlier search left in the snapshot (its
+    /// index), or computed.
     pub fn compute(snap: &'s Snapshot) -> Self {
+        if let Some(s) = snap.searched.get() {
+            return Self::from_searched(snap, s);
+        }
         let (named, external) = root_tiers(snap);
         let mut graph = graph_of(snap, &named, &external);
         let islands: Vec<u32> = graph.succ(graph.root())[graph.roots().len()..].to_vec();
@@ -38,6 +43,40 @@ impl<'s> Retention<'s> {
             retained,
             own,
             paths,
+        }
+    }
+
+    /// From an earlier search (checked when its index was opened): only the sizes are
+    /// summed again, in one pass.
+    fn from_searched(snap: &'s Snapshot, s: &'s Searched) -> Self {
+        let objs = &snap.objects;
+        let graph = Graph::searched(objs.count(), &objs.ref_start, objs.ref_targets_u32(), s);
+        let doms = Dominators::from_idom(&s.idom);
+        let own = snap.owned_bytes();
+        let retained = doms.retained(&graph, &own);
+        Retention {
+            snap,
+            graph,
+            doms,
+            retained,
+            own,
+            paths: ShortestPaths::from_tree(&s.path_parent, &s.path_via),
+        }
+    }
+
+    /// What the searches found, for an index to keep.
+    pub fn searched(&self) -> Searched {
+        let (parent, via) = self.paths.tree();
+        let g = &self.graph;
+        Searched {
+            root_succ: g.succ(g.root()).to_vec().into(),
+            real_roots: g.real_roots() as u32,
+            reachable_below: g.reachable_below(),
+            order: g.preorder().to_vec().into(),
+            num: g.numbers().to_vec().into(),
+            idom: self.doms.idoms().to_vec().into(),
+            path_parent: parent.to_vec().into(),
+            path_via: via.to_vec().into(),
         }
     }
 
@@ -96,6 +135,9 @@ fn graph_of<'s>(snap: &'s Snapshot, named: &[u32], external: &[u32]) -> Graph<'s
 /// Retained size of every object (and the total last), without paths: for snapshots that
 /// are only compared against.
 pub fn retained_sizes(snap: &Snapshot) -> Vec<u64> {
+    if snap.searched.get().is_some() {
+        return Retention::compute(snap).retained;
+    }
     let (named, external) = root_tiers(snap);
     let graph = graph_of(snap, &named, &external);
     Dominators::compute(&graph).retained(&graph, &snap.owned_bytes())

@@ -10,19 +10,32 @@
 
 use super::Graph;
 use prefetch_index::prefetch_index;
+use std::borrow::Cow;
 
 /// How many random accesses ahead the memory-bound loops fetch.
 const AHEAD: usize = 16;
 
 /// The dominator tree of a [`Graph`].
-pub struct Dominators {
+pub struct Dominators<'a> {
     /// Immediate dominator of each node (the virtual root's is itself). In the graph's
     /// preorder a dominator precedes the nodes it dominates, which `retained` relies on.
-    idom: Vec<u32>,
+    idom: Cow<'a, [u32]>,
 }
 
-impl Dominators {
-    pub fn compute(g: &Graph) -> Self {
+impl<'a> Dominators<'a> {
+    /// The tree as an earlier computation left it (read from an index, checked).
+    pub fn from_idom(idom: &'a [u32]) -> Self {
+        Dominators {
+            idom: Cow::Borrowed(idom),
+        }
+    }
+
+    /// Immediate dominators of every node, the virtual root last.
+    pub fn idoms(&self) -> &[u32] {
+        &self.idom
+    }
+
+    pub fn compute(g: &Graph) -> Dominators<'static> {
         let order = g.preorder();
         let count = order.len();
         let edges = g.dfs_edges();
@@ -97,7 +110,7 @@ impl Dominators {
         for (w, &d) in idom_num.iter().enumerate() {
             idom[order[w] as usize] = order[d as usize];
         }
-        Dominators { idom }
+        Dominators { idom: idom.into() }
     }
 
     /// Immediate dominator of `v` (the virtual root for roots and island entries).

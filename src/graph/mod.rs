@@ -11,7 +11,9 @@
 pub mod dominators;
 pub mod paths;
 
+use crate::column::Column;
 use prefetch_index::prefetch_index;
+use std::borrow::Cow;
 
 const NONE: u32 = u32::MAX;
 
@@ -21,13 +23,13 @@ pub struct Graph<'a> {
     fwd_start: &'a [u32],
     fwd: &'a [u32],
     /// Successors of the virtual root: roots first, then garbage-island entries.
-    root_succ: Vec<u32>,
+    root_succ: Cow<'a, [u32]>,
     /// How many of `root_succ` are real roots.
     real_roots: usize,
     /// Nodes in DFS preorder; `order[0]` is the virtual root.
-    order: Vec<u32>,
+    order: Cow<'a, [u32]>,
     /// Preorder number of each node.
-    num: Vec<u32>,
+    num: Cow<'a, [u32]>,
     /// Preorder number of each number's DFS-tree parent.
     parent: Vec<u32>,
     /// Numbers below this were reached from a real root.
@@ -99,10 +101,10 @@ impl<'a> Graph<'a> {
             n,
             fwd_start,
             fwd,
-            root_succ,
+            root_succ: root_succ.into(),
             real_roots,
-            order: dfs.order,
-            num,
+            order: dfs.order.into(),
+            num: Cow::Owned(num),
             parent: dfs.parent,
             reachable_below,
             edges: DfsEdges {
@@ -110,6 +112,43 @@ impl<'a> Graph<'a> {
                 back: dfs.back,
             },
         }
+    }
+
+    /// The graph as an earlier search left it (read from an index): no search runs, and the
+    /// dominator inputs are absent. The caller checked `searched` against `fwd_start`.
+    pub fn searched(
+        n: usize,
+        fwd_start: &'a [u32],
+        fwd: &'a [u32],
+        searched: &'a Searched,
+    ) -> Self {
+        Graph {
+            n,
+            fwd_start,
+            fwd,
+            root_succ: Cow::Borrowed(&searched.root_succ),
+            real_roots: searched.real_roots as usize,
+            order: Cow::Borrowed(&searched.order),
+            num: Cow::Borrowed(&searched.num),
+            parent: Vec::new(),
+            reachable_below: searched.reachable_below,
+            edges: DfsEdges::default(),
+        }
+    }
+
+    /// How many of the virtual root's successors are real roots.
+    pub fn real_roots(&self) -> usize {
+        self.real_roots
+    }
+
+    /// Numbers below this were reached from a real root.
+    pub fn reachable_below(&self) -> u32 {
+        self.reachable_below
+    }
+
+    /// Preorder numbers of every node (the virtual root's is 0).
+    pub fn numbers(&self) -> &[u32] {
+        &self.num
     }
 
     /// Objects (the virtual root is `self.root()`).
@@ -175,6 +214,27 @@ impl<'a> Graph<'a> {
     pub fn release_dominator_inputs(&mut self) {
         self.edges = DfsEdges::default();
     }
+}
+
+/// What the searches of a graph found, kept so that a later command need not search again
+/// (an index stores it): the depth-first numbering, the dominator tree and the shortest-path
+/// tree. Retained sizes are not kept: they follow from these and the objects' sizes in one
+/// pass.
+#[derive(Debug, Default)]
+pub struct Searched {
+    /// Successors of the virtual root: roots first, then garbage-island entries.
+    pub root_succ: Column<u32>,
+    pub real_roots: u32,
+    pub reachable_below: u32,
+    /// Nodes in preorder (`n + 1`, the virtual root first).
+    pub order: Column<u32>,
+    /// Preorder number of each node (`n + 1`).
+    pub num: Column<u32>,
+    /// Immediate dominator of each node (`n + 1`).
+    pub idom: Column<u32>,
+    /// Shortest-path tree: the node each object was reached from and the edge (`n` each).
+    pub path_parent: Column<u32>,
+    pub path_via: Column<u32>,
 }
 
 /// Per object during the search: its preorder number and its lowest predecessor from below.

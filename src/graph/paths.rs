@@ -5,15 +5,18 @@
 
 use super::Graph;
 use prefetch_index::prefetch_index;
+use std::borrow::Cow;
 
-const UNSEEN: u32 = u32::MAX;
-const IS_ROOT: u32 = u32::MAX - 1;
+/// `parent` of an object no tier reaches.
+pub const UNSEEN: u32 = u32::MAX;
+/// `parent` of a root a path starts at.
+pub const IS_ROOT: u32 = u32::MAX - 1;
 
-pub struct ShortestPaths {
+pub struct ShortestPaths<'a> {
     /// Node each object was reached from; `IS_ROOT` for tier roots, `UNSEEN` otherwise.
-    parent: Vec<u32>,
+    parent: Cow<'a, [u32]>,
     /// Global forward-edge index of that step.
-    via: Vec<u32>,
+    via: Cow<'a, [u32]>,
 }
 
 /// One step of a path: the object, and the edge (global index) that led to it.
@@ -24,9 +27,23 @@ pub struct Step {
     pub edge: Option<u32>,
 }
 
-impl ShortestPaths {
+impl<'a> ShortestPaths<'a> {
+    /// The tree as an earlier search left it (read from an index and checked: every chain
+    /// of parents ends at a root).
+    pub fn from_tree(parent: &'a [u32], via: &'a [u32]) -> Self {
+        ShortestPaths {
+            parent: Cow::Borrowed(parent),
+            via: Cow::Borrowed(via),
+        }
+    }
+
+    /// Per object: the node it was reached from (or [`IS_ROOT`], [`UNSEEN`]) and the edge.
+    pub fn tree(&self) -> (&[u32], &[u32]) {
+        (&self.parent, &self.via)
+    }
+
     /// BFS over `g`, tier by tier; nodes of later tiers already reached are skipped.
-    pub fn compute(g: &Graph, tiers: &[&[u32]]) -> Self {
+    pub fn compute(g: &Graph, tiers: &[&[u32]]) -> ShortestPaths<'static> {
         let n = g.objects();
         let edge_start = g.edge_start();
         let mut parent = vec![UNSEEN; n];
@@ -55,7 +72,10 @@ impl ShortestPaths {
                 }
             }
         }
-        ShortestPaths { parent, via }
+        ShortestPaths {
+            parent: parent.into(),
+            via: via.into(),
+        }
     }
 
     pub fn reached(&self, v: u32) -> bool {

@@ -159,6 +159,7 @@ pub(super) fn assemble(
         dangling_refs,
         lines,
         dropped_tail: 0,
+        searched: Default::default(),
     })
 }
 
@@ -378,15 +379,15 @@ fn sparse_columns(
     caches.sort_unstable_by_key(|x| x.0);
     traceback.sort_unstable();
     Objects {
-        addr,
-        type_id: scalars.type_id,
-        size: scalars.size,
+        addr: addr.into(),
+        type_id: scalars.type_id.into(),
+        size: scalars.size.into(),
         big_sizes,
-        refcnt: scalars.refcnt,
-        len: scalars.len,
+        refcnt: scalars.refcnt.into(),
+        len: scalars.len.into(),
         hashes,
-        ref_start,
-        ref_targets,
+        ref_start: ref_start.into(),
+        ref_targets: ref_targets.into(),
         edge_labels,
         names,
         values,

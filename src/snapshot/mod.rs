@@ -49,6 +49,12 @@ pub const FORMAT_NAME: &str = "pymem-snapshot";
 /// The newest format version this build reads.
 pub const FORMAT_VERSION: u64 = 1;
 
+/// Note that `path` is memory-mapped: a SIGBUS on its lost pages (the file shrank) becomes
+/// a one-line error naming it.
+pub fn watch_mapped(path: &std::path::Path) {
+    shrink::watch(path)
+}
+
 /// An object address as users type it: `0x7f3a...` (hex) or decimal digits.
 pub fn parse_address(s: &str) -> Option<u64> {
     let s = s.trim();

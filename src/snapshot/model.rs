@@ -1,5 +1,6 @@
 //! The loaded snapshot: flat columns indexed by dense object ids in address order.
 
+use crate::column::Column;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -16,6 +17,7 @@ use std::path::PathBuf;
     Ord,
     Hash,
     Serialize,
+    Deserialize,
     bytemuck::Pod,
     bytemuck::Zeroable,
 )]
@@ -29,7 +31,7 @@ impl ObjId {
 }
 
 /// Dense id of a type, as numbered by the agent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 pub struct TypeId(pub u32);
 
 /// The header line, owned.
@@ -220,7 +222,7 @@ pub struct EndRecord {
     pub invalid_references: u64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TypeInfo {
     pub addr: u64,
     pub name: String,
@@ -236,7 +238,7 @@ pub struct TypeInfo {
 }
 
 /// A pymalloc pool as its header described it at capture.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Pool {
     pub addr: u64,
     pub size_class: u8,
@@ -244,7 +246,7 @@ pub struct Pool {
     pub next_offset: u32,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Arena {
     pub addr: u64,
     pub index: u32,
@@ -254,7 +256,7 @@ pub struct Arena {
     pub pools: std::ops::Range<u32>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RootKind {
     Module,
@@ -268,7 +270,7 @@ pub enum RootKind {
     Other,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Root {
     pub obj: ObjId,
     pub kind: RootKind,
@@ -278,7 +280,7 @@ pub struct Root {
 }
 
 /// A buffer owned by an object (list items, dict keys/values, set table, bytearray).
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct OwnedBuffer {
     pub owner: ObjId,
     pub addr: u64,
@@ -288,20 +290,20 @@ pub struct OwnedBuffer {
 /// Objects in address order, as columns.
 #[derive(Debug, Default)]
 pub struct Objects {
-    pub addr: Vec<u64>,
-    pub type_id: Vec<u32>,
+    pub addr: Column<u64>,
+    pub type_id: Column<u32>,
     /// Own block size; [`OVERFLOW`] means the size is in `big_sizes`.
-    pub(crate) size: Vec<u32>,
+    pub(crate) size: Column<u32>,
     pub(crate) big_sizes: Vec<(ObjId, u64)>,
     /// Reference count, saturated at `u32::MAX` (immortal objects in 3.12+).
-    pub refcnt: Vec<u32>,
+    pub refcnt: Column<u32>,
     /// Length of builtin containers/strings; [`OVERFLOW`] = not recorded.
-    pub len: Vec<u32>,
+    pub len: Column<u32>,
     /// Content hash of str/bytes, sparse, sorted by id.
     pub hashes: Vec<(ObjId, i64)>,
     /// CSR: referents of object i are `ref_targets[ref_start[i]..ref_start[i+1]]`.
-    pub ref_start: Vec<u32>,
-    pub ref_targets: Vec<ObjId>,
+    pub ref_start: Column<u32>,
+    pub ref_targets: Column<ObjId>,
     /// Sparse edge labels sorted by edge index, pointing into [`Snapshot::labels`].
     pub edge_labels: Vec<(u32, u32)>,
     /// Sparse names (modules, functions, classes, code) sorted by object id.
@@ -315,7 +317,7 @@ pub struct Objects {
 }
 
 /// Where an object was allocated, as tracemalloc recorded it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Traceback {
     /// (file, line), innermost frame first.
     pub frames: Vec<(Box<str>, u32)>,
@@ -444,6 +446,8 @@ pub struct Snapshot {
     pub lines: u64,
     /// Bytes of an incomplete last line that `--partial` left out.
     pub dropped_tail: u64,
+    /// What the graph searches found, when an index kept them (or once computed for one).
+    pub searched: std::sync::OnceLock<crate::graph::Searched>,
 }
 
 impl Snapshot {

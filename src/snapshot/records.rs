@@ -99,7 +99,7 @@ pub struct ObjColumns<'a> {
 
 /// What a bounded container or cache says of itself: a deque's `maxlen`, an `lru_cache`'s
 /// `maxsize` and hit counts (read through their C-level accessors).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct CacheInfo {
     pub bound: Option<u64>,
     pub hits: Option<u64>,
