@@ -7,19 +7,28 @@ use std::ops::Deref;
 use std::sync::Arc;
 
 /// A read-only column of `T`, owned or mapped.
+///
+/// It keeps the slice's address and length beside what owns the memory, so reading it
+/// costs what reading a slice costs (analyses index columns in their innermost loops).
 pub struct Column<T: bytemuck::Pod> {
-    repr: Repr<T>,
+    ptr: *const T,
+    len: usize,
+    keep: Keep<T>,
 }
 
-enum Repr<T> {
-    Owned(Vec<T>),
-    /// `len` values at byte `start` of `map`; the index opener checked alignment and bounds.
-    Mapped {
-        map: Arc<memmap2::Mmap>,
-        start: usize,
-        len: usize,
-    },
+/// What owns a column's memory. Neither is ever written to or resized while the column
+/// lives, so the address taken from it stays valid.
+enum Keep<T> {
+    Owned(#[allow(dead_code)] Vec<T>),
+    /// A range of a mapped index file; the opener checked alignment and bounds.
+    Mapped(#[allow(dead_code)] Arc<memmap2::Mmap>),
 }
+
+// SAFETY: a column is an immutable slice of plain data whose memory it owns (a vector or a
+// shared read-only mapping); sharing or sending it is sharing or sending `&[T]`.
+unsafe impl<T: bytemuck::Pod + Sync> Sync for Column<T> {}
+// SAFETY: as above; the owner moves with the column and the address does not change.
+unsafe impl<T: bytemuck::Pod + Send + Sync> Send for Column<T> {}
 
 impl<T: bytemuck::Pod> Column<T> {
     /// `len` values of `T` at byte `start` of `map`, or `None` when that range is not inside
@@ -28,9 +37,11 @@ impl<T: bytemuck::Pod> Column<T> {
         let bytes = len.checked_mul(std::mem::size_of::<T>())?;
         let end = start.checked_add(bytes)?;
         let slice = map.get(start..end)?;
-        bytemuck::try_cast_slice::<u8, T>(slice).ok()?;
+        let values: &[T] = bytemuck::try_cast_slice(slice).ok()?;
         Some(Column {
-            repr: Repr::Mapped { map, start, len },
+            ptr: values.as_ptr(),
+            len,
+            keep: Keep::Mapped(map),
         })
     }
 
@@ -43,21 +54,19 @@ impl<T: bytemuck::Pod> Column<T> {
 impl<T: bytemuck::Pod> Deref for Column<T> {
     type Target = [T];
     fn deref(&self) -> &[T] {
-        match &self.repr {
-            Repr::Owned(v) => v,
-            Repr::Mapped { map, start, len } => {
-                let bytes = &map[*start..*start + *len * std::mem::size_of::<T>()];
-                // Checked when the column was made; the map never changes.
-                bytemuck::cast_slice(bytes)
-            }
-        }
+        // SAFETY: `ptr` and `len` describe an aligned, initialised slice inside the memory
+        // `keep` owns (a vector's buffer or a read-only mapping), which lives as long as the
+        // column and is never written, resized or unmapped meanwhile.
+        unsafe { std::slice::from_raw_parts(self.ptr, self.len) }
     }
 }
 
 impl<T: bytemuck::Pod> From<Vec<T>> for Column<T> {
     fn from(v: Vec<T>) -> Self {
         Column {
-            repr: Repr::Owned(v),
+            ptr: v.as_ptr(),
+            len: v.len(),
+            keep: Keep::Owned(v),
         }
     }
 }
@@ -70,9 +79,9 @@ impl<T: bytemuck::Pod> Default for Column<T> {
 
 impl<T: bytemuck::Pod> fmt::Debug for Column<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let kind = match self.repr {
-            Repr::Owned(_) => "owned",
-            Repr::Mapped { .. } => "mapped",
+        let kind = match self.keep {
+            Keep::Owned(_) => "owned",
+            Keep::Mapped(_) => "mapped",
         };
         write!(f, "Column({kind}, {} values)", self.len())
     }

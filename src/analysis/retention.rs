@@ -60,13 +60,13 @@ impl<'s> Retention<'s> {
             doms,
             retained,
             own,
-            paths: ShortestPaths::from_tree(&s.path_parent, &s.path_via),
+            paths: ShortestPaths::from_tree(&s.path_parent, &s.path_via, &s.path_depth),
         }
     }
 
     /// What the searches found, for an index to keep.
     pub fn searched(&self) -> Searched {
-        let (parent, via) = self.paths.tree();
+        let (parent, via, depth) = self.paths.tree();
         let g = &self.graph;
         Searched {
             root_succ: g.succ(g.root()).to_vec().into(),
@@ -77,6 +77,8 @@ impl<'s> Retention<'s> {
             idom: self.doms.idoms().to_vec().into(),
             path_parent: parent.to_vec().into(),
             path_via: via.to_vec().into(),
+            path_depth: depth.to_vec().into(),
+            shared: super::joint::shared_blocks(self, super::joint::KEPT_BLOCKS),
         }
     }
 

@@ -235,6 +235,24 @@ pub struct Searched {
     /// Shortest-path tree: the node each object was reached from and the edge (`n` each).
     pub path_parent: Column<u32>,
     pub path_via: Column<u32>,
+    /// Steps from the path's root (`n`): each is one more than its parent's, so every
+    /// chain of parents ends, which a check of one pass confirms.
+    pub path_depth: Column<u32>,
+    /// The largest blocks no single object retains, largest first (`top` shows them).
+    pub shared: Vec<SharedBlock>,
+}
+
+/// Objects directly under the virtual root, held by the same few top-level retainers.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct SharedBlock {
+    /// The retainers that share it, ascending ids (two or more).
+    pub holders: Vec<u32>,
+    /// Bytes its objects retain in all.
+    pub retained: u64,
+    /// How many objects.
+    pub objects: u64,
+    /// Its largest object.
+    pub largest: u32,
 }
 
 /// Per object during the search: its preorder number and its lowest predecessor from below.

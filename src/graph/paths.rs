@@ -17,6 +17,8 @@ pub struct ShortestPaths<'a> {
     parent: Cow<'a, [u32]>,
     /// Global forward-edge index of that step.
     via: Cow<'a, [u32]>,
+    /// Steps from the root the path starts at (`UNSEEN` when none reaches the object).
+    depth: Cow<'a, [u32]>,
 }
 
 /// One step of a path: the object, and the edge (global index) that led to it.
@@ -30,16 +32,18 @@ pub struct Step {
 impl<'a> ShortestPaths<'a> {
     /// The tree as an earlier search left it (read from an index and checked: every chain
     /// of parents ends at a root).
-    pub fn from_tree(parent: &'a [u32], via: &'a [u32]) -> Self {
+    pub fn from_tree(parent: &'a [u32], via: &'a [u32], depth: &'a [u32]) -> Self {
         ShortestPaths {
             parent: Cow::Borrowed(parent),
             via: Cow::Borrowed(via),
+            depth: Cow::Borrowed(depth),
         }
     }
 
-    /// Per object: the node it was reached from (or [`IS_ROOT`], [`UNSEEN`]) and the edge.
-    pub fn tree(&self) -> (&[u32], &[u32]) {
-        (&self.parent, &self.via)
+    /// Per object: the node it was reached from (or [`IS_ROOT`], [`UNSEEN`]), the edge, and
+    /// the steps from its path's root.
+    pub fn tree(&self) -> (&[u32], &[u32], &[u32]) {
+        (&self.parent, &self.via, &self.depth)
     }
 
     /// BFS over `g`, tier by tier; nodes of later tiers already reached are skipped.
@@ -48,6 +52,7 @@ impl<'a> ShortestPaths<'a> {
         let edge_start = g.edge_start();
         let mut parent = vec![UNSEEN; n];
         let mut via = vec![UNSEEN; n];
+        let mut depth = vec![UNSEEN; n];
         // Every object enters the queue at most once, so a vector and a head index do.
         let mut queue: Vec<u32> = Vec::new();
         let mut head = 0;
@@ -55,6 +60,7 @@ impl<'a> ShortestPaths<'a> {
             for &r in *tier {
                 if (r as usize) < n && parent[r as usize] == UNSEEN {
                     parent[r as usize] = IS_ROOT;
+                    depth[r as usize] = 0;
                     queue.push(r);
                 }
             }
@@ -67,6 +73,7 @@ impl<'a> ShortestPaths<'a> {
                     if parent[w as usize] == UNSEEN {
                         parent[w as usize] = v;
                         via[w as usize] = first + i as u32;
+                        depth[w as usize] = depth[v as usize] + 1;
                         queue.push(w);
                     }
                 }
@@ -75,6 +82,7 @@ impl<'a> ShortestPaths<'a> {
         ShortestPaths {
             parent: parent.into(),
             via: via.into(),
+            depth: depth.into(),
         }
     }
 
@@ -84,10 +92,10 @@ impl<'a> ShortestPaths<'a> {
 
     /// Root first, `v` last; empty when no tier reaches `v`.
     pub fn path(&self, v: u32) -> Vec<Step> {
-        let mut out = Vec::new();
         if !self.reached(v) {
-            return out;
+            return Vec::new();
         }
+        let mut out = Vec::with_capacity(self.depth[v as usize] as usize + 1);
         let mut x = v;
         loop {
             let p = self.parent[x as usize];

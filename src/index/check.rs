@@ -135,65 +135,37 @@ pub fn searched(g: &Searched, s: &Snapshot) -> Checked {
         "a root not in the snapshot".into()
     })?;
     ensure(g.idom[n] as usize == n, || "the virtual root's dominator".into())?;
+    let (parent, via, depth) = (&g.path_parent, &g.path_via, &g.path_depth);
+    ensure(depth.len() == n, || "path depths: wrong count".into())?;
+    // One pass, in parallel: each object's dominator precedes it in preorder (so climbing
+    // dominators ends at the virtual root) and each path step is one deeper than its parent
+    // (so following parents ends at a root) and names a reference that exists.
     ensure(
-        g.idom[..n]
-            .par_iter()
-            .enumerate()
-            .all(|(v, &d)| (d as usize) < nodes && g.num[d as usize] < g.num[v]),
-        || "a dominator that does not precede what it dominates".into(),
-    )?;
-    let (parent, via) = (&g.path_parent, &g.path_via);
-    ensure(
-        (0..n).into_par_iter().all(|v| match parent[v] {
-            UNSEEN | IS_ROOT => true,
-            p if (p as usize) < n => {
-                let e = via[v] as usize;
-                let range = o.ref_start[p as usize] as usize..o.ref_start[p as usize + 1] as usize;
-                range.contains(&e) && o.ref_targets[e].index() == v && parent[p as usize] != UNSEEN
-            }
-            _ => false,
+        (0..n).into_par_iter().all(|v| {
+            let d = g.idom[v] as usize;
+            let dominated = d < nodes && g.num[d] < g.num[v];
+            let step = match parent[v] {
+                UNSEEN => depth[v] == UNSEEN,
+                IS_ROOT => depth[v] == 0,
+                p if (p as usize) < n => {
+                    let (p, e) = (p as usize, via[v]);
+                    let above = depth[p];
+                    above != UNSEEN
+                        && above.checked_add(1) == Some(depth[v])
+                        && (o.ref_start[p]..o.ref_start[p + 1]).contains(&e)
+                }
+                _ => false,
+            };
+            dominated && step
         }),
-        || "a path step that follows no reference".into(),
+        || "dominators or shortest paths that do not fit the graph".into(),
     )?;
-    ensure(chains_end(parent), || "a cycle of path steps".into())
-}
-
-/// Every chain of parents ends at a root (no cycle), in one pass: each node is walked once.
-fn chains_end(parent: &[u32]) -> bool {
-    const NEW: u8 = 0;
-    const WALKING: u8 = 1;
-    const DONE: u8 = 2;
-    let mut state = vec![NEW; parent.len()];
-    let mut walk = Vec::new();
-    for start in 0..parent.len() {
-        let mut v = start;
-        while state[v] == NEW {
-            state[v] = WALKING;
-            walk.push(v);
-            match parent[v] {
-                UNSEEN | IS_ROOT => break,
-                p => v = p as usize,
-            }
-        }
-        if state[v] == WALKING && !matches!(parent[v], UNSEEN | IS_ROOT) {
-            return false;
-        }
-        for w in walk.drain(..) {
-            state[w] = DONE;
-        }
-    }
-    true
-}
-
-#[cfg(test)]
-mod tests {
-    use super::chains_end;
-    use crate::graph::paths::IS_ROOT;
-
-    #[test]
-    fn cycles_of_path_steps_are_found() {
-        assert!(chains_end(&[IS_ROOT, 0, 1, 1]));
-        assert!(!chains_end(&[IS_ROOT, 2, 1]));
-        assert!(!chains_end(&[0]));
-    }
+    ensure(
+        g.shared.iter().all(|b| {
+            (2..=4).contains(&b.holders.len())
+                && b.holders.iter().all(|&h| (h as usize) < n)
+                && (b.largest as usize) < n
+        }),
+        || "a jointly held block of objects not in the snapshot".into(),
+    )
 }

@@ -5,7 +5,7 @@
 use super::check;
 use super::file::{IndexFile, Section, Writer};
 use crate::column::Column;
-use crate::graph::Searched;
+use crate::graph::{Searched, SharedBlock};
 use crate::snapshot::{
     Arena, CacheInfo, EndRecord, Header, ObjId, Objects, OwnedBuffer, Pool, Root, Snapshot,
     Traceback, TypeInfo,
@@ -36,6 +36,7 @@ const NUM: u32 = 23;
 const IDOM: u32 = 24;
 const PATH_PARENT: u32 = 25;
 const PATH_VIA: u32 = 26;
+const PATH_DEPTH: u32 = 27;
 
 /// The small and sparse parts of a snapshot, as JSON.
 #[derive(Serialize)]
@@ -80,6 +81,7 @@ struct MetaIn {
 struct SearchMeta {
     real_roots: u32,
     reachable_below: u32,
+    shared: Vec<SharedBlock>,
 }
 
 /// Sections of a complete snapshot (not one `--partial` cut short: those are not indexed).
@@ -132,6 +134,7 @@ pub fn searched_sections<'a>(s: &'a Searched, w: &mut Writer<'a>) {
     let meta = SearchMeta {
         real_roots: s.real_roots,
         reachable_below: s.reachable_below,
+        shared: s.shared.clone(),
     };
     w.bytes(
         SEARCH_META,
@@ -143,6 +146,7 @@ pub fn searched_sections<'a>(s: &'a Searched, w: &mut Writer<'a>) {
     w.column(IDOM, &s.idom);
     w.column(PATH_PARENT, &s.path_parent);
     w.column(PATH_VIA, &s.path_via);
+    w.column(PATH_DEPTH, &s.path_depth);
 }
 
 /// Reads sections of one index, each checked against its checksum first.
@@ -257,6 +261,8 @@ pub fn searched_of(file: &IndexFile, snap: &Snapshot) -> Result<Searched, String
         idom: r.column(IDOM)?,
         path_parent: r.column(PATH_PARENT)?,
         path_via: r.column(PATH_VIA)?,
+        path_depth: r.column(PATH_DEPTH)?,
+        shared: meta.shared,
     };
     check::searched(&s, snap)?;
     Ok(s)
