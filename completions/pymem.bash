@@ -46,6 +46,9 @@ _pymem() {
             pymem,help)
                 cmd="pymem__subcmd__help"
                 ;;
+            pymem,index)
+                cmd="pymem__subcmd__index"
+                ;;
             pymem,leaks)
                 cmd="pymem__subcmd__leaks"
                 ;;
@@ -97,6 +100,9 @@ _pymem() {
             pymem__subcmd__help,help)
                 cmd="pymem__subcmd__help__subcmd__help"
                 ;;
+            pymem__subcmd__help,index)
+                cmd="pymem__subcmd__help__subcmd__index"
+                ;;
             pymem__subcmd__help,leaks)
                 cmd="pymem__subcmd__help__subcmd__leaks"
                 ;;
@@ -125,7 +131,7 @@ _pymem() {
 
     case "${cmd}" in
         pymem)
-            opts="-h -V --help --version summary top path show diff leaks gate caches advise frag run attach core watch agent completions help"
+            opts="-h -V --no-index --index --help --version summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -139,7 +145,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__advise)
-            opts="-h --min-instances --min-list --partial --format --help"
+            opts="-h --min-instances --min-list --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -165,7 +171,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__agent)
-            opts="-h --write --print --help"
+            opts="-h --write --print --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -183,7 +189,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__attach)
-            opts="-o -h --output --values --timeout --method --gdb --help"
+            opts="-o -h --output --values --timeout --method --gdb --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -217,7 +223,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__caches)
-            opts="-h --min-entries --limit --partial --format --help"
+            opts="-h --min-entries --limit --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -243,7 +249,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__completions)
-            opts="-h --help bash zsh fish"
+            opts="-h --no-index --index --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,7 +263,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__core)
-            opts="-o -h --exe --sysroot --output --values --help"
+            opts="-o -h --exe --sysroot --output --values --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -287,7 +293,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__diff)
-            opts="-h --by --limit --partial --format --help"
+            opts="-h --by --limit --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -313,7 +319,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__frag)
-            opts="-h --threshold --by --svg --limit --partial --format --help"
+            opts="-h --threshold --by --svg --limit --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,7 +353,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__gate)
-            opts="-h --max-growth --max-leaks --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --help"
+            opts="-h --max-growth --max-leaks --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -393,7 +399,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help)
-            opts="summary top path show diff leaks gate caches advise frag run attach core watch agent completions help"
+            opts="summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -546,6 +552,20 @@ _pymem() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pymem__subcmd__help__subcmd__index)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pymem__subcmd__help__subcmd__leaks)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -644,8 +664,22 @@ _pymem() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pymem__subcmd__index)
+            opts="-h --no-index --index --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pymem__subcmd__leaks)
-            opts="-h --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --help"
+            opts="-h --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -683,7 +717,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__path)
-            opts="-h --type --limit --partial --format --help"
+            opts="-h --type --limit --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -709,7 +743,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__run)
-            opts="-o -h --output --at-exit --signal --every --tracemalloc --values --python --help"
+            opts="-o -h --output --at-exit --signal --every --tracemalloc --values --python --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -747,7 +781,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__show)
-            opts="-h --limit --partial --format --help"
+            opts="-h --limit --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -769,7 +803,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__summary)
-            opts="-h --by --limit --fold --partial --format --help"
+            opts="-h --by --limit --fold --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -795,7 +829,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__top)
-            opts="-h --by --limit --partial --format --help"
+            opts="-h --by --limit --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -821,7 +855,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__watch)
-            opts="-o -h --rss --repeat --step --every --output --values --help"
+            opts="-o -h --rss --repeat --step --every --output --values --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_pymem_global_optspecs
-    string join \n h/help V/version
+    string join \n no-index index h/help V/version
 end
 
 function __fish_pymem_needs_command
@@ -24,6 +24,8 @@ function __fish_pymem_using_subcommand
     contains -- $cmd[1] $argv
 end
 
+complete -c pymem -n "__fish_pymem_needs_command" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_needs_command" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pymem -n "__fish_pymem_needs_command" -s V -l version -d 'Print version'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
@@ -41,6 +43,7 @@ complete -c pymem -n "__fish_pymem_needs_command" -f -a "attach" -d 'Take a snap
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "core" -d 'Take a snapshot of the heap in a core file (from the kernel or gcore)'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "watch" -d 'Take a read-only snapshot when a process\'s RSS reaches a size (before the OOM killer)'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "agent" -d 'Write the capture agent (the pymem_agent package, stdlib only), or print it as one file'
+complete -c pymem -n "__fish_pymem_needs_command" -f -a "index" -d 'Index snapshots ahead of time, so that every later command on them opens at once'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "completions" -d 'Print shell completions'
 complete -c pymem -n "__fish_pymem_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l by -d 'Group objects by type or by the module that defines their type' -r -f -a "type\t''
@@ -51,6 +54,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand summary" -l format -d 'Outpu
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l fold -d 'Count each instance\'s own __dict__ in its class\'s row (heapy\'s "dict of class")'
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
+complete -c pymem -n "__fish_pymem_using_subcommand summary" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand summary" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pymem -n "__fish_pymem_using_subcommand top" -l by -d 'Rank objects, or types/modules by the bytes their instances retain' -r -f -a "object\t''
 type\t''
@@ -59,6 +64,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand top" -l limit -d 'Rows to sh
 complete -c pymem -n "__fish_pymem_using_subcommand top" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand top" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
+complete -c pymem -n "__fish_pymem_using_subcommand top" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand top" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand top" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand path" -l type -d 'Paths to the instances of this type (module.Qualname or Qualname), biggest first' -r
 complete -c pymem -n "__fish_pymem_using_subcommand path" -l limit -d 'Instances to show with --type' -r
@@ -66,11 +73,15 @@ complete -c pymem -n "__fish_pymem_using_subcommand path" -l format -d 'Output f
 json\t''
 dot\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand path" -l partial -d 'Load a snapshot that has no end record'
+complete -c pymem -n "__fish_pymem_using_subcommand path" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand path" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand path" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand show" -l limit -d 'Referrers and referents to list' -r
 complete -c pymem -n "__fish_pymem_using_subcommand show" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand show" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
+complete -c pymem -n "__fish_pymem_using_subcommand show" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand show" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand show" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand diff" -l by -d 'Group by type, by the module that defines the type, or by allocation traceback' -r -f -a "type\t''
 module\t''
@@ -80,6 +91,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand diff" -l format -d 'Output f
 json\t''
 csv\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand diff" -l partial -d 'Load snapshots that have no end record'
+complete -c pymem -n "__fish_pymem_using_subcommand diff" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand diff" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand diff" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l limit -d 'Leak roots to show' -r
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l min-growth -d 'A root that grew in every round counts as a leak only if it grew at least this much per round' -r
@@ -90,6 +103,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l format -d 'Output 
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l no-builtin-suppressions -d 'Do not suppress the built-in interpreter noise (import machinery, linecache, ...)'
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l partial -d 'Load snapshots that have no end record'
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l max-growth -d 'Bytes the leak roots may grow by in all, first snapshot to last (e.g. 65536, 64KiB, 1.5MiB)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l max-leaks -d 'Leak roots allowed (default: any number within --max-growth)' -r
@@ -103,18 +118,24 @@ json\t''
 junit\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l no-builtin-suppressions -d 'Do not suppress the built-in interpreter noise (import machinery, linecache, ...)'
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l partial -d 'Load snapshots that have no end record'
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand caches" -l min-entries -d 'Containers with fewer entries are not listed' -r
 complete -c pymem -n "__fish_pymem_using_subcommand caches" -l limit -d 'Caches to show' -r
 complete -c pymem -n "__fish_pymem_using_subcommand caches" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand caches" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
+complete -c pymem -n "__fish_pymem_using_subcommand caches" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand caches" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand caches" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand advise" -l min-instances -d 'Instances (or containers) a pattern needs before it is worth advice' -r
 complete -c pymem -n "__fish_pymem_using_subcommand advise" -l min-list -d 'Entries a list of numbers needs before array.array is suggested' -r
 complete -c pymem -n "__fish_pymem_using_subcommand advise" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand advise" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
+complete -c pymem -n "__fish_pymem_using_subcommand advise" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand advise" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand advise" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand frag" -l threshold -d 'Arenas used below this percentage are pinned' -r
 complete -c pymem -n "__fish_pymem_using_subcommand frag" -l by -d 'How blocks in pinned arenas are grouped' -r -f -a "type\t'Objects by type, buffers by their owner\'s type'
@@ -125,6 +146,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand frag" -l limit -d 'Groups to
 complete -c pymem -n "__fish_pymem_using_subcommand frag" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand frag" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
+complete -c pymem -n "__fish_pymem_using_subcommand frag" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand frag" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand frag" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -s o -l output -d 'Directory for the snapshots' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l signal -d 'A snapshot whenever this signal arrives (name or number: USR2, SIGHUP, 12)' -r
@@ -133,6 +156,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand run" -l tracemalloc -d 'Trac
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l python -d 'The Python interpreter to run' -r
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l at-exit -d 'A snapshot when the program exits (the default when no other trigger is given)'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
+complete -c pymem -n "__fish_pymem_using_subcommand run" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand run" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -s o -l output -d 'Snapshot file (default: pymem-PID-attach.jsonl here)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -l timeout -d 'Give up after this many seconds (the process is left running)' -r
@@ -140,11 +165,15 @@ complete -c pymem -n "__fish_pymem_using_subcommand attach" -l method -d 'How: r
 inject\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -l gdb -d 'The gdb to inject with (default: gdb on PATH)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
+complete -c pymem -n "__fish_pymem_using_subcommand attach" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand attach" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand attach" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand core" -l exe -d 'The executable the process ran, when it is not where the core says' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand core" -l sysroot -d 'Look up the process\'s files (interpreter, libraries) under this directory' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand core" -s o -l output -d 'Snapshot file (default: pymem-PID-core.jsonl here)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand core" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
+complete -c pymem -n "__fish_pymem_using_subcommand core" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand core" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand core" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l rss -d 'Take a snapshot when the resident set size reaches this (e.g. 512MiB, 3GiB)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l step -d 'Go on after the first snapshot: another each time RSS grows by STEP more' -r
@@ -152,25 +181,35 @@ complete -c pymem -n "__fish_pymem_using_subcommand watch" -l every -d 'How ofte
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -s o -l output -d 'Directory for the snapshots (default: here)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l repeat -d 'Go on after the first snapshot: another at each further multiple of SIZE'
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
+complete -c pymem -n "__fish_pymem_using_subcommand watch" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand watch" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand watch" -s h -l help -d 'Print help'
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -l write -d 'Directory to write the pymem_agent package into (DIR/pymem_agent/)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -l print -d 'Print the agent on stdout as one file (pymem_agent.py), joined from the package'
+complete -c pymem -n "__fish_pymem_using_subcommand agent" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand agent" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand agent" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand index" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand index" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
+complete -c pymem -n "__fish_pymem_using_subcommand index" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand completions" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
+complete -c pymem -n "__fish_pymem_using_subcommand completions" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand completions" -s h -l help -d 'Print help'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "top" -d 'The biggest retainers (dominator tree) with their paths, or retained bytes by type/module'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "path" -d 'Why objects are alive: shortest labelled paths from a root, e.g. shop._carts[\'u42\'].payload[3]'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "show" -d 'One object: sizes, retained size, referrers and referents with labels, path to a root'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "diff" -d 'What changed between two snapshots: counts and bytes per type or module, new and gone objects'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "leaks" -d 'The containers that grow: leak roots named by their paths, with growth per round'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "gate" -d 'CI leak gate: exit 0 pass, 1 fail (leak roots grew beyond the limits), 2 error'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "caches" -d 'Caches: containers held by modules, classes and long-lived objects, their bounds and growth'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "advise" -d 'Advice with the bytes at stake: __slots__, duplicate strings, empty and over-allocated containers, number lists, caches'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "frag" -d 'Fragmentation: which live blocks pin which pymalloc arenas, so RSS never goes down'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "run" -d 'Run a Python program with snapshots armed: at exit, on a signal, or periodically'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "attach" -d 'Take a snapshot of a running CPython process, which keeps running'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "core" -d 'Take a snapshot of the heap in a core file (from the kernel or gcore)'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "watch" -d 'Take a read-only snapshot when a process\'s RSS reaches a size (before the OOM killer)'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "agent" -d 'Write the capture agent (the pymem_agent package, stdlib only), or print it as one file'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "completions" -d 'Print shell completions'
-complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "summary" -d 'What is in the heap: capture facts and objects by type or module'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "top" -d 'The biggest retainers (dominator tree) with their paths, or retained bytes by type/module'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "path" -d 'Why objects are alive: shortest labelled paths from a root, e.g. shop._carts[\'u42\'].payload[3]'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "show" -d 'One object: sizes, retained size, referrers and referents with labels, path to a root'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "diff" -d 'What changed between two snapshots: counts and bytes per type or module, new and gone objects'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "leaks" -d 'The containers that grow: leak roots named by their paths, with growth per round'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "gate" -d 'CI leak gate: exit 0 pass, 1 fail (leak roots grew beyond the limits), 2 error'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "caches" -d 'Caches: containers held by modules, classes and long-lived objects, their bounds and growth'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "advise" -d 'Advice with the bytes at stake: __slots__, duplicate strings, empty and over-allocated containers, number lists, caches'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "frag" -d 'Fragmentation: which live blocks pin which pymalloc arenas, so RSS never goes down'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "run" -d 'Run a Python program with snapshots armed: at exit, on a signal, or periodically'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "attach" -d 'Take a snapshot of a running CPython process, which keeps running'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "core" -d 'Take a snapshot of the heap in a core file (from the kernel or gcore)'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "watch" -d 'Take a read-only snapshot when a process\'s RSS reaches a size (before the OOM killer)'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "agent" -d 'Write the capture agent (the pymem_agent package, stdlib only), or print it as one file'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "index" -d 'Index snapshots ahead of time, so that every later command on them opens at once'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "completions" -d 'Print shell completions'
+complete -c pymem -n "__fish_pymem_using_subcommand help; and not __fish_seen_subcommand_from summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'

@@ -19,8 +19,8 @@ use pymem::analysis::paths::{path_of, paths_of_type};
 use pymem::analysis::retention::Retention;
 use pymem::analysis::summary::{summary, GroupBy};
 use pymem::analysis::top::{self, top};
-use pymem::report::{paths_dot, render, Format, Report, Style};
 use pymem::index::{self, Indexed};
+use pymem::report::{paths_dot, render, Format, Report, Style};
 use pymem::snapshot::{parse_address, LoadOptions, ObjId, Snapshot};
 use pymem::{Error, Result};
 use std::io::{IsTerminal, Write};
@@ -466,6 +466,18 @@ fn load_options(path: &Path) -> LoadOptions {
 fn finish_progress() {
     if let Some(pb) = PROGRESS.get() {
         pb.finish_and_clear();
+    }
+}
+
+/// Index a snapshot a capture has just written (`attach`, `core`, `watch`), so that the
+/// first question about it is answered from the index; not with `--no-index`. The graph
+/// searches are left to the first command that needs them. A failure only costs the index.
+pub fn index_new_snapshot(path: &Path) {
+    let indexing = INDEXING.get().copied().unwrap_or_default();
+    if indexing.enabled && path.as_os_str() != pymem::snapshot::input::STDIN {
+        let _ = index::open(path, &LoadOptions::default(), &indexing, false, &|m| {
+            note!("{m}")
+        });
     }
 }
 

@@ -107,8 +107,17 @@ mod tests {
         let map = Arc::new(unsafe { memmap2::Mmap::map(&file) }.unwrap());
         let c = Column::<u32>::mapped(map.clone(), 0, 2).unwrap();
         assert_eq!(&*c, &[1, 2]);
-        assert!(Column::<u32>::mapped(map.clone(), 0, 3).is_none(), "past the end");
-        assert!(Column::<u32>::mapped(map.clone(), 1, 1).is_none(), "misaligned");
-        assert!(Column::<u32>::mapped(map, usize::MAX - 2, 1).is_none(), "overflow");
+        assert!(
+            Column::<u32>::mapped(map.clone(), 0, 3).is_none(),
+            "past the end"
+        );
+        assert!(
+            Column::<u32>::mapped(map.clone(), 1, 1).is_none(),
+            "misaligned"
+        );
+        assert!(
+            Column::<u32>::mapped(map, usize::MAX - 2, 1).is_none(),
+            "overflow"
+        );
     }
 }

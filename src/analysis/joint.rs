@@ -52,11 +52,7 @@ pub fn joint_blocks(r: &Retention, limit: usize) -> Vec<JointBlock> {
             &computed
         }
     };
-    blocks
-        .iter()
-        .take(limit)
-        .map(|b| describe(r, b))
-        .collect()
+    blocks.iter().take(limit).map(|b| describe(r, b)).collect()
 }
 
 /// The block with its holders' and its largest object's paths.

@@ -24,8 +24,12 @@ fn ensure(ok: bool, what: impl FnOnce() -> String) -> Checked {
 fn sorted_ids<'a>(ids: impl Iterator<Item = &'a ObjId>, n: usize, what: &str) -> Checked {
     let mut last: Option<u32> = None;
     for id in ids {
-        ensure((id.0 as usize) < n, || format!("{what}: object {} of {n}", id.0))?;
-        ensure(last.is_none_or(|l| l < id.0), || format!("{what} out of order"))?;
+        ensure((id.0 as usize) < n, || {
+            format!("{what}: object {} of {n}", id.0)
+        })?;
+        ensure(last.is_none_or(|l| l < id.0), || {
+            format!("{what} out of order")
+        })?;
         last = Some(id.0);
     }
     Ok(())
@@ -52,8 +56,12 @@ pub fn snapshot(s: &Snapshot) -> Checked {
         "an object's type is not in the table of types".into()
     })?;
     let edges = o.ref_targets.len();
-    ensure(o.ref_start.len() == n + 1, || "reference offsets: wrong count".into())?;
-    ensure(o.ref_start.first() == Some(&0), || "reference offsets start past 0".into())?;
+    ensure(o.ref_start.len() == n + 1, || {
+        "reference offsets: wrong count".into()
+    })?;
+    ensure(o.ref_start.first() == Some(&0), || {
+        "reference offsets start past 0".into()
+    })?;
     ensure(o.ref_start.last() == Some(&(edges as u32)), || {
         "reference offsets end elsewhere than the references".into()
     })?;
@@ -65,10 +73,13 @@ pub fn snapshot(s: &Snapshot) -> Checked {
     })?;
     let mut last = None;
     for &(e, l) in &o.edge_labels {
-        ensure((e as usize) < edges && (l as usize) < s.labels.len(), || {
-            format!("edge label ({e}, {l}) out of range")
+        ensure(
+            (e as usize) < edges && (l as usize) < s.labels.len(),
+            || format!("edge label ({e}, {l}) out of range"),
+        )?;
+        ensure(last.is_none_or(|x| x < e), || {
+            "edge labels out of order".into()
         })?;
-        ensure(last.is_none_or(|x| x < e), || "edge labels out of order".into())?;
         last = Some(e);
     }
     sorted_ids(o.hashes.iter().map(|h| &h.0), n, "content hashes")?;
@@ -86,7 +97,9 @@ pub fn snapshot(s: &Snapshot) -> Checked {
     let overflowing = o.size.par_iter().filter(|&&x| x == OVERFLOW).count();
     ensure(
         overflowing == o.big_sizes.len()
-            && o.big_sizes.iter().all(|(id, _)| o.size[id.index()] == OVERFLOW),
+            && o.big_sizes
+                .iter()
+                .all(|(id, _)| o.size[id.index()] == OVERFLOW),
         || "large sizes do not match the objects that have them".into(),
     )?;
     ensure(s.buffers.iter().all(|b| b.owner.index() < n), || {
@@ -129,12 +142,18 @@ pub fn searched(g: &Searched, s: &Snapshot) -> Checked {
             .all(|(i, &v)| (v as usize) < nodes && g.num[v as usize] as usize == i),
         || "the preorder and its numbers disagree".into(),
     )?;
-    ensure(g.reachable_below as usize <= nodes, || "reachable count".into())?;
-    ensure(g.real_roots as usize <= g.root_succ.len(), || "root count".into())?;
+    ensure(g.reachable_below as usize <= nodes, || {
+        "reachable count".into()
+    })?;
+    ensure(g.real_roots as usize <= g.root_succ.len(), || {
+        "root count".into()
+    })?;
     ensure(g.root_succ.iter().all(|&r| (r as usize) < n), || {
         "a root not in the snapshot".into()
     })?;
-    ensure(g.idom[n] as usize == n, || "the virtual root's dominator".into())?;
+    ensure(g.idom[n] as usize == n, || {
+        "the virtual root's dominator".into()
+    })?;
     let (parent, via, depth) = (&g.path_parent, &g.path_via, &g.path_depth);
     ensure(depth.len() == n, || "path depths: wrong count".into())?;
     // One pass, in parallel: each object's dominator precedes it in preorder (so climbing

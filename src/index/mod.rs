@@ -132,11 +132,12 @@ pub fn build(path: &Path, load_opts: &LoadOptions, note: &dyn Fn(&str)) -> Resul
             "not indexed: a snapshot without its end record, or not a regular file",
         ));
     };
-    places
-        .iter()
-        .find(|p| p.is_file())
-        .cloned()
-        .ok_or_else(|| Error::file(path, "no folder to write its index in (beside it, or the cache)"))
+    places.iter().find(|p| p.is_file()).cloned().ok_or_else(|| {
+        Error::file(
+            path,
+            "no folder to write its index in (beside it, or the cache)",
+        )
+    })
 }
 
 impl Indexed {

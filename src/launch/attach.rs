@@ -105,6 +105,7 @@ pub fn attach(spec: AttachSpec) -> Result<i32> {
         "wrote {} ({objects} objects, CPython {major}.{minor}, pid {pid})",
         out.display()
     );
+    crate::app::index_new_snapshot(&out);
     Ok(0)
 }
 

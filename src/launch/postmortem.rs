@@ -168,6 +168,7 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
         image.len() as f64 / (1 << 20) as f64,
         started.elapsed().as_secs_f64()
     );
+    crate::app::index_new_snapshot(&out);
     Ok(0)
 }
 

@@ -307,5 +307,6 @@ pub fn attach(pid: u32, out: &Path, values: bool) -> Result<i32> {
     let t = inspect(pid)?;
     let taken = snapshot(&t, out, values)?;
     note!("{}", taken.describe(pid, out, started.elapsed()));
+    crate::app::index_new_snapshot(out);
     Ok(0)
 }

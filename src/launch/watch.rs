@@ -86,6 +86,7 @@ pub fn watch(spec: WatchSpec) -> Result<i32> {
                 bytes(threshold),
                 shot.describe(pid, &out, started.elapsed())
             );
+            crate::app::index_new_snapshot(&out);
             match spec.step {
                 None => return Ok(0),
                 Some(step) => {

@@ -6,7 +6,7 @@
 //! on a live capture of the case that flipped (an `lru_cache` still filling up).
 
 use crate::common::{pymem, repo};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Runs of each invocation: alternately with 1 and 2 rayon threads.
 const RUNS: usize = 6;
@@ -74,6 +74,13 @@ fn assert_deterministic(args: &[String], svg: Option<&PathBuf>) {
 }
 
 fn invocations() -> Vec<Vec<String>> {
+    invocations_in(&repo().join("fixtures"))
+}
+
+/// The suite of invocations, on the fixtures as found in `dir` (the index tests run it on
+/// copies, with and without indexes).
+pub fn invocations_in(dir: &Path) -> Vec<Vec<String>> {
+    let fixture = |name: &str| dir.join(name).display().to_string();
     let shop = fixture("shop-3.12.jsonl.gz");
     let shop15 = fixture("shop-3.15.jsonl.gz");
     let traced = fixture("traced-3.12.jsonl.gz");

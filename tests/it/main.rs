@@ -15,6 +15,8 @@ mod fuzz_loader;
 mod graph_engine;
 mod graph_fixtures;
 mod hostile;
+mod index;
+mod index_faults;
 mod inputs;
 mod layouts;
 mod leak_fixtures;

@@ -195,7 +195,17 @@ fn watch_takes_one_snapshot_per_step_and_ends_with_the_process() {
             .any(|l| l.contains("exited") && l.contains("2 snapshot(s) taken")),
         "{rest:?}"
     );
-    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
+    // Two snapshots, each with its index (written by the watch, issue 27).
+    let mut names: Vec<String> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 4, "{names:?}");
+    assert!(
+        names[0].ends_with(".jsonl") && names[1] == format!("{}.pmi", names[0]),
+        "{names:?}"
+    );
 }
 
 #[test]
