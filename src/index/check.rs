@@ -7,7 +7,7 @@
 
 use crate::graph::paths::{IS_ROOT, UNSEEN};
 use crate::graph::Searched;
-use crate::snapshot::{ObjId, Snapshot, OVERFLOW};
+use crate::snapshot::{ObjId, Snapshot, FORMAT_NAME, FORMAT_VERSION, OVERFLOW};
 use rayon::prelude::*;
 
 type Checked = Result<(), String>;
@@ -35,10 +35,23 @@ fn sorted_ids<'a>(ids: impl Iterator<Item = &'a ObjId>, n: usize, what: &str) ->
     Ok(())
 }
 
-/// A loaded snapshot's columns agree with each other.
+/// A loaded snapshot's columns agree with each other, and hold nothing the loader would
+/// have refused (sizes beyond any heap, a format it does not read).
 pub fn snapshot(s: &Snapshot) -> Checked {
     let o = &s.objects;
     let n = o.addr.len();
+    let h = &s.header;
+    ensure(
+        h.format == FORMAT_NAME && (1..=FORMAT_VERSION).contains(&h.version),
+        || format!("a snapshot of format {:?} version {}", h.format, h.version),
+    )?;
+    ensure(
+        s.end.as_ref().is_some_and(|e| e.objects == n as u64),
+        || "its end record does not count its objects".into(),
+    )?;
+    ensure(s.pools.iter().all(|p| p.size_class <= 63), || {
+        "a pool of a size class pymalloc does not have".into()
+    })?;
     ensure(n < (u32::MAX - 2) as usize, || format!("{n} objects"))?;
     for (name, len) in [
         ("types", o.type_id.len()),
@@ -114,7 +127,10 @@ pub fn snapshot(s: &Snapshot) -> Checked {
             .all(|a| a.pools.start <= a.pools.end && a.pools.end as usize <= s.pools.len()),
         || "an arena's pools are not in the table of pools".into(),
     )?;
-    Ok(())
+    crate::snapshot::check_totals(&s.path, s).map_err(|e| match e {
+        crate::Error::File { message, .. } | crate::Error::Line { message, .. } => message,
+        other => other.to_string(),
+    })
 }
 
 /// What the graph searches found fits the snapshot's graph: the numbering is a bijection,

@@ -126,7 +126,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Snapshot> {
 const MAX_TOTAL: u64 = 1 << 56;
 
 /// Refuse sizes that add up to more than any heap, once, before any analysis sums them.
-fn check_totals(path: &Path, snap: &Snapshot) -> Result<()> {
+pub(crate) fn check_totals(path: &Path, snap: &Snapshot) -> Result<()> {
     let mut total: u64 = 0;
     for s in snap
         .objects

@@ -49,6 +49,13 @@ pub const FORMAT_NAME: &str = "pymem-snapshot";
 /// The newest format version this build reads.
 pub const FORMAT_VERSION: u64 = 1;
 
+/// Refuse sizes and memory figures beyond any heap (2^56 bytes in all), as the loader does:
+/// every sum the analyses make is then safe from overflow. For snapshots that did not come
+/// through the loader (an index).
+pub fn check_totals(path: &std::path::Path, snap: &Snapshot) -> crate::Result<()> {
+    loader::check_totals(path, snap)
+}
+
 /// Note that `path` is memory-mapped: a SIGBUS on its lost pages (the file shrank) becomes
 /// a one-line error naming it.
 pub fn watch_mapped(path: &std::path::Path) {
