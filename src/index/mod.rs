@@ -123,8 +123,13 @@ pub fn open(
 }
 
 /// Build the whole index of `path` (both stages) ahead of time; returns where it went.
+/// Standard input is indexed too (into the cache): asking for an index is asking.
 pub fn build(path: &Path, load_opts: &LoadOptions, note: &dyn Fn(&str)) -> Result<PathBuf> {
-    let opened = open(path, load_opts, &Options::default(), true, note)?;
+    let asked = Options {
+        enabled: true,
+        index_stdin: true,
+    };
+    let opened = open(path, load_opts, &asked, true, note)?;
     opened.ensure_searched(note);
     let Some((places, _)) = &opened.target else {
         return Err(Error::file(

@@ -37,6 +37,39 @@ impl std::ops::Deref for Bytes {
     }
 }
 
+/// Mapped files at least this big are released as they are read (see [`Bytes::release`]).
+pub const RELEASE_ABOVE: u64 = 4 << 30;
+
+impl Bytes {
+    /// Let the kernel drop the resident pages inside `range` (offsets into these bytes) of a
+    /// mapped file of [`RELEASE_ABOVE`] bytes or more once they are read, so that loading a
+    /// file as big as memory does not keep it all resident (a 10 GiB snapshot: 17 GiB peak
+    /// otherwise). Touched again, the pages are read again from the page cache or the file,
+    /// which costs a smaller file more time than it saves. Only whole 64 KiB blocks inside
+    /// the range are released (a multiple of every page size). Bytes read into memory are
+    /// kept.
+    pub fn release(&self, range: std::ops::Range<usize>) {
+        const BLOCK: usize = 64 << 10;
+        let Bytes::Mapped(map) = self else {
+            return;
+        };
+        if (map.len() as u64) < RELEASE_ABOVE {
+            return;
+        }
+        let start = range.start.next_multiple_of(BLOCK);
+        let end = range.end.min(map.len()) / BLOCK * BLOCK;
+        if end > start {
+            // SAFETY: the map is private, read-only and never written, so its pages are clean
+            // copies of the file: dropping them loses nothing, and a later read faults them in
+            // again from the same file (as eviction under memory pressure would). The range
+            // lies inside the map.
+            let _ = unsafe {
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+            };
+        }
+    }
+}
+
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
 
 /// Read `path` (or standard input for `-`).

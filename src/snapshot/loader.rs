@@ -50,6 +50,8 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Snapshot> {
     let data: &[u8] = &bytes;
     // A UTF-8 byte-order mark (some editors and tools write one) is not part of line 1.
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    // Offsets into `data` are this much past offsets into `bytes`.
+    let base = bytes.len() - data.len();
     // With --partial, a last line cut in the middle (a capture killed mid-write, a file still
     // being appended to) is dropped, and the snapshot says so.
     let (data, dropped_tail) = match (opts.partial, data.ends_with(b"\n")) {
@@ -78,7 +80,11 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Snapshot> {
     let bounds = split_chunks(data);
     let newlines: Vec<u64> = bounds
         .par_iter()
-        .map(|&(s, e)| memchr::memchr_iter(b'\n', &data[s..e]).count() as u64)
+        .map(|&(s, e)| {
+            let n = memchr::memchr_iter(b'\n', &data[s..e]).count() as u64;
+            bytes.release(base + s..base + e);
+            n
+        })
         .collect();
     let mut first_lines = Vec::with_capacity(bounds.len());
     let mut line = 1u64;
@@ -90,7 +96,11 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Snapshot> {
     let parsed: Vec<std::result::Result<Chunk, _>> = bounds
         .par_iter()
         .zip(first_lines.par_iter())
-        .map(|(&(s, e), &first)| parse_chunk(&data[s..e], first))
+        .map(|(&(s, e), &first)| {
+            let chunk = parse_chunk(&data[s..e], first);
+            bytes.release(base + s..base + e);
+            chunk
+        })
         .collect();
     let mut chunks = Vec::with_capacity(parsed.len());
     for c in parsed {
