@@ -44,11 +44,6 @@ impl<T: bytemuck::Pod> Column<T> {
             keep: Keep::Mapped(map),
         })
     }
-
-    /// The values as bytes (what an index stores).
-    pub fn as_bytes(&self) -> &[u8] {
-        bytemuck::cast_slice(self)
-    }
 }
 
 impl<T: bytemuck::Pod> Deref for Column<T> {
