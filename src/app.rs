@@ -206,6 +206,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             every: a.every,
             tracemalloc: a.tracemalloc,
             values: a.values,
+            follow_forks: a.follow_forks,
             python: a.python,
             program: a.program,
         }),

@@ -487,6 +487,10 @@ pub struct RunArgs {
     /// are identifiers of up to 64 characters or ints; other keys as `<str len=N>`.
     #[arg(long)]
     pub values: bool,
+    /// Children the program forks (workers, multiprocessing) take snapshots too, each named
+    /// by its own pid. Without it only the program's own process does.
+    #[arg(long)]
+    pub follow_forks: bool,
     /// The Python interpreter to run.
     #[arg(long, value_name = "PY", default_value = "python3")]
     pub python: String,

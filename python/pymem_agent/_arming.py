@@ -9,7 +9,10 @@ import time
 from ._capture import _CAPTURE_LOCK, _CAPTURE_OWNER, dump
 
 
-def install(signal=None, directory=".", *, every=None, at_exit=False, tracemalloc=0, values=False):
+def install(
+    signal=None, directory=".", *, every=None, at_exit=False, tracemalloc=0, values=False,
+    follow_forks=False,
+):
     """Arm snapshots in a running program; each goes to DIRECTORY/pymem-PID-NNN-REASON.jsonl
     and its path is printed on stderr.
 
@@ -19,7 +22,10 @@ def install(signal=None, directory=".", *, every=None, at_exit=False, tracemallo
     at_exit: a snapshot when the interpreter exits normally;
     tracemalloc: start tracemalloc with this many frames, so snapshots record where each
       object was allocated (costs memory and time while the program runs);
-    values: record string contents (private data) in the snapshots.
+    values: record string contents (private data) in the snapshots;
+    follow_forks: children forked from this process take snapshots too (named by their own
+      pid). Without it only the process that called install() takes any: a forked worker
+      inherits the signal handler and the at-exit hook, and they do nothing in it.
     """
     directory = os.path.abspath(os.fspath(directory))
     os.makedirs(directory, exist_ok=True)
@@ -29,8 +35,11 @@ def install(signal=None, directory=".", *, every=None, at_exit=False, tracemallo
         if not _tm.is_tracing():
             _tm.start(int(tracemalloc))
     count = [0]
+    armed_pid = os.getpid()
 
     def snapshot(reason):
+        if not follow_forks and os.getpid() != armed_pid:
+            return None
         count[0] += 1
         path = os.path.join(directory, "pymem-%d-%03d-%s.jsonl" % (os.getpid(), count[0], reason))
         if reason == "exit" and _tracing():
@@ -123,6 +132,7 @@ def _run_main(config):
         at_exit=c.get("at_exit", False),
         tracemalloc=c.get("tracemalloc", 0),
         values=c.get("values", False),
+        follow_forks=c.get("follow_forks", False),
     )
     # Run in the real __main__ module, as `python` does: its globals then live until the
     # interpreter shuts down (after atexit), not only until the code returns.

@@ -61,6 +61,8 @@ _mod_name = _modtype.__dict__["__dict__"].__get__
 _str_hash = str.__hash__
 _bytes_hash = bytes.__hash__
 _KEY_LABEL_MAX = 64
+# Int keys longer than this are labelled by their size, not their value (as in Rust).
+_KEY_INT_BITS_MAX = 4096
 
 
 # Layouts read from memory, compiled once at import. Not struct.unpack(fmt, ...): that fills

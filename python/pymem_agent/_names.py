@@ -3,7 +3,7 @@ labels, and JSON quoting."""
 
 import ctypes
 
-from ._base import _KEY_LABEL_MAX, _U64, _str_isidentifier, _t_module, _t_qualname
+from ._base import _KEY_INT_BITS_MAX, _KEY_LABEL_MAX, _U64, _str_isidentifier, _t_module, _t_qualname
 
 
 try:  # the C accelerator of the json module: quotes and escapes a str, ASCII-only output
@@ -58,7 +58,9 @@ def _key_label(k, values):
             return "[%r]" % k if values else "['" + k + "']"
         return "[<str len=%d>]" % len(k)
     if tk is int or tk is bool:
-        return "[%d]" % k
+        # Decimal conversion is quadratic in the digits (and refused past 4,300 on 3.11+).
+        bits = k.bit_length()
+        return "[%d]" % k if bits <= _KEY_INT_BITS_MAX else "[<int bits=%d>]" % bits
     if k is None:
         return "[None]"
     return "[<%s>]" % _type_name(tk)

@@ -20,6 +20,10 @@ pub struct SnapshotFacts {
     pub dropped_tail_bytes: u64,
     /// Reference counts that changed during the capture (recorded as 0).
     pub rc_changed: u64,
+    /// Reference counts that were negative in the process's memory (recorded as 0).
+    pub negative_refcounts: u64,
+    /// Objects whose referents were cut short (corrupt memory), by type name.
+    pub cut: Vec<(String, u64)>,
     pub objects: u64,
     pub types: u64,
     pub refs: u64,
@@ -106,6 +110,8 @@ pub fn facts(snap: &Snapshot) -> SnapshotFacts {
         complete: snap.end.is_some(),
         dropped_tail_bytes: snap.dropped_tail,
         rc_changed: snap.end.as_ref().map_or(0, |e| e.rc_changed),
+        negative_refcounts: snap.end.as_ref().map_or(0, |e| e.negative_refcounts),
+        cut: snap.end.as_ref().map_or_else(Vec::new, |e| e.cut.clone()),
         objects: snap.objects.count() as u64,
         types: snap.types.len() as u64,
         refs: snap.objects.ref_targets.len() as u64,

@@ -106,7 +106,10 @@ impl<'a> Heap<'a> {
         if tp == 0 || tp % 8 != 0 {
             return None;
         }
-        if rc == 0 || (rc > MAX_REFCNT && !self.immortal(rc)) {
+        // A small negative count is a corrupt but real object (an extension's refcounting
+        // bug): kept, and recorded with a count of 0.
+        let negative = (-(1i64 << 31)..0).contains(&(rc as i64));
+        if rc == 0 || (rc > MAX_REFCNT && !self.immortal(rc) && !negative) {
             return None;
         }
         Some((rc, tp))

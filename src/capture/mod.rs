@@ -18,6 +18,7 @@ pub mod facts;
 pub mod frames;
 pub mod heap;
 pub mod offsets;
+mod partial;
 pub mod pools;
 pub mod sizes;
 pub mod strings;
@@ -29,6 +30,7 @@ use crate::remote::image::Image;
 use crate::remote::runtime::Runtime;
 use decode::{Decoded, Decoder};
 use heap::Heap;
+use partial::PartialFile;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::path::Path;
 use types::{Builtins, Types};
@@ -38,6 +40,8 @@ use types::{Builtins, Types};
 pub struct Options {
     /// Record string and bytes contents (private data).
     pub values: bool,
+    /// Give up the walk (an error, no file) once this instant has passed.
+    pub deadline: Option<std::time::Instant>,
 }
 
 /// What is known of the process beyond its memory.
@@ -258,13 +262,7 @@ pub fn capture(
     }
     dec.debug_shift = debug_shift(&mut dec, &seeds);
 
-    let tmp = path.with_file_name(format!(
-        ".{}.{}.partial",
-        path.file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or("snapshot"),
-        std::process::id()
-    ));
+    let tmp = PartialFile::beside(path);
     let file = std::fs::File::create(&tmp)
         .map_err(|e| fail(format!("cannot write {}: {e}", tmp.display())))?;
     // Removed again unless the capture completes.
@@ -312,8 +310,20 @@ pub fn capture(
     let mut stack: Vec<u64> = Vec::new();
     let mut out = Decoded::default();
     let mut invalid = 0u64;
+    let mut negative_refcounts = 0u64;
     let mut seed_iter = seeds.iter();
+    let mut walked = 0u64;
     loop {
+        walked += 1;
+        if walked % 4096 == 0
+            && opts
+                .deadline
+                .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            return Err(fail(
+                "timed out (--timeout); the process runs on, unchanged",
+            ));
+        }
         let addr = match stack.pop() {
             Some(a) => a,
             None => match seed_iter.next() {
@@ -331,6 +341,11 @@ pub fn capture(
             continue;
         };
         let rc = match h.refcnt(addr).unwrap_or(0) {
+            // A negative count (an extension's reference-counting bug): recorded as 0.
+            rc if (rc as i64) < 0 => {
+                negative_refcounts += 1;
+                0
+            }
             rc if h.immortal(rc) => facts.immortal_reported.unwrap_or(rc),
             rc => rc,
         };
@@ -411,6 +426,12 @@ pub fn capture(
         .map(|(&t, &n)| (dec.types.info(t).name.clone(), n))
         .collect();
     scanned.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut cut: Vec<(String, u64)> = dec
+        .cut
+        .iter()
+        .map(|(&t, &n)| (dec.types.info(t).name.clone(), n))
+        .collect();
+    cut.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     let end = serde_json::json!({
         "k": "end",
         "objects": objects,
@@ -422,6 +443,8 @@ pub fn capture(
         "elapsed": 0,
         "scanned": scanned,
         "invalid_references": invalid,
+        "negative_refcounts": negative_refcounts,
+        "cut": cut,
     });
     lines.raw(&end.to_string()).map_err(io)?;
     lines.into_inner().finish().map_err(io)?;
@@ -437,17 +460,6 @@ pub fn capture(
         scanned,
         version: exact_version(h, &off, interp, &dec, runtime).to_string(),
     })
-}
-
-/// A partial snapshot file, removed when dropped unless disarmed.
-struct PartialFile(Option<std::path::PathBuf>);
-
-impl Drop for PartialFile {
-    fn drop(&mut self) {
-        if let Some(p) = self.0.take() {
-            let _ = std::fs::remove_file(p);
-        }
-    }
 }
 
 /// The exact version: the runtime's, or (3.8–3.10) the one `sys.version` spells.

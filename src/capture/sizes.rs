@@ -185,6 +185,21 @@ fn int_digits(h: &Heap, addr: u64) -> Option<(u64, bool)> {
     }
 }
 
+/// Ints longer than this are labelled by their size (`[<int bits=N>]`), not their value, as
+/// the agent does: a decimal conversion is quadratic in the number of digits.
+pub const KEY_INT_BITS_MAX: u64 = 4096;
+
+/// The bit length of an int (`int.bit_length()`), from its top digit: constant time.
+pub fn int_bits(h: &Heap, addr: u64) -> Option<u64> {
+    let (n, _) = int_digits(h, addr)?;
+    if n == 0 {
+        return Some(0);
+    }
+    let shift = h.off.long_shift;
+    let top = h.u32(addr + h.off.long_digits + (n - 1).checked_mul(h.off.digit_size)?)?;
+    Some((n - 1).saturating_mul(shift) + u64::from(32 - top.leading_zeros()))
+}
+
 /// An int's value when it fits in 128 bits.
 pub fn small_int(h: &Heap, addr: u64) -> Option<i128> {
     let (n, neg) = int_digits(h, addr)?;
@@ -206,7 +221,8 @@ pub fn int_decimal(h: &Heap, addr: u64) -> Option<String> {
         return Some(v.to_string());
     }
     let (n, neg) = int_digits(h, addr)?;
-    if n > 1 << 20 {
+    // Decimal conversion is quadratic in the digits: beyond this, the label gives the size.
+    if int_bits(h, addr)? > KEY_INT_BITS_MAX {
         return None;
     }
     let shift = h.off.long_shift as u32;

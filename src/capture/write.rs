@@ -39,9 +39,17 @@ impl Background {
         }
         let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
         match &self.tx {
-            Some(tx) => tx
-                .send(chunk)
-                .map_err(|_| io::Error::other("the writer thread stopped")),
+            Some(tx) => match tx.send(chunk) {
+                Ok(()) => Ok(()),
+                // The writer stopped at an error (a full disk): that error, not this one.
+                Err(_) => {
+                    self.tx = None;
+                    match self.thread.take().map(|t| t.join()) {
+                        Some(Ok(Err(e))) => Err(e),
+                        _ => Err(io::Error::other("the writer thread stopped")),
+                    }
+                }
+            },
             None => Err(io::Error::other("already finished")),
         }
     }

@@ -252,21 +252,13 @@ impl IndexFile {
 /// Open a file an index names or is: a regular file only, opened without blocking (a FIFO
 /// or device named by a hostile path never hangs pymem nor is read).
 pub fn open_regular(path: &Path) -> Result<std::fs::File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let io = |source| Error::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(nix::libc::O_NONBLOCK)
-        .open(path)
-        .map_err(io)?;
-    let meta = file.metadata().map_err(io)?;
-    if !meta.is_file() {
-        return Err(Error::file(path, "is not a regular file"));
-    }
-    Ok(file)
+    crate::regular_file::open_regular(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidInput => Error::file(path, e.to_string()),
+        _ => Error::Io {
+            path: path.to_path_buf(),
+            source: e,
+        },
+    })
 }
 
 #[cfg(test)]

@@ -59,7 +59,7 @@ pub fn attach(spec: AttachSpec) -> Result<i32> {
             spec.out
                 .unwrap_or_else(|| PathBuf::from(format!("pymem-{pid}-attach.jsonl"))),
         )?;
-        return super::read::attach(pid, &out, spec.values);
+        return super::read::attach(pid, &out, spec.values, spec.timeout);
     }
     let (major, minor) = target::python_minor(pid)?.ok_or_else(|| {
         Error::Usage(format!(

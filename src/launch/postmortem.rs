@@ -85,11 +85,29 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
             )));
         }
     }
+    // Without a build-id in the core, file names still tell two versions apart.
+    let (ran, given) = (
+        python_version_in(&binary.path),
+        python_version_in(&binary.opened.display().to_string()),
+    );
+    if let (Some(ran), Some(given)) = (&ran, &given) {
+        if ran != given {
+            return Err(bad(format!(
+                "the process ran {} (CPython {ran}), but {} is CPython {given}: give the right file with --exe or --sysroot",
+                binary.path,
+                binary.opened.display()
+            )));
+        }
+    }
     if image.read_u64(binary.symbols["_PyRuntime"]).is_err() {
-        return Err(bad(cut_or_filtered(
-            &core,
-            "the interpreter's state (_PyRuntime)",
-        )));
+        let mut why = cut_or_filtered(&core, "the interpreter's state (_PyRuntime)");
+        if in_core.is_none() && binary.opened.display().to_string() != binary.path {
+            why.push_str(&format!(
+                "; or {} is not the interpreter the process ran (the core keeps no build-id to check)",
+                binary.opened.display()
+            ));
+        }
+        return Err(bad(why));
     }
     let runtime = Runtime::locate(&image, &binary)
         .map_err(|e| bad(format!("cannot read the interpreter: {e}")))?;
@@ -142,6 +160,7 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
         &info,
         &Options {
             values: spec.values,
+            deadline: None,
         },
         &out,
     )
@@ -173,6 +192,17 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
 }
 
 /// Why something the walk needs is not in the core.
+/// The `3.X` a file name says (`python3.12`, `libpython3.14.so.1.0`), if any.
+fn python_version_in(path: &str) -> Option<String> {
+    let name = std::path::Path::new(path).file_name()?.to_str()?;
+    let at = name.find("python3.")? + "python".len();
+    let digits = name[at + 2..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .count();
+    (digits > 0).then(|| name[at..at + 2 + digits].to_string())
+}
+
 fn cut_or_filtered(core: &Core, what: &str) -> String {
     if core.truncated > 0 {
         format!(

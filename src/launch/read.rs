@@ -39,8 +39,18 @@ fn not_permitted(pid: u32) -> Error {
 /// Find the interpreter of `pid` and check that pymem can read this version and build.
 pub fn inspect(pid: u32) -> Result<Target> {
     target::require_exists(pid)?;
+    let gone = || {
+        Error::Usage(format!(
+            "process {pid} has exited (or is a zombie its parent has not reaped): there is no memory left to read"
+        ))
+    };
+    if !target::alive(pid) {
+        return Err(gone());
+    }
     let maps = maps::of_process(pid).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::PermissionDenied {
+        if !target::alive(pid) {
+            gone()
+        } else if e.kind() == std::io::ErrorKind::PermissionDenied {
             not_permitted(pid)
         } else {
             Error::Usage(format!("cannot read the mappings of process {pid}: {e}"))
@@ -58,13 +68,20 @@ pub fn inspect(pid: u32) -> Result<Target> {
         }
     };
     let binary = binary::locate(&maps, exe.as_deref(), &open).map_err(|_| {
+        if !target::alive(pid) {
+            return gone();
+        }
         Error::Usage(format!(
             "process {pid} is not a CPython process (no interpreter with _PyRuntime is mapped)"
         ))
     })?;
     let mem = LiveProcess::open(pid);
     if mem.read_u64(binary.symbols["_PyRuntime"]).is_err() {
-        return Err(not_permitted(pid));
+        return Err(if target::alive(pid) {
+            not_permitted(pid)
+        } else {
+            gone()
+        });
     }
     let runtime = Runtime::locate(&mem, &binary)
         .map_err(|e| Error::Usage(format!("cannot read the interpreter of process {pid}: {e}")))?;
@@ -254,7 +271,7 @@ impl Taken {
 }
 
 /// Stop, copy, resume and decode the process `t` into the snapshot `out`.
-pub fn snapshot(t: &Target, out: &Path, values: bool) -> Result<Taken> {
+pub fn snapshot(t: &Target, out: &Path, values: bool, deadline: Option<Instant>) -> Result<Taken> {
     let pid = t.pid;
     let rss = rss_of(pid);
     let memory = pymem::remote::procmem::of_process(pid);
@@ -280,7 +297,7 @@ pub fn snapshot(t: &Target, out: &Path, values: bool) -> Result<Taken> {
         &t.binary,
         &t.runtime,
         &info,
-        &Options { values },
+        &Options { values, deadline },
         out,
     )
     .map_err(|e| match e {
@@ -302,10 +319,10 @@ pub fn snapshot(t: &Target, out: &Path, values: bool) -> Result<Taken> {
 }
 
 /// `pymem attach PID --method read`.
-pub fn attach(pid: u32, out: &Path, values: bool) -> Result<i32> {
+pub fn attach(pid: u32, out: &Path, values: bool, timeout: Duration) -> Result<i32> {
     let started = Instant::now();
     let t = inspect(pid)?;
-    let taken = snapshot(&t, out, values)?;
+    let taken = snapshot(&t, out, values, Some(started + timeout))?;
     note!("{}", taken.describe(pid, out, started.elapsed()));
     crate::app::index_new_snapshot(out);
     Ok(0)

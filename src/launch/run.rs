@@ -21,6 +21,8 @@ pub struct RunSpec {
     pub every: Option<Duration>,
     pub tracemalloc: u32,
     pub values: bool,
+    /// Children the program forks take snapshots too.
+    pub follow_forks: bool,
     pub python: String,
     pub program: Vec<String>,
 }
@@ -117,6 +119,7 @@ pub fn run(spec: RunSpec) -> Result<i32> {
         path: spec.out_dir.clone(),
         source: e,
     })?;
+    check_writable(&out_dir)?;
     let agent_dir = tempfile::Builder::new()
         .prefix("pymem-agent-")
         .tempdir()
@@ -130,6 +133,7 @@ pub fn run(spec: RunSpec) -> Result<i32> {
         "every": spec.every.map(|d| d.as_secs_f64()),
         "tracemalloc": spec.tracemalloc,
         "values": spec.values,
+        "follow_forks": spec.follow_forks,
     });
     let bootstrap = format!(
         "import sys; sys.path.insert(0, {}); import pymem_agent; del sys.path[0]; pymem_agent._run_main({})",
@@ -194,6 +198,27 @@ pub fn run(spec: RunSpec) -> Result<i32> {
         (None, Some(sig)) => 128 + sig,
         _ => 1,
     })
+}
+
+/// Refuse, before the program starts, an output directory no snapshot can be written to
+/// (read-only, or a full disk): a probe file of 64 KiB is written there and removed.
+fn check_writable(dir: &Path) -> Result<()> {
+    use std::io::Write;
+    let refuse = |e: std::io::Error| Error::Io {
+        path: dir.to_path_buf(),
+        source: std::io::Error::new(
+            e.kind(),
+            format!("no snapshot could be written there ({e}); the program was not started"),
+        ),
+    };
+    let mut probe = tempfile::Builder::new()
+        .prefix(".pymem-probe-")
+        .tempfile_in(dir)
+        .map_err(refuse)?;
+    probe
+        .write_all(&[0u8; 64 << 10])
+        .and_then(|()| probe.as_file().sync_all())
+        .map_err(refuse)
 }
 
 /// Snapshots the agent wrote for `pid` (pymem-PID-NNN-REASON.jsonl), in order.

@@ -2,7 +2,9 @@
 //! reaches SIZE, takes a read-only snapshot (as `pymem attach` does), so that the heap of a
 //! process about to be OOM-killed is on disk before it dies. With `--repeat` (or `--step`)
 //! it goes on and takes another at each further step. The target is only ever stopped for
-//! the copy of a read; nothing runs in it.
+//! the copy of a read; nothing runs in it. A failed snapshot (a stop that timed out, the
+//! collector running at every try, the program re-executing itself) is retried with backoff
+//! against the process as it is then; no snapshot is ever overwritten.
 
 #![allow(clippy::disallowed_macros)] // part of the binary: it writes
 
@@ -25,6 +27,34 @@ pub struct WatchSpec {
     pub values: bool,
 }
 
+/// The shortest poll interval (`--every 0s` would spin a core).
+const MIN_EVERY: Duration = Duration::from_millis(10);
+/// Snapshots that fail in a row before the watch gives up.
+const MAX_FAILURES: u32 = 8;
+
+/// The wait before the next try after `failures` failures in a row: 1 s, 2 s, 4 s, ... 60 s.
+fn backoff(failures: u32) -> Duration {
+    Duration::from_secs((1u64 << failures.saturating_sub(1).min(6)).min(60))
+}
+
+/// `pymem-PID-rss-SIZE.jsonl` in `dir` for a threshold, SIZE in whole MiB where it is one,
+/// else in bytes; `-2`, `-3`... after it when that file exists (never overwritten).
+fn unused_name(dir: &std::path::Path, pid: u32, threshold: u64) -> PathBuf {
+    let size = if threshold % (1 << 20) == 0 {
+        format!("{}MiB", threshold >> 20)
+    } else {
+        format!("{threshold}B")
+    };
+    let stem = format!("pymem-{pid}-rss-{size}");
+    let mut path = dir.join(format!("{stem}.jsonl"));
+    let mut n = 1;
+    while std::fs::symlink_metadata(&path).is_ok() {
+        n += 1;
+        path = dir.join(format!("{stem}-{n}.jsonl"));
+    }
+    path
+}
+
 /// The threshold after a snapshot taken at `rss`: the next multiple of `step` above the
 /// first threshold that `rss` has not reached.
 fn next_threshold(first: u64, step: u64, rss: u64) -> u64 {
@@ -41,15 +71,22 @@ pub fn watch(spec: WatchSpec) -> Result<i32> {
             "--rss and --step must be more than 0 B".into(),
         ));
     }
+    if spec.every < MIN_EVERY {
+        return Err(Error::Usage(
+            "--every must be at least 10ms (it is how often RSS is polled)".into(),
+        ));
+    }
     let pid = spec.pid;
     // Refuse what cannot be read now, not when the threshold is reached.
-    let target = read::inspect(pid)?;
+    let mut target = read::inspect(pid)?;
     std::fs::create_dir_all(&spec.out_dir)
         .map_err(|e| Error::Usage(format!("cannot create {}: {e}", spec.out_dir.display())))?;
     let signals = StopOnSignals::install()?;
     let mut threshold = spec.rss;
     let mut taken = 0u32;
     let mut peak = 0u64;
+    let mut failures = 0u32;
+    let mut retry_at: Option<Instant> = None;
     note!(
         "watching process {pid} (CPython {}, RSS {}): a snapshot when RSS reaches {}{}",
         target.runtime.version,
@@ -73,12 +110,38 @@ pub fn watch(spec: WatchSpec) -> Result<i32> {
             return Ok(if taken > 0 { 0 } else { 1 });
         };
         peak = peak.max(rss);
-        if rss >= threshold {
-            let out = spec
-                .out_dir
-                .join(format!("pymem-{pid}-rss-{}MiB.jsonl", threshold >> 20));
+        if rss >= threshold && retry_at.is_none_or(|t| Instant::now() >= t) {
+            let out = unused_name(&spec.out_dir, pid, threshold);
             let started = Instant::now();
-            let shot = read::snapshot(&target, &out, spec.values)?;
+            let shot = match read::snapshot(&target, &out, spec.values, None) {
+                Ok(shot) => shot,
+                Err(e) if !super::target::alive(pid) => {
+                    note!(
+                        "process {pid} exited during a snapshot ({e}); {taken} snapshot(s) taken"
+                    );
+                    return Ok(if taken > 0 { 0 } else { 1 });
+                }
+                Err(e) => {
+                    failures += 1;
+                    if failures >= MAX_FAILURES {
+                        return Err(e);
+                    }
+                    let wait = backoff(failures);
+                    note!(
+                        "snapshot at RSS {} failed ({e}); trying again in {} s ({failures} of {MAX_FAILURES})",
+                        bytes(rss),
+                        wait.as_secs()
+                    );
+                    retry_at = Some(Instant::now() + wait);
+                    // The program may have re-executed itself: read it afresh.
+                    if let Ok(t) = read::inspect(pid) {
+                        target = t;
+                    }
+                    continue;
+                }
+            };
+            failures = 0;
+            retry_at = None;
             taken += 1;
             note!(
                 "RSS {} reached {}: {}",
@@ -105,7 +168,27 @@ pub fn watch(spec: WatchSpec) -> Result<i32> {
 
 #[cfg(test)]
 mod tests {
-    use super::next_threshold;
+    use super::{backoff, next_threshold, unused_name};
+    use std::time::Duration;
+
+    #[test]
+    fn snapshot_names_never_collide() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = unused_name(dir.path(), 7, 256 << 10);
+        assert!(a.ends_with("pymem-7-rss-262144B.jsonl"), "{a:?}");
+        let b = unused_name(dir.path(), 7, 2 << 20);
+        assert!(b.ends_with("pymem-7-rss-2MiB.jsonl"), "{b:?}");
+        std::fs::write(&b, "").unwrap();
+        let c = unused_name(dir.path(), 7, 2 << 20);
+        assert!(c.ends_with("pymem-7-rss-2MiB-2.jsonl"), "{c:?}");
+    }
+
+    #[test]
+    fn retries_back_off_to_a_minute() {
+        assert_eq!(backoff(1), Duration::from_secs(1));
+        assert_eq!(backoff(3), Duration::from_secs(4));
+        assert_eq!(backoff(30), Duration::from_secs(60));
+    }
 
     #[test]
     fn the_next_threshold_is_the_first_step_not_yet_reached() {

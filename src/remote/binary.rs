@@ -112,6 +112,17 @@ pub fn locate(
             candidates.push(exe);
         }
     }
+    // A python started through the dynamic loader (`ld-linux-x86-64.so.2 python3.12`): the
+    // executable is the loader, the interpreter one of the files it mapped.
+    for m in maps.iter().filter(|m| m.executable) {
+        let name = Path::new(&m.path)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("");
+        if name.starts_with("python") && !candidates.contains(&m.path.as_str()) {
+            candidates.push(&m.path);
+        }
+    }
     if candidates.is_empty() {
         return Err(NotFound::NoCandidate);
     }
@@ -132,7 +143,8 @@ fn read_binary(
     open: &dyn Fn(&str) -> PathBuf,
 ) -> Result<PythonBinary, String> {
     let opened = open(path);
-    let file = std::fs::File::open(&opened).map_err(|e| format!("{}: {e}", opened.display()))?;
+    let file = crate::regular_file::open_regular(&opened)
+        .map_err(|e| format!("{}: {e}", opened.display()))?;
     // SAFETY: the file is mapped read-only and only read through this slice while the map
     // lives; a file truncated meanwhile could fault, which is the accepted risk of reading
     // an executable that another process is running (it cannot be truncated while mapped

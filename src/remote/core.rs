@@ -91,7 +91,7 @@ fn hex(id: &[u8]) -> String {
 impl Core {
     /// Map and parse `path`; the error is one line saying what is wrong with the file.
     pub fn open(path: &Path) -> Result<Core, String> {
-        let file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+        let file = crate::regular_file::open_regular(path).map_err(|e| e.to_string())?;
         // SAFETY: the core is mapped read-only and only read through this map; a core file
         // truncated by someone else while pymem reads it could fault, the accepted risk of
         // mapping a file (as every reader of large files does).
@@ -367,7 +367,7 @@ impl Core {
             }
             if in_file < hi - lo {
                 let zeros = (hi - lo - in_file).min(1 << 30);
-                parts.push((lo + in_file, Bytes::Owned(vec![0; zeros as usize])));
+                parts.extend(Bytes::zeros(zeros).map(|z| (lo + in_file, z)));
             }
         }
         drop(dumped);
@@ -383,7 +383,7 @@ impl Core {
         notes: &mut ImageNotes,
     ) -> Option<Arc<memmap2::Mmap>> {
         let path = self.locate_file(&f.path, roots);
-        let file = match std::fs::File::open(&path) {
+        let file = match crate::regular_file::open_regular(&path) {
             Ok(file) => file,
             Err(e) => {
                 notes

@@ -36,6 +36,23 @@ impl Bytes {
         })
     }
 
+    /// `len` zero bytes that take no memory: an anonymous mapping, whose pages read as the
+    /// kernel's one shared zero page (a forged core's empty gigabytes cost page tables only).
+    pub fn zeros(len: u64) -> Option<Bytes> {
+        let len = usize::try_from(len).ok().filter(|&l| l > 0)?;
+        let map = memmap2::MmapOptions::new()
+            .len(len)
+            .map_anon()
+            .ok()?
+            .make_read_only()
+            .ok()?;
+        Some(Bytes::Mapped {
+            file: std::sync::Arc::new(map),
+            offset: 0,
+            len,
+        })
+    }
+
     #[inline]
     fn as_slice(&self) -> &[u8] {
         match self {
@@ -123,23 +140,32 @@ impl Image {
         }
         let mut regions = Vec::with_capacity(merged.len());
         let mut unreadable = 0;
+        let gone = |_| std::io::Error::other("the process exited during the read");
+        let mut page = vec![0u8; PAGE as usize];
         for (lo, hi) in merged {
             let mut at = lo;
             while at < hi {
-                let mut data = vec![0u8; (hi - at) as usize];
-                let n = mem.read_some(at, &mut data) as u64 / PAGE * PAGE;
-                if n > 0 {
-                    data.truncate(n as usize);
-                    regions.push(Region {
-                        start: at,
-                        data: Bytes::Owned(data),
-                    });
-                    at += n;
-                } else {
-                    // The page at `at` cannot be read (a guard page...): skip it.
+                // Skip unreadable pages (guard pages...) one small read each, so that a run
+                // of them costs no more than its length.
+                if mem.read_some(at, &mut page).map_err(gone)? < PAGE as usize {
                     unreadable += 1;
                     at += PAGE;
+                    continue;
                 }
+                let mut data = vec![0u8; (hi - at) as usize];
+                let n = mem.read_some(at, &mut data).map_err(gone)? as u64 / PAGE * PAGE;
+                if n == 0 {
+                    unreadable += 1;
+                    at += PAGE;
+                    continue;
+                }
+                data.truncate(n as usize);
+                data.shrink_to_fit();
+                regions.push(Region {
+                    start: at,
+                    data: Bytes::Owned(data),
+                });
+                at += n;
             }
         }
         Ok(Image {

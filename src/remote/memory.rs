@@ -91,11 +91,13 @@ impl LiveProcess {
     }
 
     /// Read as much of `buf` as can be read from `addr` on, in one call: the number of bytes
-    /// read (a short count stops at the first unreadable page).
-    pub fn read_some(&self, addr: u64, buf: &mut [u8]) -> usize {
-        match self.read_vm(addr, buf) {
+    /// read (a short count stops at the first unreadable page), or `Gone` once the process
+    /// has exited or been killed (its memory is no more).
+    pub fn read_some(&self, addr: u64, buf: &mut [u8]) -> Result<usize, Gone> {
+        Ok(match self.read_vm(addr, buf) {
             Ok(n) => n,
-            Err(nix::Error::EFAULT) | Err(nix::Error::ESRCH) => 0,
+            Err(nix::Error::ESRCH) => return Err(Gone),
+            Err(nix::Error::EFAULT) => 0,
             Err(_) => match &self.mem {
                 // Page by page through the proc file, up to the first failure.
                 Some(f) => {
@@ -109,11 +111,14 @@ impl LiveProcess {
                         }
                         done = end;
                     }
+                    if done == 0 && !crate::remote::stop::has_memory(self.pid as u32) {
+                        return Err(Gone);
+                    }
                     done
                 }
                 None => 0,
             },
-        }
+        })
     }
 
     fn read_vm(&self, addr: u64, buf: &mut [u8]) -> Result<usize, nix::Error> {
@@ -126,6 +131,10 @@ impl LiveProcess {
         nix::sys::uio::process_vm_readv(nix::unistd::Pid::from_raw(self.pid), &mut local, &remote)
     }
 }
+
+/// The process read from has exited (or was killed) while it was being read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Gone;
 
 impl Memory for LiveProcess {
     fn read(&self, addr: u64, buf: &mut [u8]) -> Result<(), Unreadable> {

@@ -43,6 +43,18 @@ fn tids(pid: u32) -> Vec<i32> {
         .collect()
 }
 
+/// Whether `pid` still has its memory: it exists and is not a zombie (a process killed while
+/// stopped stays one until its tracer lets go).
+pub fn has_memory(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .ok()
+        .and_then(|s| {
+            let state = s.rsplit_once(')')?.1.trim_start().chars().next()?;
+            Some(state != 'Z' && state != 'X')
+        })
+        .unwrap_or(false)
+}
+
 fn tracer_of(pid: u32) -> Option<u32> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status

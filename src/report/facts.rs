@@ -71,6 +71,25 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
             count(f.rc_changed)
         );
     }
+    if !f.cut.is_empty() {
+        let what: Vec<String> = f
+            .cut
+            .iter()
+            .map(|(t, n)| format!("{} {}", count(*n), visible(t)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "           referents cut short where memory contradicts itself (a corrupt heap): {}",
+            what.join(", ")
+        );
+    }
+    if f.negative_refcounts > 0 {
+        let _ = writeln!(
+            out,
+            "           {} reference counts were negative in the process (a reference-counting bug), recorded as 0",
+            count(f.negative_refcounts)
+        );
+    }
     let roots: Vec<String> = f
         .roots
         .iter()

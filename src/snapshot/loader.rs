@@ -127,6 +127,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Snapshot> {
     stage("indexing");
     let mut snap = assemble(path, data, header, chunks, total_lines, opts)?;
     check_totals(path, &snap)?;
+    super::geometry::check_geometry(path, &snap)?;
     snap.dropped_tail = dropped_tail;
     Ok(snap)
 }

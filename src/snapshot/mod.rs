@@ -14,7 +14,7 @@
 //! | `o` | one per object | `a` address, `t` type id, `s` bytes of the object's own block (the pymalloc block size when it sits in a pool, else `sys.getsizeof`), `rc` reference count (the capture's own references removed; immortal objects as `sys.getrefcount` reports them), `r` referent addresses (with multiplicity, in traversal order; for a code object, which the collector does not traverse, its fields: `co_consts`, `co_names`, `co_filename`, `co_name`, `co_qualname`, the line and exception tables, 3.11+'s `co_localsplusnames` and `co_localspluskinds`, ≤3.10's `co_code`, `co_varnames`, `co_freevars`, `co_cellvars`, each labelled by its name), optional: `l` edge labels parallel to `r` (`null` = none), `n` length of a str, bytes, list, tuple, set, frozenset, deque or dict (dict subclasses included: read with the C-level `dict.__len__`), `h` content hash of str/bytes (per-process siphash), `name` of a module/function/class/code object, `v` value (only when captured with values), `b` owned separate buffers `[[address, bytes], ...]` (the buffers of list, set, dict, bytearray, inline values and ctypes instances; address 0: memory a C type's own `__sizeof__` reports beyond the object's block and buffers, such as numpy data, array and deque storage, OrderedDict nodes, whose address is not known), `bound` (a deque's `maxlen`, an `lru_cache`'s `maxsize`; absent when unbounded), `hits` and `misses` (an `lru_cache`'s; its `n` is `currsize`), `tb` allocation traceback id (objects allocated while tracemalloc traced) |
 //! | `tb` | before its first use, once per distinct traceback | `id` (dense, from 0), `f` frames `[[file, line], ...]` innermost first (present when `recorded.tracebacks`) |
 //! | `root` | any number | `a` address, `kind` (`module`, `frame`, `local`, `interpreter`), `name`, `frame` (for `local`: the frame holding the variable) |
-//! | `end` | last line, once | `objects`, `refs`, `types`, `arenas`, `pools`, `roots`, `elapsed` seconds, `rc_changed` (objects whose reference count fell below the capture's own references while it ran, because other threads dropped theirs: recorded as 0; a negative `rc` is invalid); read from outside also: `scanned` `[[type name, objects], ...]` (C types whose objects' references were found by scanning their memory), `invalid_references` (words that looked like references to no valid object, left out) |
+//! | `end` | last line, once | `objects`, `refs`, `types`, `arenas`, `pools`, `roots`, `elapsed` seconds, `rc_changed` (objects whose reference count fell below the capture's own references while it ran, because other threads dropped theirs: recorded as 0; a negative `rc` is invalid); read from outside also: `scanned` `[[type name, objects], ...]` (C types whose objects' references were found by scanning their memory), `invalid_references` (words that looked like references to no valid object, left out), `negative_refcounts` (objects whose reference count in memory was negative, a reference-counting bug in the process: recorded as 0), `cut` `[[type name, objects], ...]` (objects whose referents were cut short because their memory contradicts itself: linked blocks that loop, more items than the object holds, an item array another list owns) |
 //!
 //! Edge labels are Python suffixes that concatenate into a path: `.attr`, `['key']`, `[3]`,
 //! `.__dict__`, `<key>` (the edge from a dict to one of its keys). List and tuple edges carry
@@ -35,6 +35,7 @@ mod addr_index;
 mod assemble;
 mod chunk;
 mod fastpath;
+mod geometry;
 pub mod input;
 pub mod loader;
 mod model;
@@ -49,11 +50,13 @@ pub const FORMAT_NAME: &str = "pymem-snapshot";
 /// The newest format version this build reads.
 pub const FORMAT_VERSION: u64 = 1;
 
-/// Refuse sizes and memory figures beyond any heap (2^56 bytes in all), as the loader does:
+/// Refuse sizes and memory figures beyond any heap (2^56 bytes in all), and pool geometry no
+/// CPython has, as the loader does:
 /// every sum the analyses make is then safe from overflow. For snapshots that did not come
 /// through the loader (an index).
 pub fn check_totals(path: &std::path::Path, snap: &Snapshot) -> crate::Result<()> {
-    loader::check_totals(path, snap)
+    loader::check_totals(path, snap)?;
+    geometry::check_geometry(path, snap)
 }
 
 /// Note that `path` is memory-mapped: a SIGBUS on its lost pages (the file shrank) becomes

@@ -213,6 +213,15 @@ pub struct EndRecord {
     /// (other threads dropped theirs), recorded as 0.
     #[serde(default)]
     pub rc_changed: u64,
+    /// Snapshots read from outside: objects whose reference count in the target's memory was
+    /// negative (a reference-counting bug in the process), recorded as 0.
+    #[serde(default)]
+    pub negative_refcounts: u64,
+    /// Snapshots read from outside: objects whose walk was cut short because their memory
+    /// contradicts itself (linked blocks that loop, more items than the object holds, an
+    /// item array another list owns), by type name.
+    #[serde(default)]
+    pub cut: Vec<(String, u64)>,
     /// Snapshots read from outside: objects whose references were found by scanning their
     /// memory (C types nobody decodes), by type name.
     #[serde(default)]

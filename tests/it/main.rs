@@ -3,6 +3,7 @@
 
 mod advise;
 mod caches;
+mod capture_faults;
 mod code_objects;
 mod common;
 mod completions;
@@ -15,6 +16,7 @@ mod fuzz_loader;
 mod graph_engine;
 mod graph_fixtures;
 mod hostile;
+mod hostile_inputs;
 mod index;
 mod index_faults;
 mod inputs;

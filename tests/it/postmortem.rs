@@ -82,7 +82,7 @@ fn kernel_core_path(dir: &Path, pid: u32) -> Option<PathBuf> {
     (!name.contains('%')).then(|| dir.join(name))
 }
 
-fn gcore(pid: &str, prefix: &Path) -> PathBuf {
+pub(crate) fn gcore(pid: &str, prefix: &Path) -> PathBuf {
     let out = Command::new("gcore")
         .arg("-o")
         .arg(prefix)

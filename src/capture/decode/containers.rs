@@ -4,14 +4,34 @@
 use super::*;
 
 impl Decoder<'_, '_> {
-    pub(super) fn list_items(&self, addr: u64, refs: &mut Vec<u64>) -> u64 {
+    /// A list's items: its length, as the object says. The walk is cut (and counted) where
+    /// the length passes what the list allocated or what a pool block of the array holds,
+    /// or where another list already owns the array.
+    pub(super) fn list_items(&mut self, addr: u64, tid: u32, refs: &mut Vec<u64>) -> u64 {
         let o = self.heap.off;
         let n = self.heap.ob_size(addr).unwrap_or(0).clamp(0, 1 << 30) as u64;
-        if let Some(items) = self.heap.word(addr.wrapping_add(o.list_items)) {
-            if items != 0 {
-                self.pointers(items, n, refs);
-            }
+        let Some(items) = self.heap.word(addr.wrapping_add(o.list_items)) else {
+            return n;
+        };
+        if items == 0 || n == 0 {
+            return n;
         }
+        let allocated = self
+            .heap
+            .i64(addr.wrapping_add(o.list_allocated))
+            .unwrap_or(0)
+            .max(0) as u64;
+        let mut take = n.min(allocated);
+        if let Some(block) = self.pools.block_size(items) {
+            take = take.min(block / 8);
+        }
+        if take >= SHARED_ARRAY_MIN && !self.list_arrays.insert(items) {
+            take = 0;
+        }
+        if take < n {
+            self.cut_short(tid);
+        }
+        self.pointers(items, take, refs);
         n
     }
 
@@ -39,8 +59,9 @@ impl Decoder<'_, '_> {
         }
     }
 
-    /// `collections.deque`: items block by block, left to right.
-    pub(super) fn deque(&self, addr: u64, info: &TypeInfo, out: &mut Decoded) {
+    /// `collections.deque`: items block by block, left to right; cut (and counted) at a
+    /// block met twice (a loop).
+    pub(super) fn deque(&mut self, addr: u64, info: &TypeInfo, out: &mut Decoded) {
         let h = self.heap;
         use crate::capture::facts::source as src;
         let (Some(n), Some(mut block), Some(left), Some(maxlen)) = (
@@ -60,7 +81,12 @@ impl Decoder<'_, '_> {
         }
         let mut index = left.clamp(0, DEQUE_BLOCKLEN as i64 - 1) as u64;
         let mut left_to_take = n.clamp(0, 1 << 30) as u64;
+        let mut blocks = rustc_hash::FxHashSet::default();
         while left_to_take > 0 && block != 0 {
+            if !blocks.insert(block) {
+                self.cut_short(info.id);
+                break;
+            }
             // block: leftlink, data[64], rightlink
             let take = (DEQUE_BLOCKLEN - index).min(left_to_take);
             self.pointers(block + 8 + index * 8, take, &mut out.refs);
@@ -99,6 +125,9 @@ impl Decoder<'_, '_> {
         if tk == b.int || tk == b.bool_ {
             if let Some(v) = sizes::int_decimal(h, k) {
                 return format!("[{v}]");
+            }
+            if let Some(bits) = sizes::int_bits(h, k) {
+                return format!("[<int bits={bits}>]");
             }
         }
         if k == b.none {

@@ -12,7 +12,7 @@ impl Decoder<'_, '_> {
         match info.base {
             Base::Nothing | Base::Dict => {}
             Base::List => {
-                self.list_items(addr, &mut out.refs);
+                self.list_items(addr, info.id, &mut out.refs);
             }
             Base::Tuple => {
                 let n = self.heap.ob_size(addr).unwrap_or(0).clamp(0, 1 << 28) as u64;

@@ -95,8 +95,19 @@ pub struct Decoder<'a, 'h> {
     pub interned: u64,
     /// Objects of each type whose referents were found by scanning.
     pub scanned: HashMap<u32, u64>,
+    /// Objects of each type whose walk was cut short because their memory contradicts
+    /// itself (a loop in linked blocks, more items than the object holds, an item array
+    /// another list owns): a heap corrupted by an extension's bug or by hostile code.
+    pub cut: HashMap<u32, u64>,
+    /// Item arrays of lists of `SHARED_ARRAY_MIN` or more items met so far: no two lists
+    /// share one.
+    list_arrays: rustc_hash::FxHashSet<u64>,
     key_labels: HashMap<u64, Rc<str>>,
 }
+
+/// Lists at least this long have their item array remembered (shorter ones that share an
+/// array can add no more than this many references each).
+const SHARED_ARRAY_MIN: u64 = 64;
 
 impl<'a, 'h> Decoder<'a, 'h> {
     pub fn new(heap: &'a Heap<'h>, types: Types, pools: &'a Pools, values: bool) -> Self {
@@ -109,6 +120,8 @@ impl<'a, 'h> Decoder<'a, 'h> {
             lookdict: None,
             interned: 0,
             scanned: HashMap::default(),
+            cut: HashMap::default(),
+            list_arrays: Default::default(),
             key_labels: HashMap::default(),
         }
     }
@@ -187,10 +200,22 @@ impl<'a, 'h> Decoder<'a, 'h> {
             Kind::Tuple => {
                 let n = self.heap.ob_size(addr).unwrap_or(0).clamp(0, 1 << 28) as u64;
                 out.len = Some(n);
-                self.pointers(addr + self.heap.off.tuple_items, n, &mut out.refs);
+                // The items are inside the object: no more than its block holds.
+                let items = self.heap.off.tuple_items;
+                let fits = match self
+                    .pools
+                    .block_size(addr.wrapping_sub(info.pre + self.debug_shift))
+                {
+                    Some(block) => block.saturating_sub(items + info.pre) / 8,
+                    None => n,
+                };
+                if fits < n {
+                    self.cut_short(tid);
+                }
+                self.pointers(addr + items, n.min(fits), &mut out.refs);
             }
             Kind::List => {
-                let n = self.list_items(addr, &mut out.refs);
+                let n = self.list_items(addr, tid, &mut out.refs);
                 out.len = Some(n);
             }
             Kind::Set => {
@@ -278,6 +303,11 @@ impl<'a, 'h> Decoder<'a, 'h> {
                     .filter(|&p| p != 0),
             );
         }
+    }
+
+    /// Count an object of type `tid` whose walk was cut short.
+    fn cut_short(&mut self, tid: u32) {
+        *self.cut.entry(tid).or_default() += 1;
     }
 
     /// Push the non-null pointers at the given offsets of the object.

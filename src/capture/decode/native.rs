@@ -49,9 +49,19 @@ impl Decoder<'_, '_> {
         if info.heap {
             out.refs.push(info.addr);
         }
+        // The list holds one link per entry of the cache's dict: no more are walked (a list
+        // that loops, or runs on past its entries, is cut and counted).
+        let cache = h.word(addr + src::LRU_CACHE).unwrap_or(0);
+        let entries = h
+            .i64(cache + h.off.dict_used)
+            .map_or(1 << 20, |n| n.clamp(0, 1 << 28) as u64);
         let mut link = h.word(addr + src::LRU_ELEM_NEXT).unwrap_or(0);
         let mut n = 0u64;
-        while link != addr && link != 0 && n < 1 << 28 {
+        while link != addr && link != 0 {
+            if n == entries {
+                self.cut_short(info.id);
+                break;
+            }
             self.fields(
                 link,
                 &[src::LRU_ELEM_KEY, src::LRU_ELEM_RESULT],
@@ -72,7 +82,6 @@ impl Decoder<'_, '_> {
             info.basicsize,
             &mut out.refs,
         );
-        let cache = h.word(addr + src::LRU_CACHE).unwrap_or(0);
         out.len = h.i64(cache + h.off.dict_used).map(|n| n.max(0) as u64);
         out.hits = h.i64(addr + src::LRU_HITS).map(|v| v.max(0) as u64);
         out.misses = h.i64(addr + src::LRU_MISSES).map(|v| v.max(0) as u64);
