@@ -743,7 +743,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__run)
-            opts="-o -h --output --at-exit --signal --every --tracemalloc --values --python --no-index --index --help"
+            opts="-o -h --output --at-exit --signal --every --tracemalloc --values --follow-forks --python --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

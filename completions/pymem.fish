@@ -156,6 +156,7 @@ complete -c pymem -n "__fish_pymem_using_subcommand run" -l tracemalloc -d 'Trac
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l python -d 'The Python interpreter to run' -r
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l at-exit -d 'A snapshot when the program exits (the default when no other trigger is given)'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
+complete -c pymem -n "__fish_pymem_using_subcommand run" -l follow-forks -d 'Children the program forks (workers, multiprocessing) take snapshots too, each named by its own pid. Without it only the program\'s own process does'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -s h -l help -d 'Print help'

@@ -33,9 +33,9 @@ pub fn keys_entries_kind(heap: &Heap, keys: u64) -> Option<(Vec<(u64, u64)>, boo
         o.keys_indices,
     ) {
         // 3.11+: kind 0 general, 1 unicode, 2 split.
-        let log2_size = heap.u8(keys + log2)? as u64;
-        let log2_index = heap.u8(keys + log2_index)? as u64;
-        let kind = heap.u8(keys + kind_at)?;
+        let log2_size = heap.u8(keys.wrapping_add(log2))? as u64;
+        let log2_index = heap.u8(keys.wrapping_add(log2_index))? as u64;
+        let kind = heap.u8(keys.wrapping_add(kind_at))?;
         let n = heap.word(keys.wrapping_add(nent_at))?;
         if log2_size > 30 || log2_index > 33 || n > MAX_ENTRIES || n > (1 << log2_size) {
             return None;
@@ -46,7 +46,7 @@ pub fn keys_entries_kind(heap: &Heap, keys: u64) -> Option<(Vec<(u64, u64)>, boo
         } else {
             o.unicode_entry()
         };
-        let start = keys + idx_at + (1u64 << log2_index);
+        let start = keys.wrapping_add(idx_at + (1u64 << log2_index));
         let raw = heap.bytes(start, (n * esize) as usize)?;
         let word = |e: usize, off: u64| {
             let at = e * esize as usize + off as usize;
@@ -69,7 +69,7 @@ pub fn keys_entries_kind(heap: &Heap, keys: u64) -> Option<(Vec<(u64, u64)>, boo
         0x1_0000..=0xffff_ffff => 4,
         _ => 8,
     };
-    let start = keys + o.keys_indices_legacy? + size * width;
+    let start = keys.wrapping_add(o.keys_indices_legacy? + size * width);
     let esize = o.entry_size;
     let raw = heap.bytes(start, (n * esize) as usize)?;
     let word = |e: usize, off: u64| {
@@ -153,9 +153,14 @@ pub fn keys_size(heap: &Heap, keys: u64) -> Option<u64> {
         o.keys_kind,
         o.keys_struct,
     ) {
-        let size = 1u64 << heap.u8(keys + log2)?;
-        let index_bytes = 1u64 << heap.u8(keys + log2_index)?;
-        let esize = if heap.u8(keys + kind_at)? == 0 {
+        // A table of more than 2^30 slots is no dict's (and a shift past 63 is garbage).
+        let pow2 = |at: u64| {
+            let log = heap.u8(keys.wrapping_add(at))?;
+            (log <= 33).then(|| 1u64 << log)
+        };
+        let size = pow2(log2)?;
+        let index_bytes = pow2(log2_index)?;
+        let esize = if heap.u8(keys.wrapping_add(kind_at))? == 0 {
             o.entry_size
         } else {
             o.unicode_entry().0
@@ -163,6 +168,9 @@ pub fn keys_size(heap: &Heap, keys: u64) -> Option<u64> {
         return Some(st + index_bytes + usable(size) * esize);
     }
     let size = heap.word(keys.wrapping_add(o.keys_size_legacy?))?;
+    if size == 0 || size > (1 << 30) || !size.is_power_of_two() {
+        return None;
+    }
     let width = match size {
         0..=0xff => 1,
         0x100..=0xffff => 2,

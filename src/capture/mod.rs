@@ -242,7 +242,7 @@ pub fn capture(
         let mut g = h.word(head).unwrap_or(0) & !3;
         let mut n = 0u64;
         while g != head && g != 0 && n < limit {
-            seeds.push(g + off.gc_head);
+            seeds.push(g.wrapping_add(off.gc_head));
             g = h.word(g).unwrap_or(0) & !3;
             n += 1;
         }

@@ -301,6 +301,9 @@ pub fn snapshot(t: &Target, out: &Path, values: bool, deadline: Option<Instant>)
         out,
     )
     .map_err(|e| match e {
+        // Killed while it was read: its memory went away under the copy, and what was
+        // copied is no heap. (A dying process may still look alive for a moment.)
+        _ if died_meanwhile(pid) => Error::Usage(format!("process {pid} exited during the read")),
         CaptureError::Collecting => Error::Usage(format!(
             "process {pid} was collecting garbage when it was stopped; try again"
         )),
@@ -316,6 +319,15 @@ pub fn snapshot(t: &Target, out: &Path, values: bool, deadline: Option<Instant>)
         copied_bytes: copied.image.len(),
         rss,
     })
+}
+
+/// Whether `pid` has exited (or is exiting) since it was read: checked again after a moment,
+/// since a process killed mid-read tears its memory down before it turns into a zombie.
+fn died_meanwhile(pid: u32) -> bool {
+    !target::alive(pid) || {
+        std::thread::sleep(Duration::from_millis(100));
+        !target::alive(pid)
+    }
 }
 
 /// `pymem attach PID --method read`.

@@ -163,6 +163,26 @@ impl Core {
             return Err("a core file with no memory in it".into());
         }
         core.segments.sort_by_key(|s| s.start);
+        core.files.sort_by_key(|f| (f.start, f.end));
+        // A process's mappings never overlap; a core whose do is forged, and would make
+        // every lookup below a search of everything.
+        let ends_before_next = |a: (u64, u64), b: (u64, u64)| a.0 <= a.1 && a.1 <= b.0;
+        if core.segments.windows(2).any(|w| {
+            !ends_before_next(
+                (w[0].start, w[0].start.saturating_add(w[0].size)),
+                (w[1].start, 0),
+            )
+        }) {
+            return Err("a corrupt core file (its memory segments overlap)".into());
+        }
+        if core
+            .files
+            .windows(2)
+            .any(|w| !ends_before_next((w[0].start, w[0].end), (w[1].start, 0)))
+            || core.files.last().is_some_and(|f| f.end < f.start)
+        {
+            return Err("a corrupt core file (its NT_FILE mappings overlap)".into());
+        }
         Ok(core)
     }
 
@@ -232,7 +252,7 @@ impl Core {
                 let file = self.file_at(s.start);
                 Mapping {
                     start: s.start,
-                    end: s.start + s.size,
+                    end: s.start.saturating_add(s.size),
                     readable: s.readable,
                     writable: s.writable,
                     executable: s.executable,
@@ -261,10 +281,17 @@ impl Core {
         let mut out = Vec::new();
         for f in &self.files {
             let mut at = f.start;
-            // Segments are sorted by start.
-            for s in &self.segments {
-                let (lo, hi) = (s.start, s.start + s.size);
-                if hi <= at || lo >= f.end {
+            // Segments are sorted and apart: from the last one that starts before the file.
+            let first = self
+                .segments
+                .partition_point(|s| s.start < f.start)
+                .saturating_sub(1);
+            for s in &self.segments[first..] {
+                let (lo, hi) = (s.start, s.start.saturating_add(s.size));
+                if lo >= f.end {
+                    break;
+                }
+                if hi <= at {
                     continue;
                 }
                 if lo > at {
@@ -289,7 +316,9 @@ impl Core {
     }
 
     fn file_at(&self, addr: u64) -> Option<&FileMapping> {
-        self.files.iter().find(|f| f.start <= addr && addr < f.end)
+        // Files are sorted and apart (checked when the core was opened).
+        let i = self.files.partition_point(|f| f.start <= addr);
+        self.files[..i].last().filter(|f| addr < f.end)
     }
 
     /// The executable's path, as the process saw it: the mapped file holding the entry point.
@@ -335,9 +364,9 @@ impl Core {
             .filter(|s| s.dumped < s.size && s.readable)
             .map(|s| {
                 (
-                    s.start + s.dumped,
-                    s.start + s.size,
-                    self.file_at(s.start + s.dumped),
+                    s.start.saturating_add(s.dumped),
+                    s.start.saturating_add(s.size),
+                    self.file_at(s.start.saturating_add(s.dumped)),
                 )
             })
             .collect();
@@ -358,7 +387,7 @@ impl Core {
                 notes.missing_bytes += hi - lo;
                 continue;
             };
-            let file_off = f.file_offset + (lo - f.start);
+            let file_off = f.file_offset.saturating_add(lo - f.start);
             // Pages past the end of the file are the zero pages of .bss: never dumped
             // only when never touched, so zero.
             let in_file = (map.len() as u64).saturating_sub(file_off).min(hi - lo);

@@ -79,10 +79,16 @@ pub fn parse_object<'a>(
     scratch: &mut Scratch<'a>,
 ) -> bool {
     scratch.clear();
-    let ok = parse(line, scratch).is_some();
+    // The references go straight into the chunk's column (no copy of a huge line's), and
+    // come out again if the line is not canonical. Memory that cannot be had is a refusal
+    // by the full parser, never an abort.
+    let mark = cols.refs.len();
+    let ok = parse(line, scratch, &mut cols.refs).is_some();
+    if !ok {
+        cols.refs.truncate(mark);
+    }
     if ok {
         let local = cols.next_local();
-        cols.refs.extend_from_slice(&scratch.refs);
         for (pos, text) in scratch.labels.drain(..) {
             cols.push_label(local, pos, Cow::Borrowed(text));
         }
@@ -101,7 +107,6 @@ pub fn parse_object<'a>(
 /// Reusable buffers for one line.
 #[derive(Default)]
 pub struct Scratch<'a> {
-    refs: Vec<u64>,
     labels: Vec<(u32, &'a str)>,
     buffers: Vec<(u64, u64)>,
     name: Option<&'a str>,
@@ -110,7 +115,6 @@ pub struct Scratch<'a> {
 
 impl Scratch<'_> {
     fn clear(&mut self) {
-        self.refs.clear();
         self.labels.clear();
         self.buffers.clear();
         self.name = None;
@@ -118,7 +122,7 @@ impl Scratch<'_> {
     }
 }
 
-fn parse<'a>(line: &'a [u8], out: &mut Scratch<'a>) -> Option<()> {
+fn parse<'a>(line: &'a [u8], out: &mut Scratch<'a>, refs: &mut Vec<u64>) -> Option<()> {
     let mut c = Cursor { s: line, i: 0 };
     c.eat(br#"{"k":"o","a":"#)?;
     let addr = c.uint()?;
@@ -132,7 +136,11 @@ fn parse<'a>(line: &'a [u8], out: &mut Scratch<'a>) -> Option<()> {
     c.eat(br#","r":["#)?;
     if c.peek() != Some(b']') {
         loop {
-            out.refs.push(c.uint()?);
+            let r = c.uint()?;
+            if refs.len() == refs.capacity() {
+                refs.try_reserve(refs.len().max(64)).ok()?;
+            }
+            refs.push(r);
             if c.eat(b",").is_none() {
                 break;
             }
@@ -220,6 +228,17 @@ mod tests {
         assert_eq!(c.names[0].1, "f");
         assert_eq!(c.buffers, [(0, 7, 64)]);
         assert!(fast(r#"{"k":"o","a":1,"t":0,"s":16,"rc":1,"r":[]}"#).is_some());
+    }
+
+    #[test]
+    fn a_line_that_falls_back_leaves_no_references_behind() {
+        let mut cols = ObjColumns::default();
+        let mut scratch = Scratch::default();
+        let ok = r#"{"k":"o","a":1,"t":0,"s":16,"rc":1,"r":[5]}"#;
+        let odd = r#"{"k":"o","a":2,"t":0,"s":16,"rc":1,"r":[6,7],"zz":1}"#;
+        assert!(parse_object(ok.as_bytes(), &mut cols, &mut scratch));
+        assert!(!parse_object(odd.as_bytes(), &mut cols, &mut scratch));
+        assert_eq!(cols.refs, [5]);
     }
 
     #[test]

@@ -285,6 +285,14 @@ impl<'de> Visitor<'de> for RefSeq<'_> {
     }
     fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
         while let Some(a) = seq.next_element::<u64>()? {
+            if self.0.len() == self.0.capacity()
+                && self.0.try_reserve(self.0.len().max(64)).is_err()
+            {
+                return Err(de::Error::custom(format!(
+                    "the references of this object need more memory than there is ({} read so far)",
+                    self.0.len()
+                )));
+            }
             self.0.push(a);
         }
         Ok(())

@@ -164,7 +164,13 @@ fn special_files_named_by_a_core_never_hang() {
     assert!(err.contains("not a regular file"), "{err}");
     assert_eq!(err.lines().count(), 1, "{err}");
     let out = run(
-        &[core.as_os_str(), "--exe".as_ref(), fifo.as_os_str()],
+        &[
+            core.as_os_str(),
+            "--exe".as_ref(),
+            fifo.as_os_str(),
+            "-o".as_ref(),
+            d.join("exe.jsonl").as_os_str(),
+        ],
         "--exe FIFO",
     );
     let err = String::from_utf8_lossy(&out.stderr);

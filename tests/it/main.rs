@@ -12,6 +12,7 @@ mod errors;
 mod external;
 mod field;
 mod frag;
+mod fuzz_capture;
 mod fuzz_loader;
 mod graph_engine;
 mod graph_fixtures;

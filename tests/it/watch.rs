@@ -116,6 +116,16 @@ fn first_in_top(snapshot: &Path, threshold: u64) -> (String, u64) {
     )
 }
 
+/// The watch's snapshot name for a threshold: in MiB where it is a whole number of them,
+/// else in bytes.
+fn snapshot_name(pid: u32, threshold: u64) -> String {
+    if threshold % MIB == 0 {
+        format!("pymem-{pid}-rss-{}MiB.jsonl", threshold / MIB)
+    } else {
+        format!("pymem-{pid}-rss-{threshold}B.jsonl")
+    }
+}
+
 #[test]
 fn watch_snapshots_a_growing_process_and_it_runs_on() {
     let dir = tempfile::tempdir().unwrap();
@@ -137,9 +147,7 @@ fn watch_snapshots_a_growing_process_and_it_runs_on() {
     let said: Vec<String> = err.try_iter().collect();
     assert_eq!(code, 0, "{said:?}");
     assert!(said.iter().any(|l| l.contains("reached")), "{said:?}");
-    let snapshot = dir
-        .path()
-        .join(format!("pymem-{}-rss-{}MiB.jsonl", g.pid, threshold / MIB));
+    let snapshot = dir.path().join(snapshot_name(g.pid, threshold));
     assert!(snapshot.exists(), "{said:?}");
     let (expr, retained) = first_in_top(&snapshot, threshold);
     assert_eq!(expr, "__main__.hoard");
@@ -176,9 +184,7 @@ fn watch_takes_one_snapshot_per_step_and_ends_with_the_process() {
     for (grow, reached) in [(35, first), (30, first + 30 * MIB)] {
         assert!(g.say(&format!("grow {grow}")).starts_with("rss "));
         let seen = until(&err, "reached", "pymem watch");
-        let snapshot = dir
-            .path()
-            .join(format!("pymem-{}-rss-{}MiB.jsonl", g.pid, reached / MIB));
+        let snapshot = dir.path().join(snapshot_name(g.pid, reached));
         assert!(snapshot.exists(), "{seen:?}");
         let (expr, r) = first_in_top(&snapshot, reached);
         assert_eq!(expr, "__main__.hoard");

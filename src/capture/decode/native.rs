@@ -247,7 +247,8 @@ impl Decoder<'_, '_> {
                 let items = h.word(addr + o.list_items).unwrap_or(0);
                 let allocated = h.i64(addr + o.list_allocated).unwrap_or(0).max(0) as u64;
                 if items != 0 {
-                    out.buffers.push(pool_or(items, allocated * 8));
+                    out.buffers
+                        .push(pool_or(items, allocated.saturating_mul(8)));
                 }
             }
             sizes::Owner::Set => {
