@@ -471,3 +471,67 @@ fn corrupt_linked_structures_are_cut_and_said() {
         );
     }
 }
+
+/// Item 10: a Python started through the dynamic loader (`ld-linux-x86-64.so.2 python3`)
+/// is read (it was "not a CPython process": Debian's interpreter is the executable itself,
+/// with no libpython, and the executable was the loader); a zombie is named as one (it was
+/// "not a CPython process" too).
+#[test]
+fn a_python_under_the_loader_is_read_and_a_zombie_is_named() {
+    let loader = Path::new("/lib64/ld-linux-x86-64.so.2");
+    // Debian's own python3 (no libpython: the case that failed); pyenv's where there is none.
+    let debian = Path::new("/usr/bin/python3");
+    let python = if debian.exists() { debian } else { python312() };
+    let dir = tempfile::tempdir().unwrap();
+    if loader.exists() {
+        let mut child = Reaper::spawn(
+            Command::new(loader)
+                .arg(python)
+                .arg("-c")
+                .arg("import os, sys; x = [1]; print(os.getpid(), flush=True); sys.stdin.read()")
+                .stdin(Stdio::piped())
+                .stdout(Stdio::piped()),
+        );
+        let pid = BufReader::new(child.0.stdout.take().unwrap())
+            .lines()
+            .next()
+            .unwrap()
+            .unwrap();
+        let mut cmd = pymem_process();
+        cmd.args(["--no-index", "attach", &pid, "-o"])
+            .arg(dir.path().join("loader.jsonl"));
+        let (out, _) = within(cmd, Duration::from_secs(120), "attach under the loader");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // A zombie: a child of this test that has exited and is not reaped yet.
+    let mut zombie = Command::new(python312())
+        .arg("-c")
+        .arg("pass")
+        .spawn()
+        .unwrap();
+    let pid = zombie.id().to_string();
+    let start = Instant::now();
+    while !std::fs::read_to_string(format!("/proc/{pid}/stat"))
+        .unwrap()
+        .rsplit_once(')')
+        .unwrap()
+        .1
+        .trim_start()
+        .starts_with('Z')
+    {
+        assert!(start.elapsed() < Duration::from_secs(30));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let mut cmd = pymem_process();
+    cmd.args(["--no-index", "attach", &pid, "-o"])
+        .arg(dir.path().join("zombie.jsonl"));
+    let (out, _) = within(cmd, Duration::from_secs(60), "attach a zombie");
+    zombie.wait().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("zombie"), "{err}");
+}
