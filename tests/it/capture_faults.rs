@@ -535,3 +535,91 @@ fn a_python_under_the_loader_is_read_and_a_zombie_is_named() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(err.contains("zombie"), "{err}");
 }
+
+/// A program that waits for a line on stdin, then re-executes itself, and after the exec
+/// holds `MIB` more MiB and says so.
+const EXECS_ITSELF: &str = "\
+import os, sys, time
+if len(sys.argv) > 1:
+    hoard = [b'x' * (1 << 20) for _ in range(int(sys.argv[1]))]
+    print('grown', flush=True)
+    time.sleep(120)
+else:
+    print(os.getpid(), flush=True)
+    sys.stdin.readline()
+    os.execv(sys.executable, [sys.executable, __file__, '80'])
+";
+
+/// Item 8: a watched program that re-executes itself (new addresses, a new interpreter) is
+/// followed: the snapshot that fails against the old process is tried again against the new
+/// one (it ended the watch with "main interpreter was not found").
+#[test]
+fn watch_follows_a_program_that_re_executes_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("execs.py");
+    std::fs::write(&script, EXECS_ITSELF).unwrap();
+    let mut target = Reaper::spawn(
+        Command::new(python312())
+            .arg(&script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped()),
+    );
+    let mut lines = BufReader::new(target.0.stdout.take().unwrap()).lines();
+    let pid = lines.next().unwrap().unwrap();
+    let rss_kib: u64 = std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap();
+    let threshold = (rss_kib << 10) + (40 << 20);
+    let out_dir = dir.path().join("snaps");
+    let mut watch = Reaper::spawn(
+        pymem_process()
+            .args([
+                "watch",
+                &pid,
+                "--rss",
+                &threshold.to_string(),
+                "--every",
+                "50ms",
+                "-o",
+            ])
+            .arg(&out_dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped()),
+    );
+    let mut said = BufReader::new(watch.0.stderr.take().unwrap()).lines();
+    let first = said.next().unwrap().unwrap();
+    assert!(first.contains("watching process"), "{first}");
+    // Now the program replaces itself, then grows past the threshold.
+    use std::io::Write;
+    writeln!(target.0.stdin.as_mut().unwrap(), "go").unwrap();
+    assert_eq!(lines.next().unwrap().unwrap(), "grown");
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = watch.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(120),
+            "the watch did not end"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let rest: Vec<String> = said.map_while(|l| l.ok()).collect();
+    assert!(status.success(), "{rest:?}");
+    let snaps: Vec<PathBuf> = std::fs::read_dir(&out_dir)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "jsonl"))
+        .collect();
+    assert_eq!(snaps.len(), 1, "{rest:?}");
+    let s = crate::common::json(&["--no-index", "summary", snaps[0].to_str().unwrap()]);
+    assert!(
+        s["snapshot"]["objects"].as_u64().unwrap() > 1000,
+        "{rest:?}"
+    );
+    drop(target);
+}

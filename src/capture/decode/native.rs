@@ -50,7 +50,8 @@ impl Decoder<'_, '_> {
             out.refs.push(info.addr);
         }
         // The list holds one link per entry of the cache's dict: no more are walked (a list
-        // that loops, or runs on past its entries, is cut and counted).
+        // that loops, or runs on past its entries, is cut and counted). One link of slack: a
+        // process stopped inside an update may have linked an entry its dict lacks yet.
         let cache = h.word(addr + src::LRU_CACHE).unwrap_or(0);
         let entries = h
             .i64(cache + h.off.dict_used)
@@ -58,7 +59,7 @@ impl Decoder<'_, '_> {
         let mut link = h.word(addr + src::LRU_ELEM_NEXT).unwrap_or(0);
         let mut n = 0u64;
         while link != addr && link != 0 {
-            if n == entries {
+            if n > entries {
                 self.cut_short(info.id);
                 break;
             }
