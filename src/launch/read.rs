@@ -36,7 +36,9 @@ fn not_permitted(pid: u32) -> Error {
     ))
 }
 
-/// Find the interpreter of `pid` and check that pymem can read this version and build.
+/// Find the interpreter of `pid` and check that pymem can read this version and build. A
+/// process that has exited, or exits meanwhile (its maps and memory vanish, which would read
+/// as "not permitted" or "not CPython"), is named as such.
 pub fn inspect(pid: u32) -> Result<Target> {
     target::require_exists(pid)?;
     let gone = || {
@@ -47,10 +49,12 @@ pub fn inspect(pid: u32) -> Result<Target> {
     if !target::alive(pid) {
         return Err(gone());
     }
+    inspect_running(pid).map_err(|e| if target::alive(pid) { e } else { gone() })
+}
+
+fn inspect_running(pid: u32) -> Result<Target> {
     let maps = maps::of_process(pid).map_err(|e| {
-        if !target::alive(pid) {
-            gone()
-        } else if e.kind() == std::io::ErrorKind::PermissionDenied {
+        if e.kind() == std::io::ErrorKind::PermissionDenied {
             not_permitted(pid)
         } else {
             Error::Usage(format!("cannot read the mappings of process {pid}: {e}"))
@@ -68,20 +72,13 @@ pub fn inspect(pid: u32) -> Result<Target> {
         }
     };
     let binary = binary::locate(&maps, exe.as_deref(), &open).map_err(|_| {
-        if !target::alive(pid) {
-            return gone();
-        }
         Error::Usage(format!(
             "process {pid} is not a CPython process (no interpreter with _PyRuntime is mapped)"
         ))
     })?;
     let mem = LiveProcess::open(pid);
     if mem.read_u64(binary.symbols["_PyRuntime"]).is_err() {
-        return Err(if target::alive(pid) {
-            not_permitted(pid)
-        } else {
-            gone()
-        });
+        return Err(not_permitted(pid));
     }
     let runtime = Runtime::locate(&mem, &binary)
         .map_err(|e| Error::Usage(format!("cannot read the interpreter of process {pid}: {e}")))?;
