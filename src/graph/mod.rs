@@ -3,7 +3,9 @@
 //!
 //! Node `n` (one past the last object) is the virtual root. Its successors are the snapshot's
 //! roots and, after them, one entry per island of objects that no root reaches (garbage
-//! cycles awaiting collection), so every object has a dominator. One iterative depth-first
+//! cycles awaiting collection), so every object has a dominator. Edges from garbage into
+//! live objects are left out of the dominator computation: what is about to be collected
+//! keeps nothing alive. One iterative depth-first
 //! search numbers every node in preorder, finds those islands and sorts the edges by
 //! direction for the dominator computation. Nothing here recurses: heap graphs hold chains
 //! of millions of objects.
@@ -68,6 +70,7 @@ impl<'a> Graph<'a> {
             parent: Vec::with_capacity(n + 1),
             back: Vec::new(),
             stack: Vec::new(),
+            live_below: 0,
         };
         dfs.seen[n] = Seen { num: 0, lowest: 0 };
         dfs.order.push(n as u32);
@@ -85,6 +88,7 @@ impl<'a> Graph<'a> {
             dfs.run_from(r);
         }
         let reachable_below = dfs.order.len() as u32;
+        dfs.live_below = reachable_below;
         for v in 0..n as u32 {
             if dfs.seen[v as usize].num == NONE {
                 root_succ.push(v);
@@ -287,6 +291,12 @@ struct Dfs<'a> {
     parent: Vec<u32>,
     back: Vec<(u32, u32)>,
     stack: Vec<Frame>,
+    /// While garbage islands are searched: numbers below this were reached from a real
+    /// root, and an edge from garbage into them is left out of the dominator computation.
+    /// Garbage awaiting collection keeps nothing alive, so it must not share the
+    /// dominance of live objects (mypy's checkers, in cycles not yet collected, would
+    /// otherwise make its whole build "held jointly"). Zero while roots are searched.
+    live_below: u32,
 }
 
 impl Dfs<'_> {
@@ -333,7 +343,7 @@ impl Dfs<'_> {
                 self.visit(w, from);
             } else if seen.num > from {
                 seen.lowest = seen.lowest.min(from);
-            } else if seen.num < from {
+            } else if seen.num < from && seen.num >= self.live_below {
                 self.back.push((seen.num, from));
             }
         }

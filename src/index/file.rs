@@ -17,8 +17,9 @@ use std::sync::Arc;
 use xxhash_rust::xxh3::xxh3_64;
 
 pub const MAGIC: &[u8; 8] = b"PYMEMIDX";
-/// The layout version; any change to what a section holds changes it.
-pub const FORMAT: u32 = 1;
+/// The layout version; any change to what a section holds changes it (2: garbage no
+/// longer shares the dominance of live objects).
+pub const FORMAT: u32 = 2;
 const HEAD: usize = 64;
 const ROW: usize = 32;
 const ALIGN: usize = 64;
