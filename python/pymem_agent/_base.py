@@ -35,6 +35,7 @@ _t_itemsize = _tdict["__itemsize__"].__get__
 _t_qualname = _tdict["__qualname__"].__get__
 _t_module = _tdict["__module__"].__get__
 _t_mro_slot = _tdict["__mro__"].__get__
+_t_base = _tdict["__base__"].__get__
 
 
 def _t_mro(t):
@@ -115,5 +116,28 @@ _HERE = os.path.dirname(_ME)
 
 
 _member_descriptor = type(type.__dict__["__basicsize__"])
+
+
+# tp_traverse's offset in PyTypeObject (the same on 3.8-3.15), and the traversal of every
+# class a `class` statement makes (subtype_traverse), read from one. A heap type with
+# another traversal is made by C code (an extension's PyType_FromSpec, Cython, mypyc).
+_TP_TRAVERSE = 184
+
+
+class _AnyClass:
+    pass
+
+
+def _traverse_of(t):
+    return _U64.unpack(ctypes.string_at(id(t) + _TP_TRAVERSE, 8))[0]
+
+
+_SUBTYPE_TRAVERSE = _traverse_of(_AnyClass)
+
+
+def _python_class(t, flags):
+    """Whether t was made by a `class` statement, not by C code."""
+    return bool(flags & _HEAPTYPE) and _traverse_of(t) == _SUBTYPE_TRAVERSE
+
 _t_dictoffset = _tdict["__dictoffset__"].__get__
 _t_name = _tdict["__name__"].__get__

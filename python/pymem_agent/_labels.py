@@ -5,7 +5,6 @@ import _struct
 import ctypes
 
 from ._base import (
-    _HEAPTYPE,
     _INLINE_VALUES,
     _MANAGED_DICT,
     _NOW,
@@ -18,11 +17,12 @@ from ._base import (
     _dict_keys,
     _get_referents,
     _member_descriptor,
+    _python_class,
     _mod_name,
     _t_basicsize,
     _t_dictoffset,
     _t_flags,
-    _t_mro,
+    _t_base,
     _t_mro_slot,
     _t_name,
     _t_ns,
@@ -32,16 +32,22 @@ from ._names import _js, _key_label, _type_name
 
 
 def _slot_descriptors(t):
-    """(name, member descriptor) of every __slots__ entry in the MRO (C-level reads only)."""
+    """(name, member descriptor) of every __slots__ entry of t and of the classes whose
+    layout it extends (its tp_base chain), most derived first, while they are classes made
+    by `class` statements (C-level reads only). Members of other classes may describe
+    another layout: a mypyc class's base trait has its __dict__ member where the class
+    itself keeps a native field, and reading it there crashed the process."""
     out = []
-    for c in _t_mro(t):
-        if not _t_flags(c) & _HEAPTYPE:
-            continue
+    c = t
+    for _ in range(64):  # a bound, against a corrupt chain
+        if c is None or not _python_class(c, _t_flags(c)):
+            break
         for d in _get_referents(_t_ns(c)):
             if type(d) is dict:
                 for k, v in list(_dict_items(d)):
                     if type(v) is _member_descriptor and type(k) is str:
                         out.append((k, v))
+        c = _t_base(c)
     return out
 
 

@@ -2,19 +2,18 @@
 label their references."""
 
 import array
-import ctypes
 
 from ._base import (
     _HAVE_GC,
     _HEAPTYPE,
     _MANAGED_DICT,
     _MANAGED_WEAKREF,
-    _U64,
     _V,
     _codetype,
     _get_referents,
     _getrefcount,
     _getsizeof,
+    _python_class,
     _t_basicsize,
     _t_flags,
     _t_itemsize,
@@ -190,21 +189,3 @@ def _sole_reference_count():
     del parent  # the object is now held only by `refs`, standing in for its one parent
     for r in refs:
         return _getrefcount(r) + 1  # + the parent's own reference, which `refs` replaced
-
-
-# tp_traverse's offset in PyTypeObject (the same on 3.8-3.15), and the traversal of every
-# class a `class` statement makes (subtype_traverse), read from one: _Types. A heap type
-# with another traversal is made by C code (an extension's PyType_FromSpec, Cython).
-_TP_TRAVERSE = 184
-
-
-def _traverse_of(t):
-    return _U64.unpack(ctypes.string_at(id(t) + _TP_TRAVERSE, 8))[0]
-
-
-_SUBTYPE_TRAVERSE = _traverse_of(_Types)
-
-
-def _python_class(t, flags):
-    """Whether t was made by a `class` statement, not by C code."""
-    return bool(flags & _HEAPTYPE) and _traverse_of(t) == _SUBTYPE_TRAVERSE

@@ -416,7 +416,15 @@ impl Types {
             "collections.deque" => return (Kind::Deque, Base::Nothing),
             "functools._lru_cache_wrapper" => return (Kind::LruCache, Base::Nothing),
             "functools._lru_list_elem" => return (Kind::LruElem, Base::Nothing),
-            "NoneType" | "NotImplementedType" | "ellipsis" => return (Kind::Leaf, Base::Nothing),
+            // Static singletons' types; a class of C code may share the name (mypy's own
+            // `mypy.types.NoneType`, compiled by mypyc, has tp_name "NoneType").
+            "NoneType" | "NotImplementedType" | "ellipsis"
+                if heap.word(addr.wrapping_add(heap.off.tp_flags)).unwrap_or(0)
+                    & flags::HEAPTYPE
+                    == 0 =>
+            {
+                return (Kind::Leaf, Base::Nothing)
+            }
             _ => {}
         }
         // Subclasses: a dict or a type anywhere among the bases decides, as it does for the

@@ -24,6 +24,7 @@ mod inputs;
 mod layouts;
 mod leak_fixtures;
 mod leaks;
+mod mypy_build;
 mod native;
 mod outside;
 mod postmortem;
