@@ -268,7 +268,7 @@ pub fn capture(
     // Removed again unless the capture completes.
     let mut guard = PartialFile(Some(tmp.clone()));
     let mut lines = write::Lines::new(write::Background::new(file));
-    let io = |e: std::io::Error| fail(format!("writing the snapshot: {e}"));
+    let io = |e: std::io::Error| fail(format!("writing {}: {e}", path.display()));
     lines
         .raw(
             &header(

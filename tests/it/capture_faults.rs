@@ -64,13 +64,9 @@ fn waiting_python(python: &Path, script: &str) -> (Reaper, String) {
     (child, pid)
 }
 
+/// The tracer of a process given by its pid as text (the library's own reading of /proc).
 fn tracer_of(pid: &str) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("TracerPid:"))
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|&t| t != 0)
+    pymem::remote::proc_status::tracer_of(pid.parse().ok()?)
 }
 
 /// Item 1: SIGKILL of the target while pymem has it stopped for the copy of a ~1 GB heap.
@@ -393,6 +389,37 @@ fn stale_partial_files_are_removed_by_the_next_capture() {
         "a partial file touched a moment ago was removed"
     );
     assert!(unrelated.exists());
+}
+
+/// Item 10: a write the OS refuses (here past the file-size limit, as on a full disk) is one
+/// line naming the file and the OS's reason (it was "the writer thread stopped"), exit 2,
+/// no partial file left, and the target running, untraced.
+#[test]
+fn a_write_the_os_refuses_is_named_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, pid) = waiting_python(python312(), "x = [str(i) for i in range(100000)]");
+    let mut cmd = Command::new("prlimit");
+    cmd.arg("--fsize=1000000")
+        .arg(assert_cmd::cargo::cargo_bin("pymem"))
+        .args(["--no-index", "attach", &pid, "-o"])
+        .arg(dir.path().join("heap.jsonl"));
+    let (out, _) = within(cmd, Duration::from_secs(120), "attach");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("heap.jsonl") && err.contains("File too large"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert!(left.is_empty(), "left behind: {left:?}");
+    assert!(tracer_of(&pid).is_none(), "the target is still traced");
+    let state = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    assert!(
+        !state.contains(") t ") && !state.contains(") T "),
+        "{state}"
+    );
+    drop(child);
 }
 
 /// Item 8: `--every 0s` would spin a core: refused.
