@@ -2,6 +2,7 @@
 //! it exists, that it may be traced, which CPython it runs, and whether any of its threads is
 //! left stopped (so that it can be resumed on every path).
 
+pub use pymem::remote::proc_status::{alive, thread_states, tracer_of};
 use pymem::{Error, Result};
 use std::path::Path;
 
@@ -41,38 +42,6 @@ pub fn python_minor(pid: u32) -> Result<Option<(u32, u32)>> {
         }
     }
     Ok(None)
-}
-
-/// The pid of the process tracing `pid`, if any (`TracerPid` in its status).
-pub fn tracer_of(pid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("TracerPid:"))
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|&t| t != 0)
-}
-
-/// The scheduler state letter of every thread of `pid` (`R`, `S`, `T` stopped, `t` traced...).
-pub fn thread_states(pid: u32) -> Vec<char> {
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return Vec::new();
-    };
-    tasks
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
-        .filter_map(|stat| {
-            // The state follows the command name, which is in parentheses and may hold any byte.
-            let after = &stat[stat.rfind(')')? + 1..];
-            after.trim_start().chars().next()
-        })
-        .collect()
-}
-
-/// Whether the process still exists (and is not a zombie).
-pub fn alive(pid: u32) -> bool {
-    let states = thread_states(pid);
-    !states.is_empty() && states.iter().any(|&s| s != 'Z' && s != 'X')
 }
 
 /// Resume the process if any of its threads was left in a job-control stop (`T`): a tracer

@@ -111,7 +111,7 @@ impl LiveProcess {
                         }
                         done = end;
                     }
-                    if done == 0 && !crate::remote::stop::has_memory(self.pid as u32) {
+                    if done == 0 && !crate::remote::proc_status::alive(self.pid as u32) {
                         return Err(Gone);
                     }
                     done

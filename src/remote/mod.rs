@@ -5,6 +5,7 @@
 //! - [`image`]: a copy of a stopped process's memory (or a core's, mapped);
 //! - [`core`]: ELF core files: their segments, notes and the files they name;
 //! - [`maps`]: the target's memory mappings (`/proc/PID/maps`);
+//! - [`proc_status`]: its tracer, its threads' states, whether it is gone;
 //! - [`procmem`]: its resident memory by kind of mapping (`smaps`, `pagemap`);
 //! - [`binary`]: the ELF file that holds the interpreter (executable or libpython), its
 //!   symbols and where it is loaded;
@@ -18,6 +19,7 @@ pub mod image;
 pub mod layout;
 pub mod maps;
 pub mod memory;
+pub mod proc_status;
 pub mod procmem;
 pub mod runtime;
 pub mod stop;

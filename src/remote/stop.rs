@@ -6,6 +6,7 @@
 //! path out — an error, a panic, the caller's return — resumes the process; if pymem itself
 //! dies, the kernel detaches its tracees and they run on.
 
+use super::proc_status::tracer_of;
 use nix::sys::ptrace;
 use nix::sys::signal::Signal;
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
@@ -41,27 +42,6 @@ fn tids(pid: u32) -> Vec<i32> {
         .flatten()
         .filter_map(|e| e.file_name().to_str()?.parse().ok())
         .collect()
-}
-
-/// Whether `pid` still has its memory: it exists and is not a zombie (a process killed while
-/// stopped stays one until its tracer lets go).
-pub fn has_memory(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat"))
-        .ok()
-        .and_then(|s| {
-            let state = s.rsplit_once(')')?.1.trim_start().chars().next()?;
-            Some(state != 'Z' && state != 'X')
-        })
-        .unwrap_or(false)
-}
-
-fn tracer_of(pid: u32) -> Option<u32> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("TracerPid:"))
-        .and_then(|v| v.trim().parse().ok())
-        .filter(|&t| t != 0)
 }
 
 impl Stopped {
