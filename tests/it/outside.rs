@@ -233,8 +233,9 @@ fn a_read_from_outside_equals_the_agent_on_every_cpython() {
 
 /// Issue 26: compiled third-party code from PyPI, pinned — mypy (compiled by mypyc: its
 /// classes keep int attributes as tagged words), lxml (Cython: its shared types' modules
-/// are not strings), pydantic-core (PyO3) and contourpy (pybind11) — read from outside as
-/// the agent sees it, where PyPI has their wheels.
+/// are not strings), pydantic-core (PyO3), contourpy (pybind11) and gemmi (nanobind) — read
+/// from outside as the agent sees it, where PyPI has their wheels. mypy also type-checks a
+/// real package there, so the whole heap of a mypyc program is compared.
 #[test]
 fn compiled_third_party_code_reads_as_the_agent_sees_it() {
     let mut tried = 0;
@@ -243,7 +244,7 @@ fn compiled_third_party_code_reads_as_the_agent_sees_it() {
             "compiled",
             version,
             python,
-            &["mypy", "lxml", "pydantic_core", "contourpy"],
+            &["mypy", "lxml", "pydantic_core", "contourpy", "gemmi"],
             COMPILED_PACKAGES,
         ) else {
             eprintln!("note: {version}: no wheels of {COMPILED_PACKAGES:?}: skipped");
@@ -262,6 +263,7 @@ fn compiled_third_party_code_reads_as_the_agent_sees_it() {
                 extra_edges: 0.005,
                 atoms: 4000,
                 extension_sizes: true,
+                held_in_blocks: NANOBIND_FUNCTIONS,
             },
         );
     }
@@ -270,6 +272,10 @@ fn compiled_third_party_code_reads_as_the_agent_sees_it() {
         "compiled packages installed on {tried} CPythons"
     );
 }
+
+/// nanobind's functions keep their default arguments in a C++ array of their own: only
+/// their traversal (the agent) sees those objects.
+const NANOBIND_FUNCTIONS: &[&str] = &["nanobind.nb_func", "nanobind.nb_method"];
 
 /// What `.ci/run` installs too: pinned per version range (mypy 1.14.1 is the last with wheels
 /// for 3.8; 3.14 needs newer releases; 3.15 has no lxml wheel yet, so it is skipped).
@@ -282,6 +288,8 @@ pub const COMPILED_PACKAGES: &[&str] = &[
     "pydantic==2.12.3; python_version>='3.14'",
     "contourpy==1.1.1; python_version<'3.13'",
     "contourpy==1.3.3; python_version>='3.13'",
+    "gemmi==0.7.0; python_version<'3.14'",
+    "gemmi==0.7.5; python_version>='3.14'",
     // What mypy checks here and in tests/it/mypy_build.rs (pydantic depends on it too).
     "annotated-types==0.7.0",
 ];
@@ -295,12 +303,17 @@ struct Tolerance {
     atoms: usize,
     /// Objects of extension types may differ in size by what their C `__sizeof__` adds.
     extension_sizes: bool,
+    /// Types whose traversal visits objects they hold through C blocks of their own, which
+    /// no scan of the object reaches: what only they hold is the agent's alone (a bounded
+    /// number, said in the note).
+    held_in_blocks: &'static [&'static str],
 }
 
 const STDLIB: Tolerance = Tolerance {
     extra_edges: 0.005,
     atoms: 400,
     extension_sizes: false,
+    held_in_blocks: &[],
 };
 
 fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], tol: Tolerance) {
@@ -329,8 +342,17 @@ fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], tol: To
             m
         };
         let only_set: HashSet<u64> = only_agent.iter().copied().collect();
+        let mut in_blocks = 0;
         for o in &only_agent {
             let by = referrers.get(o).cloned().unwrap_or_default();
+            if !by.is_empty()
+                && by
+                    .iter()
+                    .all(|b| only_set.contains(b) || tol.held_in_blocks.contains(&a.type_name(*b)))
+            {
+                in_blocks += 1;
+                continue;
+            }
             assert!(
                 !by.is_empty()
                     && by.iter().all(|b| own.contains(b)
@@ -342,6 +364,16 @@ fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], tol: To
                     a.type_name(*o)
                 ))
             );
+        }
+        assert!(
+            in_blocks <= 100,
+            "{}",
+            ctx(&format!(
+                "{in_blocks} objects held only in extensions' own blocks"
+            ))
+        );
+        if in_blocks > 0 {
+            eprintln!("note: {version}: {in_blocks} objects held only through extensions' own blocks (nanobind's default arguments) are the agent's alone");
         }
         let only_read_set: HashSet<u64> = r
             .objects
@@ -399,6 +431,7 @@ fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], tol: To
         let mut extra_edges = 0usize;
         let mut edges = 0usize;
         let mut type_edges = 0usize;
+        let mut block_edges = 0usize;
         for (&addr, x) in &a.objects {
             let Some(y) = r.objects.get(&addr) else {
                 continue;
@@ -538,7 +571,11 @@ fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], tol: To
                         "referents of 0x{addr:x} ({tn}): the read lacks some of {ta:?}: {tr:?}"
                     ))
                 );
-                lacking_edges += lacking;
+                if tol.held_in_blocks.contains(&tn.as_str()) {
+                    block_edges += lacking;
+                } else {
+                    lacking_edges += lacking;
+                }
                 // An instance of a heap type holds a reference to its type (counted in the
                 // type's reference count), which the read records whether or not the
                 // type's traversal visits it (mypyc's does not): counted apart.
@@ -570,6 +607,13 @@ fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], tol: To
             ctx(&format!("{size_gaps} extension sizes differ"))
         );
         assert!(
+            block_edges <= 2000,
+            "{}",
+            ctx(&format!(
+                "{block_edges} referents held in extensions' own blocks"
+            ))
+        );
+        assert!(
             lacking_edges <= 100,
             "{}",
             ctx(&format!(
@@ -577,10 +621,10 @@ fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], tol: To
             ))
         );
         eprintln!(
-            "note: {version}: {size_gaps} extension sizes differ, {lacking_edges} referents held through extensions' own blocks missing from scans, {type_edges} references to their heap types their traversal leaves out"
+            "note: {version}: {size_gaps} extension sizes differ, {lacking_edges} referents held through extensions' own blocks missing from scans, {type_edges} references to their heap types their traversal leaves out, {block_edges} referents of nanobind functions (default arguments) missing"
         );
         eprintln!(
-            "note: {version}: {} objects in both, {only_read} only in the read, {} only in the agent's (its own), {rc_diffs} counts of the agent's machinery higher, {atom_diffs} of shared atoms moved, {extra_edges} extra edges from scans ({:.3} % of {edges})",
+            "note: {version}: {} objects in both, {only_read} only in the read, {} only in the agent's (its own, or in extensions' blocks), {rc_diffs} counts of the agent's machinery higher, {atom_diffs} of shared atoms moved, {extra_edges} extra edges from scans ({:.3} % of {edges})",
             a.objects.len() - only_agent.len(),
             only_agent.len(),
             ratio * 100.0

@@ -157,7 +157,7 @@ c_point = Point(1, 2)
 # mypy is compiled by mypyc, whose classes keep int attributes as tagged words (an int's
 # address plus one when it does not fit in 62 bits: Instance._hash); lxml by Cython, whose
 # shared function type has no string __module__; pydantic-core by PyO3 (Rust); contourpy by
-# pybind11 (issue 26).
+# pybind11; gemmi by nanobind (issue 26).
 compiled = None
 if os.environ.get("PYMEM_COMPILED"):
     from lxml import etree
@@ -187,6 +187,13 @@ if os.environ.get("PYMEM_COMPILED"):
     validated = validator.validate_python(list(range(50)))
     contours = contourpy.contour_generator(z=numpy.arange(64.0).reshape(8, 8))
     contour_lines = contours.lines(20.0)
+    import gemmi
+
+    cells = [gemmi.UnitCell(10.0 + i, 20.0, 30.0, 90.0, 90.0, 90.0) for i in range(200)]
+    structure = gemmi.Structure()
+    structure.add_model(gemmi.Model("1"))
+    structure.cell = cells[0]
+    group = gemmi.find_spacegroup_by_name("P 21 21 21")
     # mypy at work: it type-checks a real package from PyPI (annotated_types, pinned) and
     # the build result stays, as in a language server: a whole mypyc heap, whose ints in
     # tagged words were 14 % of all its ints and mostly missed (issue 26).
@@ -197,7 +204,8 @@ if os.environ.get("PYMEM_COMPILED"):
         ["-p", "annotated_types", "--no-incremental", "--cache-dir", os.devnull])
     mypy_result = mypy_build.build(sources, mypy_options)
     compiled = (instances, tree, tree.findall("a"), etree.tostring, orders, validator,
-                validated, contours, contour_lines, mypy_result)
+                validated, contours, contour_lines, mypy_result, cells, structure, group,
+                gemmi.UnitCell.fractionalize)
 
 parked = threading.Event()
 ready = threading.Event()
