@@ -11,6 +11,7 @@ pub mod column;
 pub mod error;
 pub mod graph;
 pub mod index;
+pub mod le;
 pub mod regular_file;
 pub mod remote;
 pub mod report;

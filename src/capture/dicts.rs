@@ -5,6 +5,7 @@
 use super::heap::Heap;
 use super::strings;
 use super::types::Builtins;
+use crate::le::u64_at;
 
 /// The largest table decoded (a corrupt size must not allocate the world).
 const MAX_ENTRIES: u64 = 1 << 28;
@@ -50,7 +51,7 @@ pub fn keys_entries_kind(heap: &Heap, keys: u64) -> Option<(Vec<(u64, u64)>, boo
         let raw = heap.bytes(start, (n * esize) as usize)?;
         let word = |e: usize, off: u64| {
             let at = e * esize as usize + off as usize;
-            u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"))
+            u64_at(raw, at)
         };
         let out = (0..n as usize)
             .map(|e| (word(e, ekey), word(e, evalue)))
@@ -74,7 +75,7 @@ pub fn keys_entries_kind(heap: &Heap, keys: u64) -> Option<(Vec<(u64, u64)>, boo
     let raw = heap.bytes(start, (n * esize) as usize)?;
     let word = |e: usize, off: u64| {
         let at = e * esize as usize + off as usize;
-        u64::from_le_bytes(raw[at..at + 8].try_into().expect("8 bytes"))
+        u64_at(raw, at)
     };
     let out = (0..n as usize)
         .map(|e| (word(e, o.entry_key), word(e, o.entry_value)))
@@ -116,7 +117,7 @@ pub fn table(heap: &Heap, dict: u64, lookdict: Option<u64>) -> Option<Table> {
         raw.iter()
             .enumerate()
             .map(|(i, &(k, _))| {
-                let v = u64::from_le_bytes(vals[i * 8..i * 8 + 8].try_into().expect("8 bytes"));
+                let v = u64_at(vals, i * 8);
                 (k, v)
             })
             .filter(|&(k, v)| k != 0 && v != 0)

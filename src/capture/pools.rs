@@ -6,6 +6,7 @@
 //! pool header is validated as the agent validates it (size class, grid, counts, arena index).
 
 use super::heap::Heap;
+use crate::le::{u32_at, u64_at};
 use rustc_hash::FxHashMap as HashMap;
 
 /// One carved pool: (address, size class, blocks in use, next offset).
@@ -49,8 +50,8 @@ impl Pools {
             ..Pools::default()
         };
         let table = heap.bytes(arenas_ptr, (maxarenas * o.arena_object_size) as usize)?;
-        let word = |at: usize| u64::from_le_bytes(table[at..at + 8].try_into().expect("8"));
-        let u32_at = |at: usize| u32::from_le_bytes(table[at..at + 4].try_into().expect("4"));
+        let word = |at: usize| u64_at(table, at);
+        let half = |at: usize| u32_at(table, at);
         for i in 0..maxarenas {
             let at = (i * o.arena_object_size) as usize;
             let address = word(at + o.arena_address as usize);
@@ -58,8 +59,8 @@ impl Pools {
                 continue;
             }
             let pool_address = word(at + o.arena_pool_address as usize);
-            let nfree = u32_at(at + o.arena_nfreepools as usize);
-            let ntotal = u32_at(at + o.arena_ntotalpools as usize);
+            let nfree = half(at + o.arena_nfreepools as usize);
+            let ntotal = half(at + o.arena_ntotalpools as usize);
             if !(address <= pool_address && pool_address <= address + asize && nfree <= ntotal) {
                 continue;
             }

@@ -10,6 +10,7 @@
 //! (u64), length in bytes (u64), checksum (u64: XXH3-64 of the XXH3-64s of the section's 1 MiB blocks, little-endian).
 
 use crate::error::{Error, Result};
+use crate::le::{u32_at, u64_at};
 use std::borrow::Cow;
 use std::io::Write;
 use std::path::Path;
@@ -149,14 +150,6 @@ pub enum Unusable {
     OtherVersion,
     /// Damaged: rebuild, saying why.
     Bad(String),
-}
-
-fn u32_at(b: &[u8], at: usize) -> u32 {
-    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
-}
-
-fn u64_at(b: &[u8], at: usize) -> u64 {
-    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
 /// Whether `bytes` begin like an index file.

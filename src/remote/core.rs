@@ -12,6 +12,7 @@
 use super::image::{Bytes, Image};
 use super::maps::Mapping;
 use super::memory::Memory;
+use crate::le::{u32_at, u64_at};
 use object::elf;
 use object::read::elf::{FileHeader, ProgramHeader};
 use object::Endianness;
@@ -189,9 +190,6 @@ impl Core {
     /// Note headers: namesz, descsz, type (4 bytes each), then name and desc, each padded to
     /// 4 bytes (core files from Linux and gdb align notes to 4).
     fn read_notes(&mut self, mut notes: &[u8]) -> Result<(), String> {
-        let u32_at = |b: &[u8], i: usize| -> u32 {
-            u32::from_le_bytes(b[i..i + 4].try_into().expect("4 bytes"))
-        };
         while notes.len() >= 12 {
             let (namesz, descsz, kind) = (
                 u32_at(notes, 0) as usize,
@@ -214,10 +212,9 @@ impl Core {
                     elf::NT_PRPSINFO => self.prpsinfo(desc),
                     elf::NT_AUXV => {
                         for pair in desc.chunks_exact(16) {
-                            let key = u64::from_le_bytes(pair[..8].try_into().expect("8"));
+                            let key = u64_at(pair, 0);
                             if key == AT_ENTRY {
-                                self.entry =
-                                    Some(u64::from_le_bytes(pair[8..].try_into().expect("8")));
+                                self.entry = Some(u64_at(pair, 8));
                             }
                         }
                     }
@@ -234,7 +231,7 @@ impl Core {
     /// uid, gid, pid, ppid, pgrp, sid (4 each, from offset 16), fname[16] at 40, psargs[80] at 56.
     fn prpsinfo(&mut self, desc: &[u8]) {
         if desc.len() >= 136 {
-            self.pid = Some(u32::from_le_bytes(desc[24..28].try_into().expect("4")));
+            self.pid = Some(u32_at(desc, 24));
             let args = &desc[56..136];
             let end = args.iter().position(|&b| b == 0).unwrap_or(args.len());
             let text = String::from_utf8_lossy(&args[..end]).trim().to_string();
@@ -511,7 +508,6 @@ fn build_id_in_memory(mem: &Image, base: u64) -> Option<Vec<u8>> {
         return None;
     }
     let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as u64;
-    let u64_at = |b: &[u8], i: usize| u64::from_le_bytes(b[i..i + 8].try_into().expect("8"));
     let (phoff, phentsize, phnum) = (u64_at(&head, 32), u16_at(&head, 54), u16_at(&head, 56));
     if phentsize < 56 || phnum > 256 {
         return None;
@@ -522,12 +518,12 @@ fn build_id_in_memory(mem: &Image, base: u64) -> Option<Vec<u8>> {
     let phdr = |i: u64| &table[(i * phentsize) as usize..((i + 1) * phentsize) as usize];
     let first_load = (0..phnum)
         .map(phdr)
-        .filter(|p| u32::from_le_bytes(p[..4].try_into().expect("4")) == 1)
+        .filter(|p| u32_at(p, 0) == 1)
         .map(|p| u64_at(p, 16))
         .min()?;
     let bias = base.wrapping_sub(first_load & !(PAGE - 1));
     for p in (0..phnum).map(phdr) {
-        if u32::from_le_bytes(p[..4].try_into().expect("4")) != 4 {
+        if u32_at(p, 0) != 4 {
             continue;
         }
         let (vaddr, size) = (u64_at(p, 16), u64_at(p, 32).min(1 << 16));
@@ -536,9 +532,9 @@ fn build_id_in_memory(mem: &Image, base: u64) -> Option<Vec<u8>> {
         };
         let mut rest: &[u8] = &notes;
         while rest.len() >= 12 {
-            let namesz = u32::from_le_bytes(rest[..4].try_into().expect("4")) as usize;
-            let descsz = u32::from_le_bytes(rest[4..8].try_into().expect("4")) as usize;
-            let kind = u32::from_le_bytes(rest[8..12].try_into().expect("4"));
+            let namesz = u32_at(rest, 0) as usize;
+            let descsz = u32_at(rest, 4) as usize;
+            let kind = u32_at(rest, 8);
             let name_end = 12 + namesz.next_multiple_of(4);
             let desc_end = name_end + descsz.next_multiple_of(4);
             if name_end + descsz > rest.len() {

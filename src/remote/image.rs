@@ -9,6 +9,7 @@
 
 use super::maps::Mapping;
 use super::memory::{LiveProcess, Memory, Unreadable};
+use crate::le::u64_at;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 
@@ -323,7 +324,7 @@ impl Memory for Image {
 
     fn read_u64(&self, addr: u64) -> Result<u64, Unreadable> {
         match self.slice(addr, 8) {
-            Some(s) => Ok(u64::from_le_bytes(s.try_into().expect("8 bytes"))),
+            Some(s) => Ok(u64_at(s, 0)),
             None => Err(Unreadable { addr, len: 8 }),
         }
     }
@@ -357,7 +358,7 @@ fn present_runs(pagemap: Option<&File>, lo: u64, hi: u64) -> Vec<(u64, u64)> {
     let mut runs = Vec::new();
     let mut start: Option<u64> = None;
     for (i, e) in entries.chunks_exact(8).enumerate() {
-        let v = u64::from_le_bytes(e.try_into().expect("8 bytes"));
+        let v = u64_at(e, 0);
         let here = lo + i as u64 * PAGE;
         let used = v & (3 << 62) != 0;
         match (used, start) {

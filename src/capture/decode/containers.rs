@@ -51,7 +51,7 @@ impl Decoder<'_, '_> {
         if let Some(raw) = self.heap.bytes(table, (n * o.setentry_size) as usize) {
             for e in raw.chunks_exact(o.setentry_size as usize) {
                 let at = o.setentry_key as usize;
-                let k = u64::from_le_bytes(e[at..at + 8].try_into().expect("8"));
+                let k = u64_at(e, at);
                 if k != 0 && k != dummy {
                     refs.push(k);
                 }

@@ -16,6 +16,7 @@ use super::pools::Pools;
 use super::sizes;
 use super::strings;
 use super::types::{Base, Kind, TypeInfo, Types};
+use crate::le::u64_at;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::rc::Rc;
 
@@ -299,7 +300,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
         if let Some(raw) = self.heap.bytes(at, (n * 8) as usize) {
             refs.extend(
                 raw.chunks_exact(8)
-                    .map(|c| u64::from_le_bytes(c.try_into().expect("8")))
+                    .map(|c| u64_at(c, 0))
                     .filter(|&p| p != 0),
             );
         }
