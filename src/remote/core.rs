@@ -14,7 +14,7 @@ use super::maps::Mapping;
 use super::memory::Memory;
 use crate::le::{u32_at, u64_at};
 use object::elf;
-use object::read::elf::{FileHeader, ProgramHeader};
+use object::read::elf::{FileHeader, NoteIterator, ProgramHeader};
 use object::Endianness;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -82,6 +82,9 @@ pub struct ImageNotes {
 
 const PAGE: u64 = 4096;
 const AT_ENTRY: u64 = 9;
+
+/// The notes of a 64-bit ELF file's note segment.
+type CoreNotes<'data> = NoteIterator<'data, elf::FileHeader64<Endianness>>;
 /// The most NT_FILE entries (and threads) accepted: more is a corrupt note.
 const MAX_ENTRIES: u64 = 1 << 20;
 
@@ -148,14 +151,12 @@ impl Core {
                     });
                 }
                 elf::PT_NOTE => {
-                    let Some(notes) = usize::try_from(offset)
-                        .ok()
-                        .zip(usize::try_from(filesz).ok())
-                        .and_then(|(o, n)| data.get(o..o.checked_add(n)?))
-                    else {
+                    let Ok(bytes) = ph.data(endian, data) else {
                         return Err("a truncated core file (its notes are cut)".into());
                     };
-                    core.read_notes(notes)?;
+                    // Linux and gdb align core notes to 4, whatever p_align says.
+                    let notes = CoreNotes::new(endian, 4, bytes).map_err(|e| e.to_string())?;
+                    core.read_notes(notes, endian)?;
                 }
                 _ => {}
             }
@@ -187,42 +188,29 @@ impl Core {
         Ok(core)
     }
 
-    /// Note headers: namesz, descsz, type (4 bytes each), then name and desc, each padded to
-    /// 4 bytes (core files from Linux and gdb align notes to 4).
-    fn read_notes(&mut self, mut notes: &[u8]) -> Result<(), String> {
-        while notes.len() >= 12 {
-            let (namesz, descsz, kind) = (
-                u32_at(notes, 0) as usize,
-                u32_at(notes, 4) as usize,
-                u32_at(notes, 8),
-            );
-            let name_end = 12usize.checked_add(namesz.next_multiple_of(4));
-            let desc_end = name_end.and_then(|e| e.checked_add(descsz.next_multiple_of(4)));
-            let (Some(name_end), Some(desc_end)) = (name_end, desc_end) else {
-                return Err("a corrupt core file (a note's size is impossible)".into());
-            };
-            if desc_end > notes.len() && name_end + descsz > notes.len() {
-                return Err("a corrupt core file (a note runs past its segment)".into());
+    /// The process notes (Linux and gdb name them "CORE"): threads, the process's pid and
+    /// command, its auxiliary vector and its file mappings.
+    fn read_notes(&mut self, notes: CoreNotes<'_>, endian: Endianness) -> Result<(), String> {
+        for note in notes {
+            let note =
+                note.map_err(|_| "a corrupt core file (a note runs past its segment)".to_string())?;
+            if !note.name().starts_with(b"CORE") {
+                continue;
             }
-            let name = &notes[12..12 + namesz];
-            let desc = &notes[name_end..name_end + descsz];
-            if name.starts_with(b"CORE") {
-                match elf::NoteType(kind) {
-                    elf::NT_PRSTATUS => self.threads += 1,
-                    elf::NT_PRPSINFO => self.prpsinfo(desc),
-                    elf::NT_AUXV => {
-                        for pair in desc.chunks_exact(16) {
-                            let key = u64_at(pair, 0);
-                            if key == AT_ENTRY {
-                                self.entry = Some(u64_at(pair, 8));
-                            }
+            let desc = note.desc();
+            match note.n_type(endian) {
+                elf::NT_PRSTATUS => self.threads += 1,
+                elf::NT_PRPSINFO => self.prpsinfo(desc),
+                elf::NT_AUXV => {
+                    for pair in desc.chunks_exact(16) {
+                        if u64_at(pair, 0) == AT_ENTRY {
+                            self.entry = Some(u64_at(pair, 8));
                         }
                     }
-                    elf::NT_FILE => self.files = nt_file(desc)?,
-                    _ => {}
                 }
+                elf::NT_FILE => self.files = nt_file(desc)?,
+                _ => {}
             }
-            notes = &notes[desc_end.min(notes.len())..];
         }
         Ok(())
     }
@@ -504,46 +492,39 @@ fn nt_file(desc: &[u8]) -> Result<Vec<FileMapping>, String> {
 /// then its `PT_NOTE` segments.
 fn build_id_in_memory(mem: &Image, base: u64) -> Option<Vec<u8>> {
     let head = mem.read_vec(base, 64).ok()?;
-    if &head[..4] != b"\x7fELF" || head[4] != 2 {
+    let header = elf::FileHeader64::<Endianness>::parse(&head[..]).ok()?;
+    let endian = header.endian().ok()?;
+    let (phoff, phentsize, phnum) = (
+        header.e_phoff(endian),
+        header.e_phentsize(endian) as u64,
+        header.e_phnum(endian) as u64,
+    );
+    if phentsize < 56 || phnum > 256 || phoff > PAGE {
         return None;
     }
-    let u16_at = |b: &[u8], i: usize| u16::from_le_bytes([b[i], b[i + 1]]) as u64;
-    let (phoff, phentsize, phnum) = (u64_at(&head, 32), u16_at(&head, 54), u16_at(&head, 56));
-    if phentsize < 56 || phnum > 256 {
-        return None;
-    }
-    let table = mem
-        .read_vec(base + phoff, (phentsize * phnum) as usize)
+    // The ELF header and its program headers, as the file begins.
+    let start = mem
+        .read_vec(base, (phoff + phentsize * phnum) as usize)
         .ok()?;
-    let phdr = |i: u64| &table[(i * phentsize) as usize..((i + 1) * phentsize) as usize];
-    let first_load = (0..phnum)
-        .map(phdr)
-        .filter(|p| u32_at(p, 0) == 1)
-        .map(|p| u64_at(p, 16))
+    let phdrs = header.program_headers(endian, &start[..]).ok()?;
+    let first_load = phdrs
+        .iter()
+        .filter(|p| p.p_type(endian) == elf::PT_LOAD)
+        .map(|p| p.p_vaddr(endian))
         .min()?;
     let bias = base.wrapping_sub(first_load & !(PAGE - 1));
-    for p in (0..phnum).map(phdr) {
-        if u32_at(p, 0) != 4 {
-            continue;
-        }
-        let (vaddr, size) = (u64_at(p, 16), u64_at(p, 32).min(1 << 16));
-        let Ok(notes) = mem.read_vec(bias.wrapping_add(vaddr), size as usize) else {
+    for p in phdrs.iter().filter(|p| p.p_type(endian) == elf::PT_NOTE) {
+        let (vaddr, size) = (p.p_vaddr(endian), p.p_filesz(endian).min(1 << 16));
+        let Ok(bytes) = mem.read_vec(bias.wrapping_add(vaddr), size as usize) else {
             continue;
         };
-        let mut rest: &[u8] = &notes;
-        while rest.len() >= 12 {
-            let namesz = u32_at(rest, 0) as usize;
-            let descsz = u32_at(rest, 4) as usize;
-            let kind = u32_at(rest, 8);
-            let name_end = 12 + namesz.next_multiple_of(4);
-            let desc_end = name_end + descsz.next_multiple_of(4);
-            if name_end + descsz > rest.len() {
-                break;
+        let Ok(notes) = CoreNotes::new(endian, p.p_align(endian), &bytes) else {
+            continue;
+        };
+        for note in notes.map_while(Result::ok) {
+            if note.n_type(endian) == elf::NT_GNU_BUILD_ID && note.name() == b"GNU" {
+                return Some(note.desc().to_vec());
             }
-            if kind == 3 && rest[12..12 + namesz].starts_with(b"GNU") {
-                return Some(rest[name_end..name_end + descsz].to_vec());
-            }
-            rest = &rest[desc_end.min(rest.len())..];
         }
     }
     None
