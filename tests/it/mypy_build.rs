@@ -101,6 +101,10 @@ fn a_mypy_build_retains_what_freeing_it_gives_back_and_garbage_keeps_nothing_ali
     assert!(runs.len() >= 6, "mypy installed on {} CPythons", runs.len());
     for r in &runs {
         let v = &r.version;
+        eprintln!(
+            "note: {v}: garbage {} by pymem, {} given back by a collection; result retains {}, dropping it gave back {}",
+            r.unreachable, r.freed_by_collect, r.result_retained, r.freed_by_dropping_result
+        );
         // mypy's raised threshold leaves its dropped checkers for a collection: megabytes.
         assert!(
             r.unreachable > 1 << 20,
