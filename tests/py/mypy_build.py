@@ -16,8 +16,8 @@ import gc
 import os
 import re
 import sys
-import tempfile
 
+from mallocstats import debugmallocstats
 from mypy import build
 from mypy.main import process_options
 
@@ -35,16 +35,7 @@ def bytes_in_use():
     """pymalloc's bytes in allocated blocks that are not on a free list (from
     _debugmallocstats, which writes to the C stderr) plus glibc's bytes in use, in the heap
     and in mmapped chunks."""
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as f:
-        os.dup2(f.fileno(), 2)
-        try:
-            sys._debugmallocstats()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        f.seek(0)
-        text = f.read().decode()
+    text = debugmallocstats()
     small = re.search(r"# bytes in allocated blocks\s*=\s*([\d,]+)", text).group(1)
     # The interpreter's free lists are allocated blocks holding no object; a full collection
     # empties them (up to 3.11), which would count as garbage given back.

@@ -11,13 +11,12 @@ usage: workload_advise.py AGENT_DIR SNAPSHOT TRUTH_JSON
 import array
 import gc
 import json
-import os
 import re
 import sys
-import tempfile
 
 sys.path.insert(0, sys.argv[1])
 import pymem_agent  # noqa: E402
+from mallocstats import debugmallocstats  # noqa: E402
 
 N = 5000
 
@@ -45,16 +44,7 @@ def block(n):
 
 def block_bytes():
     """Bytes in pymalloc blocks in use, from sys._debugmallocstats() (written to fd 2)."""
-    with tempfile.TemporaryFile() as tmp:
-        saved = os.dup(2)
-        os.dup2(tmp.fileno(), 2)
-        try:
-            sys._debugmallocstats()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        tmp.seek(0)
-        text = tmp.read().decode()
+    text = debugmallocstats()
     rows = re.findall(r"^\s*\d+\s+(\d+)\s+\d+\s+(\d+)\s+\d+\s*$", text, re.M)
     return sum(int(size) * int(used) for size, used in rows)
 
