@@ -116,6 +116,8 @@ _HERE = os.path.dirname(_ME)
 
 
 _member_descriptor = type(type.__dict__["__basicsize__"])
+_t_dictoffset = _tdict["__dictoffset__"].__get__
+_t_name = _tdict["__name__"].__get__
 
 
 # tp_traverse's offset in PyTypeObject (the same on 3.8-3.15), and the traversal of every
@@ -138,6 +140,3 @@ _SUBTYPE_TRAVERSE = _traverse_of(_AnyClass)
 def _python_class(t, flags):
     """Whether t was made by a `class` statement, not by C code."""
     return bool(flags & _HEAPTYPE) and _traverse_of(t) == _SUBTYPE_TRAVERSE
-
-_t_dictoffset = _tdict["__dictoffset__"].__get__
-_t_name = _tdict["__name__"].__get__
