@@ -45,12 +45,17 @@ pub fn nested_retained(
     let mut nearest_of = |start: u32| -> u32 {
         let mut v = start;
         chain.clear();
+        // A climb longer than there are nodes goes round a cycle only a damaged dominator
+        // tree has: it finds no row.
         let found = loop {
             if nearest[v as usize] != UNKNOWN {
                 break nearest[v as usize];
             }
             if is_row.contains(v as usize) {
                 break v;
+            }
+            if chain.len() > root as usize {
+                break NONE;
             }
             chain.push(v);
             v = r.doms.idom(v);
@@ -76,7 +81,7 @@ pub fn nested_retained(
         let first = by_node.partition_point(|&(n, _)| n < parent);
         for &(_, j) in by_node[first..].iter().take_while(|&&(n, _)| n == parent) {
             for (k, x) in retained[i].iter().enumerate() {
-                out[j][k] += x.unwrap_or(0);
+                out[j][k] = out[j][k].saturating_add(x.unwrap_or(0));
             }
         }
     }

@@ -571,9 +571,11 @@ fn display_root(
     (d, measure)
 }
 
+/// Whether `a` dominates `b`. A climb longer than there are nodes goes round a cycle that
+/// only a damaged dominator tree has, and finds nothing.
 fn dominates(r: &Retention, a: u32, mut b: u32) -> bool {
     let root = r.graph.root();
-    loop {
+    for _ in 0..=root {
         if b == a {
             return true;
         }
@@ -582,6 +584,7 @@ fn dominates(r: &Retention, a: u32, mut b: u32) -> bool {
         }
         b = r.doms.idom(b);
     }
+    false
 }
 
 fn kind_of(snap: &Snapshot, v: u32, classes: &HashSet<u64>) -> String {

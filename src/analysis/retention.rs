@@ -3,18 +3,21 @@
 
 use crate::graph::dominators::Dominators;
 use crate::graph::paths::ShortestPaths;
-use crate::graph::{Graph, Searched};
+use crate::graph::{Graph, Searched, RANKED_KEPT};
 use crate::snapshot::{ObjId, RootKind, Snapshot};
+use std::borrow::Cow;
 
 pub struct Retention<'s> {
     pub snap: &'s Snapshot,
     pub graph: Graph<'s>,
     pub doms: Dominators<'s>,
     /// Per object, plus the virtual root's total at the end.
-    pub retained: Vec<u64>,
+    pub retained: Cow<'s, [u64]>,
     /// Own bytes plus owned buffers, per object.
-    pub own: Vec<u64>,
+    pub own: Cow<'s, [u64]>,
     pub paths: ShortestPaths<'s>,
+    /// What an index kept of this retention, when it was read from one.
+    kept: Option<&'s Searched>,
 }
 
 impl<'s> Retention<'s> {
@@ -40,34 +43,38 @@ impl<'s> Retention<'s> {
             snap,
             graph,
             doms,
-            retained,
-            own,
+            retained: retained.into(),
+            own: own.into(),
             paths,
+            kept: None,
         }
     }
 
-    /// From an earlier search (checked when its index was opened): only the sizes are
-    /// summed again, in one pass.
+    /// From an earlier search (checked when its index was opened): nothing is computed.
     fn from_searched(snap: &'s Snapshot, s: &'s Searched) -> Self {
         let objs = &snap.objects;
         let graph = Graph::searched(objs.count(), &objs.ref_start, objs.ref_targets_u32(), s);
-        let doms = Dominators::from_idom(&s.idom);
-        let own = snap.owned_bytes();
-        let retained = doms.retained(&graph, &own);
         Retention {
             snap,
             graph,
-            doms,
-            retained,
-            own,
+            doms: Dominators::from_idom(&s.idom),
+            retained: Cow::Borrowed(&s.retained),
+            own: Cow::Borrowed(&s.own),
             paths: ShortestPaths::from_tree(&s.path_parent, &s.path_via, &s.path_depth),
+            kept: Some(s),
         }
+    }
+
+    /// What an index kept, when this retention was read from one.
+    pub fn kept(&self) -> Option<&'s Searched> {
+        self.kept
     }
 
     /// What the searches found, for an index to keep.
     pub fn searched(&self) -> Searched {
         let (parent, via, depth) = self.paths.tree();
         let g = &self.graph;
+        let (ranked, ranked_of) = super::top::rank_retainers(self, RANKED_KEPT);
         Searched {
             root_succ: g.succ(g.root()).to_vec().into(),
             real_roots: g.real_roots() as u32,
@@ -79,6 +86,11 @@ impl<'s> Retention<'s> {
             path_via: via.to_vec().into(),
             path_depth: depth.to_vec().into(),
             shared: super::joint::shared_blocks(self, super::joint::KEPT_BLOCKS),
+            own: self.own.to_vec().into(),
+            retained: self.retained.to_vec().into(),
+            ranked: ranked.into(),
+            ranked_of,
+            unreachable: self.unreachable(),
         }
     }
 
@@ -99,6 +111,9 @@ impl<'s> Retention<'s> {
 
     /// Objects no real root reaches (garbage awaiting collection): (count, bytes).
     pub fn unreachable(&self) -> (u64, u64) {
+        if let Some(s) = self.kept {
+            return s.unreachable;
+        }
         let mut count = 0;
         let mut bytes = 0;
         for v in 0..self.graph.objects() as u32 {
@@ -138,7 +153,7 @@ fn graph_of<'s>(snap: &'s Snapshot, named: &[u32], external: &[u32]) -> Graph<'s
 /// are only compared against.
 pub fn retained_sizes(snap: &Snapshot) -> Vec<u64> {
     if snap.searched.get().is_some() {
-        return Retention::compute(snap).retained;
+        return Retention::compute(snap).retained.into_owned();
     }
     let (named, external) = root_tiers(snap);
     let graph = graph_of(snap, &named, &external);

@@ -108,8 +108,20 @@ pub fn top(r: &Retention, by: TopBy, limit: usize) -> Top {
     out
 }
 
-/// Objects by retained size, largest first, skipping transparent ones.
+/// Objects by retained size, largest first, skipping transparent ones: the ranking an index
+/// kept when it holds `limit` of them, else ranked now.
 pub fn biggest_retainers(r: &Retention, limit: usize) -> Vec<ObjId> {
+    if let Some(kept) = r.kept() {
+        if limit <= kept.ranked.len() || kept.ranked.len() as u64 == kept.ranked_of {
+            return kept.ranked.iter().take(limit).map(|&v| ObjId(v)).collect();
+        }
+    }
+    rank_retainers(r, limit).0.into_iter().map(ObjId).collect()
+}
+
+/// The first `limit` retainers in `top`'s order (retained bytes descending, then id), and
+/// how many objects are not transparent in all.
+pub fn rank_retainers(r: &Retention, limit: usize) -> (Vec<u32>, u64) {
     let n = r.graph.objects();
     let mut max_child = vec![0u64; n];
     for v in 0..n as u32 {
@@ -121,13 +133,14 @@ pub fn biggest_retainers(r: &Retention, limit: usize) -> Vec<ObjId> {
     let mut cand: Vec<u32> = (0..n as u32)
         .filter(|&v| (max_child[v as usize] as f64) < TRANSPARENT * r.retained[v as usize] as f64)
         .collect();
+    let all = cand.len() as u64;
     let key = |v: &u32| std::cmp::Reverse((r.retained[*v as usize], std::cmp::Reverse(*v)));
     if cand.len() > limit {
         cand.select_nth_unstable_by_key(limit, key);
         cand.truncate(limit);
     }
     cand.sort_unstable_by_key(key);
-    cand.into_iter().map(ObjId).collect()
+    (cand, all)
 }
 
 /// Retained bytes per type or module, each instance counted once: a depth-first walk of the
@@ -166,7 +179,7 @@ fn retained_by_group(r: &Retention, by: TopBy) -> Vec<TopGroup> {
             let w = kids[next as usize];
             let g = group(w);
             if active[g] == 0 {
-                retained[g] += r.retained[w as usize];
+                retained[g] = retained[g].saturating_add(r.retained[w as usize]);
             }
             active[g] += 1;
             count[g] += 1;

@@ -221,9 +221,10 @@ impl<'a> Graph<'a> {
 }
 
 /// What the searches of a graph found, kept so that a later command need not search again
-/// (an index stores it): the depth-first numbering, the dominator tree and the shortest-path
-/// tree. Retained sizes are not kept: they follow from these and the objects' sizes in one
-/// pass.
+/// (an index stores it): the depth-first numbering, the dominator tree, the shortest-path
+/// tree, and what follows from them in a pass over every object (retained sizes, the
+/// ranking of retainers `top` lists, the garbage totals), so that a question about a few
+/// objects reads only their entries.
 #[derive(Debug, Default)]
 pub struct Searched {
     /// Successors of the virtual root: roots first, then garbage-island entries.
@@ -239,12 +240,25 @@ pub struct Searched {
     /// Shortest-path tree: the node each object was reached from and the edge (`n` each).
     pub path_parent: Column<u32>,
     pub path_via: Column<u32>,
-    /// Steps from the path's root (`n`): each is one more than its parent's, so every
-    /// chain of parents ends, which a check of one pass confirms.
+    /// Steps from the path's root (`n`): each is one more than its parent's, so following
+    /// parents ends (a walk checks it step by step).
     pub path_depth: Column<u32>,
     /// The largest blocks no single object retains, largest first (`top` shows them).
     pub shared: Vec<SharedBlock>,
+    /// Own bytes plus owned buffers, per object (`n`).
+    pub own: Column<u64>,
+    /// Retained bytes per node (`n + 1`, the virtual root's, all bytes, last).
+    pub retained: Column<u64>,
+    /// The first retainers `top` lists, in its order (at most [`RANKED_KEPT`]), out of
+    /// `ranked_of` in all.
+    pub ranked: Column<u32>,
+    pub ranked_of: u64,
+    /// Objects no real root reaches, and their own bytes.
+    pub unreachable: (u64, u64),
 }
+
+/// How many of `top`'s retainers an index keeps in order (a longer `--limit` ranks again).
+pub const RANKED_KEPT: usize = 10_000;
 
 /// Objects directly under the virtual root, held by the same few top-level retainers.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -90,21 +90,31 @@ impl<'a> ShortestPaths<'a> {
         self.parent[v as usize] != UNSEEN
     }
 
-    /// Root first, `v` last; empty when no tier reaches `v`.
+    /// Root first, `v` last; empty when no tier reaches `v`. Each step up must be one
+    /// shallower than the last (a tree read from an index is checked here, as it is walked):
+    /// a chain that is not is no path, so the walk ends after at most `depth` steps.
     pub fn path(&self, v: u32) -> Vec<Step> {
         if !self.reached(v) {
             return Vec::new();
         }
-        let mut out = Vec::with_capacity(self.depth[v as usize] as usize + 1);
+        let n = self.parent.len();
+        let mut out = Vec::with_capacity((self.depth[v as usize] as usize).min(n) + 1);
         let mut x = v;
         loop {
             let p = self.parent[x as usize];
+            let depth = self.depth[x as usize];
             if p == IS_ROOT {
+                if depth != 0 {
+                    return Vec::new();
+                }
                 out.push(Step {
                     node: x,
                     edge: None,
                 });
                 break;
+            }
+            if p as usize >= n || self.depth[p as usize].checked_add(1) != Some(depth) {
+                return Vec::new();
             }
             out.push(Step {
                 node: x,

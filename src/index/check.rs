@@ -6,7 +6,7 @@
 //! written by hand as safe to open as one written by pymem.
 
 use crate::graph::paths::{IS_ROOT, UNSEEN};
-use crate::graph::Searched;
+use crate::graph::{Searched, RANKED_KEPT};
 use crate::snapshot::{ObjId, Snapshot, FORMAT_NAME, FORMAT_VERSION, OVERFLOW};
 use rayon::prelude::*;
 
@@ -133,31 +133,41 @@ pub fn snapshot(s: &Snapshot) -> Checked {
     })
 }
 
-/// What the graph searches found fits the snapshot's graph: the numbering is a bijection,
-/// dominators precede what they dominate, and path steps follow real edges back to roots.
+/// What the graph searches found fits the snapshot's graph as far as one sequential pass
+/// over each column can tell: every id is in range, the preorder is a permutation, the
+/// retained sizes cannot overflow a sum. What needs random access (a dominator precedes what
+/// it dominates, path steps deepen by one) is checked by the walks that rely on it, step by
+/// step, so that opening an index never reads every object's neighbours.
 pub fn searched(g: &Searched, s: &Snapshot) -> Checked {
     let o = &s.objects;
     let n = o.addr.len();
     let nodes = n + 1;
+    let edges = o.ref_targets.len();
     for (name, len, want) in [
         ("preorder", g.order.len(), nodes),
         ("numbers", g.num.len(), nodes),
         ("dominators", g.idom.len(), nodes),
         ("path parents", g.path_parent.len(), n),
         ("path edges", g.path_via.len(), n),
+        ("path depths", g.path_depth.len(), n),
+        ("own sizes", g.own.len(), n),
+        ("retained sizes", g.retained.len(), nodes),
     ] {
         ensure(len == want, || format!("{len} {name} for {n} objects"))?;
     }
     ensure(g.order.first() == Some(&(n as u32)), || {
         "the preorder does not start at the virtual root".into()
     })?;
+    let mut seen = fixedbitset::FixedBitSet::with_capacity(nodes);
     ensure(
         g.order
-            .par_iter()
-            .enumerate()
-            .all(|(i, &v)| (v as usize) < nodes && g.num[v as usize] as usize == i),
-        || "the preorder and its numbers disagree".into(),
+            .iter()
+            .all(|&v| (v as usize) < nodes && !seen.put(v as usize)),
+        || "the preorder is not an order of the objects".into(),
     )?;
+    ensure(g.num.par_iter().all(|&x| (x as usize) < nodes), || {
+        "a preorder number past the objects".into()
+    })?;
     ensure(g.reachable_below as usize <= nodes, || {
         "reachable count".into()
     })?;
@@ -167,39 +177,51 @@ pub fn searched(g: &Searched, s: &Snapshot) -> Checked {
     ensure(g.root_succ.iter().all(|&r| (r as usize) < n), || {
         "a root not in the snapshot".into()
     })?;
+    ensure(g.idom.par_iter().all(|&d| (d as usize) < nodes), || {
+        "a dominator not in the snapshot".into()
+    })?;
     ensure(g.idom[n] as usize == n, || {
         "the virtual root's dominator".into()
     })?;
-    let (parent, via, depth) = (&g.path_parent, &g.path_via, &g.path_depth);
-    ensure(depth.len() == n, || "path depths: wrong count".into())?;
-    // One pass, in parallel: each object's dominator precedes it in preorder (so climbing
-    // dominators ends at the virtual root) and each path step is one deeper than its parent
-    // (so following parents ends at a root) and names a reference that exists.
     ensure(
-        (0..n).into_par_iter().all(|v| {
-            let d = g.idom[v] as usize;
-            let dominated = d < nodes && g.num[d] < g.num[v];
-            let step = match parent[v] {
-                UNSEEN => depth[v] == UNSEEN,
-                IS_ROOT => depth[v] == 0,
-                p if (p as usize) < n => {
-                    let (p, e) = (p as usize, via[v]);
-                    let above = depth[p];
-                    above != UNSEEN
-                        && above.checked_add(1) == Some(depth[v])
-                        && (o.ref_start[p]..o.ref_start[p + 1]).contains(&e)
-                }
-                _ => false,
-            };
-            dominated && step
-        }),
-        || "dominators or shortest paths that do not fit the graph".into(),
+        g.path_parent
+            .par_iter()
+            .zip(g.path_via.par_iter())
+            .all(|(&p, &e)| match p {
+                UNSEEN | IS_ROOT => true,
+                p => (p as usize) < n && (e as usize) < edges,
+            }),
+        || "a shortest path through an object or reference not in the snapshot".into(),
+    )?;
+    let total = g.retained[n];
+    let own_sum = g
+        .own
+        .par_iter()
+        .try_fold(|| 0u64, |a, &b| a.checked_add(b))
+        .try_reduce(|| 0, |a, b| a.checked_add(b));
+    ensure(own_sum == Some(total), || {
+        "retained sizes that do not add up to the objects' own".into()
+    })?;
+    ensure(g.retained.par_iter().all(|&r| r <= total), || {
+        "a retained size beyond all bytes".into()
+    })?;
+    ensure(
+        g.ranked.len() <= RANKED_KEPT
+            && g.ranked_of <= n as u64
+            && g.ranked.len() as u64 <= g.ranked_of
+            && g.ranked.iter().all(|&v| (v as usize) < n),
+        || "a ranking of retainers not in the snapshot".into(),
+    )?;
+    ensure(
+        g.unreachable.0 <= n as u64 && g.unreachable.1 <= total,
+        || "more garbage than objects".into(),
     )?;
     ensure(
         g.shared.iter().all(|b| {
             (2..=4).contains(&b.holders.len())
                 && b.holders.iter().all(|&h| (h as usize) < n)
                 && (b.largest as usize) < n
+                && b.retained <= total
         }),
         || "a jointly held block of objects not in the snapshot".into(),
     )

@@ -19,8 +19,8 @@ use xxhash_rust::xxh3::xxh3_64;
 
 pub const MAGIC: &[u8; 8] = b"PYMEMIDX";
 /// The layout version; any change to what a section holds changes it (2: garbage no
-/// longer shares the dominance of live objects).
-pub const FORMAT: u32 = 2;
+/// longer shares the dominance of live objects; 3: retained sizes and `top`'s ranking kept).
+pub const FORMAT: u32 = 3;
 const HEAD: usize = 64;
 const ROW: usize = 32;
 const ALIGN: usize = 64;

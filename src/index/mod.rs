@@ -7,8 +7,10 @@
 //! labels, content hashes, owned buffers, and as JSON the header, end record, types, labels,
 //! roots, arenas and pools, names, values, caches and tracebacks. Stage 2 (added by the
 //! first command that needs the graph: `top`, `path`, `show`, `caches`, `leaks`, `gate`,
-//! `advise`): the depth-first numbering, the dominator tree and the shortest-path tree.
-//! Retained sizes are summed again from these in one pass.
+//! `advise`): the depth-first numbering, the dominator tree, the shortest-path tree, and
+//! what follows from them in passes over every object (own and retained sizes, `top`'s
+//! ranking of retainers, the garbage totals), so a re-opened index computes nothing per
+//! object that a question about a few objects does not need.
 //!
 //! Only complete snapshots are indexed (a `--partial` one is not), and standard input only
 //! when asked (`--index`). An index that does not match its snapshot (size, modification

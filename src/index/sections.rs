@@ -37,6 +37,9 @@ const IDOM: u32 = 24;
 const PATH_PARENT: u32 = 25;
 const PATH_VIA: u32 = 26;
 const PATH_DEPTH: u32 = 27;
+const OWN: u32 = 28;
+const RETAINED: u32 = 29;
+const RANKED: u32 = 30;
 
 /// The small and sparse parts of a snapshot, as JSON.
 #[derive(Serialize)]
@@ -82,6 +85,8 @@ struct SearchMeta {
     real_roots: u32,
     reachable_below: u32,
     shared: Vec<SharedBlock>,
+    ranked_of: u64,
+    unreachable: (u64, u64),
 }
 
 /// Sections of a complete snapshot (not one `--partial` cut short: those are not indexed).
@@ -135,6 +140,8 @@ pub fn searched_sections<'a>(s: &'a Searched, w: &mut Writer<'a>) {
         real_roots: s.real_roots,
         reachable_below: s.reachable_below,
         shared: s.shared.clone(),
+        ranked_of: s.ranked_of,
+        unreachable: s.unreachable,
     };
     w.bytes(
         SEARCH_META,
@@ -147,6 +154,9 @@ pub fn searched_sections<'a>(s: &'a Searched, w: &mut Writer<'a>) {
     w.column(PATH_PARENT, &s.path_parent);
     w.column(PATH_VIA, &s.path_via);
     w.column(PATH_DEPTH, &s.path_depth);
+    w.column(OWN, &s.own);
+    w.column(RETAINED, &s.retained);
+    w.column(RANKED, &s.ranked);
 }
 
 /// Reads sections of one index, each checked against its checksum first.
@@ -263,6 +273,11 @@ pub fn searched_of(file: &IndexFile, snap: &Snapshot) -> Result<Searched, String
         path_via: r.column(PATH_VIA)?,
         path_depth: r.column(PATH_DEPTH)?,
         shared: meta.shared,
+        own: r.column(OWN)?,
+        retained: r.column(RETAINED)?,
+        ranked: r.column(RANKED)?,
+        ranked_of: meta.ranked_of,
+        unreachable: meta.unreachable,
     };
     check::searched(&s, snap)?;
     Ok(s)

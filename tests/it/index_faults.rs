@@ -300,3 +300,43 @@ fn a_fifo_or_directory_in_place_of_an_index_is_passed_over() {
     fifo();
     std::fs::remove_file(&c.index).unwrap();
 }
+
+/// Trees that only a forger writes, their checksums valid: dominators and shortest-path
+/// parents that go round in cycles, never reaching a root, with depths that agree with
+/// them. Opening checks ids only; the walks check each step, so nothing hangs.
+#[test]
+fn forged_cycles_in_the_trees_end_every_walk() {
+    const IDOM: u32 = 24;
+    const PATH_PARENT: u32 = 25;
+    const PATH_DEPTH: u32 = 27;
+    let c = Case::new();
+    let u32s = |b: &mut Vec<u8>, f: &dyn Fn(usize, u32) -> u32| {
+        let n = b.len() / 4;
+        for (i, chunk) in b.chunks_exact_mut(4).enumerate() {
+            let v = u32::from_le_bytes(chunk.try_into().unwrap());
+            chunk.copy_from_slice(&f(i, v).to_le_bytes());
+        }
+        n
+    };
+    let bytes = c.forged(|s, b| {
+        match s.kind {
+            // Each object dominated by the next, the last by the first (the virtual root,
+            // last, keeps itself).
+            IDOM => {
+                let n = b.len() / 4 - 1;
+                u32s(b, &|i, v| if i < n { ((i + 1) % n) as u32 } else { v });
+            }
+            // Each object reached from the next, all at one depth.
+            PATH_PARENT => {
+                let n = b.len() / 4;
+                u32s(b, &|i, _| ((i + 1) % n) as u32);
+            }
+            PATH_DEPTH => {
+                u32s(b, &|i, _| 1 + (i % 2) as u32);
+            }
+            _ => {}
+        }
+        None
+    });
+    c.check(&bytes, "cycles in both trees", false);
+}
