@@ -21,7 +21,7 @@ use pymem::analysis::summary::{summary, GroupBy};
 use pymem::analysis::top::{self, top};
 use pymem::index::{self, Indexed};
 use pymem::report::{paths_dot, render, Format, Report, Style};
-use pymem::snapshot::{parse_address, LoadOptions, ObjId, Snapshot};
+use pymem::snapshot::{parse_address, LoadOptions, Loaded, ObjId, Snapshot};
 use pymem::{Error, Result};
 use std::io::{IsTerminal, Write};
 use std::path::Path;
@@ -35,7 +35,12 @@ pub fn run(cli: Cli) -> Result<i32> {
     });
     match cli.command {
         Command::Summary(a) => {
-            let snap = load_snapshot(&a.snapshot, &a.load)?;
+            let reads = match (a.fold, a.by) {
+                (true, _) => Loaded::Everything,
+                (false, SummaryBy::Traceback) => Loaded::NoReferences,
+                (false, _) => Loaded::TotalsOnly,
+            };
+            let snap = load_part(&a.snapshot, &a.load, reads)?;
             let by = match a.by {
                 SummaryBy::Type => GroupBy::Type,
                 SummaryBy::Module => GroupBy::Module,
@@ -90,8 +95,8 @@ pub fn run(cli: Cli) -> Result<i32> {
                 format: OutputFormat::Table,
             };
             distinct(&[a.a.as_path(), a.b.as_path()])?;
-            let sa = load_snapshot(&a.a, &load)?;
-            let sb = load_snapshot(&a.b, &load)?;
+            let sa = load_part(&a.a, &load, Loaded::NoReferences)?;
+            let sb = load_part(&a.b, &load, Loaded::NoReferences)?;
             warn_if_mismatched(&a.a, &sa, &a.b, &sb);
             let by = match a.by {
                 DiffBy::Type => diff::DiffBy::Type,
@@ -476,28 +481,39 @@ fn finish_progress() {
 pub fn index_new_snapshot(path: &Path) {
     let indexing = INDEXING.get().copied().unwrap_or_default();
     if indexing.enabled && path.as_os_str() != pymem::snapshot::input::STDIN {
-        let _ = index::open(path, &LoadOptions::default(), &indexing, false, &|m| {
-            note!("{m}")
-        });
+        let _ = index::open(
+            path,
+            &LoadOptions::default(),
+            &indexing,
+            Loaded::TotalsOnly,
+            false,
+            &|m| note!("{m}"),
+        );
     }
 }
 
 /// Open a snapshot through its index (building the index on first use).
 pub fn load_snapshot(path: &Path, args: &LoadArgs) -> Result<Indexed> {
-    open(path, args, false)
+    open(path, args, Loaded::Everything, false)
+}
+
+/// Open a snapshot for a question that reads only some of its columns: from its index,
+/// only those are read and checked (a snapshot loaded from JSON has them all).
+pub fn load_part(path: &Path, args: &LoadArgs, reads: Loaded) -> Result<Indexed> {
+    open(path, args, reads, false)
 }
 
 /// Open a snapshot with its graph searched (from its index, or searched now and indexed).
 pub fn load_for_graph(path: &Path, args: &LoadArgs) -> Result<Indexed> {
-    open(path, args, true)
+    open(path, args, Loaded::Everything, true)
 }
 
-fn open(path: &Path, args: &LoadArgs, graph: bool) -> Result<Indexed> {
+fn open(path: &Path, args: &LoadArgs, reads: Loaded, graph: bool) -> Result<Indexed> {
     let mut opts = load_options(path);
     opts.partial = args.partial;
     let indexing = INDEXING.get().copied().unwrap_or_default();
     let note = |m: &str| note!("{m}");
-    let result = index::open(path, &opts, &indexing, graph, &note);
+    let result = index::open(path, &opts, &indexing, reads, graph, &note);
     if let (Ok(s), true) = (&result, graph) {
         s.ensure_searched(&note);
     }

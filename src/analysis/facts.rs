@@ -62,6 +62,7 @@ pub struct ArenaFacts {
 
 pub fn facts(snap: &Snapshot) -> SnapshotFacts {
     let h = &snap.header;
+    let totals = snap.totals();
     let mut roots: BTreeMap<String, u64> = BTreeMap::new();
     for r in &snap.roots {
         let k = match r.kind {
@@ -112,12 +113,12 @@ pub fn facts(snap: &Snapshot) -> SnapshotFacts {
         rc_changed: snap.end.as_ref().map_or(0, |e| e.rc_changed),
         negative_refcounts: snap.end.as_ref().map_or(0, |e| e.negative_refcounts),
         cut: snap.end.as_ref().map_or_else(Vec::new, |e| e.cut.clone()),
-        objects: snap.objects.count() as u64,
+        objects: totals.objects,
         types: snap.types.len() as u64,
-        refs: snap.objects.ref_targets.len() as u64,
+        refs: totals.refs,
         dangling_refs: snap.dangling_refs,
-        bytes_in_objects: snap.objects.sizes().sum(),
-        bytes_in_buffers: snap.buffers.iter().map(|b| b.size).sum(),
+        bytes_in_objects: totals.bytes_in_objects,
+        bytes_in_buffers: totals.bytes_in_buffers,
         roots,
         arenas,
         missing: h.missing.clone(),

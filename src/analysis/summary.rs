@@ -3,7 +3,7 @@
 use super::facts::{facts, SnapshotFacts};
 use super::rss::{rss_breakdown, RssBreakdown};
 use super::sites::Sites;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{EdgeLabel, Snapshot};
 use serde::Serialize;
 
 /// How objects are grouped.
@@ -56,8 +56,8 @@ fn instance_dicts(snap: &Snapshot) -> Vec<(usize, usize)> {
     let owner_of = |e: u32| objs.ref_start.partition_point(|&s| s <= e) - 1;
     objs.edge_labels
         .iter()
-        .filter(|(_, l)| *l as usize == label)
-        .filter_map(|&(e, _)| {
+        .filter(|l| l.label as usize == label)
+        .filter_map(|&EdgeLabel { edge: e, .. }| {
             let dict = objs.ref_targets[e as usize].index();
             let owner = owner_of(e);
             let owner_type = snap.types[objs.type_id[owner] as usize].name.as_str();
@@ -78,24 +78,20 @@ fn is_class(snap: &Snapshot, id: usize) -> bool {
 }
 
 pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize, fold: bool) -> Summary {
-    let ntypes = snap.types.len();
-    let mut count = vec![0u64; ntypes];
-    let mut bytes = vec![0u64; ntypes];
-    let owned = snap.owned_bytes();
-    for (&t, &s) in snap.objects.type_id.iter().zip(&owned) {
-        count[t as usize] += 1;
-        bytes[t as usize] += s;
-    }
+    let totals = snap.totals();
+    let mut count = totals.type_counts.clone();
+    let mut bytes = totals.type_bytes.clone();
     let mut folded_dicts = None;
     if fold {
+        let owned = snap.owned_bytes();
         let (mut n, mut b) = (0u64, 0u64);
         for (dict, owner) in instance_dicts(snap) {
             let (dt, ot) = (
                 snap.objects.type_id[dict] as usize,
                 snap.objects.type_id[owner] as usize,
             );
-            count[dt] -= 1;
-            bytes[dt] -= owned[dict];
+            count[dt] = count[dt].saturating_sub(1);
+            bytes[dt] = bytes[dt].saturating_sub(owned[dict]);
             bytes[ot] += owned[dict];
             n += 1;
             b += owned[dict];
@@ -105,7 +101,7 @@ pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize, fold: bool) -> Summar
     let mut groups: std::collections::HashMap<&str, (u64, u64)> = Default::default();
     let sites = (by == GroupBy::Traceback).then(|| Sites::new(snap));
     if let Some(sites) = &sites {
-        for (i, &b) in owned.iter().enumerate() {
+        for (i, b) in snap.owned_bytes().into_iter().enumerate() {
             let e = groups.entry(sites.name(i)).or_default();
             e.0 += 1;
             e.1 += b;

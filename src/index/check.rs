@@ -7,7 +7,9 @@
 
 use crate::graph::paths::{IS_ROOT, UNSEEN};
 use crate::graph::{Searched, RANKED_KEPT};
-use crate::snapshot::{ObjId, Snapshot, FORMAT_NAME, FORMAT_VERSION, OVERFLOW};
+use crate::snapshot::{
+    EdgeLabel, Loaded, ObjId, Snapshot, Totals, FORMAT_NAME, FORMAT_VERSION, MAX_TOTAL, OVERFLOW,
+};
 use rayon::prelude::*;
 
 type Checked = Result<(), String>;
@@ -35,11 +37,16 @@ fn sorted_ids<'a>(ids: impl Iterator<Item = &'a ObjId>, n: usize, what: &str) ->
     Ok(())
 }
 
-/// A loaded snapshot's columns agree with each other, and hold nothing the loader would
-/// have refused (sizes beyond any heap, a format it does not read).
-pub fn snapshot(s: &Snapshot) -> Checked {
+/// A snapshot read from an index: its columns (those it loaded) agree with each other and
+/// with its totals, and hold nothing the loader would have refused (sizes beyond any heap, a
+/// format it does not read).
+///
+/// `trusted`: this state of the file passed every check before; what would read every
+/// object's values again is skipped.
+pub fn snapshot(s: &Snapshot, trusted: bool) -> Checked {
     let o = &s.objects;
-    let n = o.addr.len();
+    let t = s.totals.get().ok_or("no totals")?;
+    let n = t.objects as usize;
     let h = &s.header;
     ensure(
         h.format == FORMAT_NAME && (1..=FORMAT_VERSION).contains(&h.version),
@@ -53,67 +60,34 @@ pub fn snapshot(s: &Snapshot) -> Checked {
         "a pool of a size class pymalloc does not have".into()
     })?;
     ensure(n < (u32::MAX - 2) as usize, || format!("{n} objects"))?;
-    for (name, len) in [
-        ("types", o.type_id.len()),
-        ("sizes", o.size.len()),
-        ("reference counts", o.refcnt.len()),
-        ("lengths", o.len.len()),
+    totals(t, s)?;
+    if trusted {
+        return Ok(());
+    }
+    if s.loaded != Loaded::TotalsOnly {
+        columns(s, n)?;
+    }
+    if s.loaded == Loaded::Everything {
+        references(s, n, t.refs)?;
+    }
+    for (what, ids) in [
+        (
+            "content hashes",
+            o.hashes.iter().map(|h| h.0).collect::<Vec<_>>(),
+        ),
+        ("names", o.names.iter().map(|h| h.0).collect()),
+        ("values", o.values.iter().map(|h| h.0).collect()),
+        ("caches", o.caches.iter().map(|h| h.0).collect()),
+        ("tracebacks", o.traceback.iter().map(|h| h.0).collect()),
+        ("large sizes", o.big_sizes.iter().map(|h| h.0).collect()),
     ] {
-        ensure(len == n, || format!("{len} {name} for {n} objects"))?;
+        sorted_ids(ids.iter(), n, what)?;
     }
-    ensure(o.addr.par_windows(2).all(|w| w[0] < w[1]), || {
-        "addresses out of order".into()
-    })?;
-    let types = s.types.len();
-    ensure(o.type_id.par_iter().all(|&t| (t as usize) < types), || {
-        "an object's type is not in the table of types".into()
-    })?;
-    let edges = o.ref_targets.len();
-    ensure(o.ref_start.len() == n + 1, || {
-        "reference offsets: wrong count".into()
-    })?;
-    ensure(o.ref_start.first() == Some(&0), || {
-        "reference offsets start past 0".into()
-    })?;
-    ensure(o.ref_start.last() == Some(&(edges as u32)), || {
-        "reference offsets end elsewhere than the references".into()
-    })?;
-    ensure(o.ref_start.par_windows(2).all(|w| w[0] <= w[1]), || {
-        "reference offsets out of order".into()
-    })?;
-    ensure(o.ref_targets.par_iter().all(|t| (t.0 as usize) < n), || {
-        "a reference to an object not in the snapshot".into()
-    })?;
-    let mut last = None;
-    for &(e, l) in &o.edge_labels {
-        ensure(
-            (e as usize) < edges && (l as usize) < s.labels.len(),
-            || format!("edge label ({e}, {l}) out of range"),
-        )?;
-        ensure(last.is_none_or(|x| x < e), || {
-            "edge labels out of order".into()
-        })?;
-        last = Some(e);
-    }
-    sorted_ids(o.hashes.iter().map(|h| &h.0), n, "content hashes")?;
-    sorted_ids(o.names.iter().map(|h| &h.0), n, "names")?;
-    sorted_ids(o.values.iter().map(|h| &h.0), n, "values")?;
-    sorted_ids(o.caches.iter().map(|h| &h.0), n, "caches")?;
-    sorted_ids(o.traceback.iter().map(|h| &h.0), n, "tracebacks")?;
     ensure(
         o.traceback
             .iter()
             .all(|&(_, t)| (t as usize) < s.tracebacks.len()),
         || "an allocation traceback not in the table".into(),
-    )?;
-    sorted_ids(o.big_sizes.iter().map(|h| &h.0), n, "large sizes")?;
-    let overflowing = o.size.par_iter().filter(|&&x| x == OVERFLOW).count();
-    ensure(
-        overflowing == o.big_sizes.len()
-            && o.big_sizes
-                .iter()
-                .all(|(id, _)| o.size[id.index()] == OVERFLOW),
-        || "large sizes do not match the objects that have them".into(),
     )?;
     ensure(s.buffers.iter().all(|b| b.owner.index() < n), || {
         "an owned buffer of an object not in the snapshot".into()
@@ -133,12 +107,104 @@ pub fn snapshot(s: &Snapshot) -> Checked {
     })
 }
 
+/// The totals count every object once, per type, and their bytes stay within any heap's, so
+/// that no sum of them overflows.
+fn totals(t: &Totals, s: &Snapshot) -> Checked {
+    let types = s.types.len();
+    ensure(
+        t.type_counts.len() == types && t.type_bytes.len() == types,
+        || "totals of types not in the table of types".into(),
+    )?;
+    let counted = t
+        .type_counts
+        .iter()
+        .try_fold(0u64, |a, &b| a.checked_add(b));
+    ensure(counted == Some(t.objects), || {
+        "totals by type that do not count the objects".into()
+    })?;
+    let bytes = t.type_bytes.iter().try_fold(0u64, |a, &b| a.checked_add(b));
+    let parts = t.bytes_in_objects.checked_add(t.bytes_in_buffers);
+    ensure(
+        bytes.is_some() && bytes == parts && bytes.is_some_and(|b| b <= MAX_TOTAL),
+        || "totals of bytes that do not add up, or beyond any heap".into(),
+    )
+}
+
+/// The per-object columns: one value per object, addresses ascending, types in the table,
+/// large sizes where the sizes say so.
+fn columns(s: &Snapshot, n: usize) -> Checked {
+    let o = &s.objects;
+    for (name, len) in [
+        ("addresses", o.addr.len()),
+        ("types", o.type_id.len()),
+        ("sizes", o.size.len()),
+        ("reference counts", o.refcnt.len()),
+        ("lengths", o.len.len()),
+    ] {
+        ensure(len == n, || format!("{len} {name} for {n} objects"))?;
+    }
+    ensure(o.addr.par_windows(2).all(|w| w[0] < w[1]), || {
+        "addresses out of order".into()
+    })?;
+    let types = s.types.len();
+    ensure(o.type_id.par_iter().all(|&t| (t as usize) < types), || {
+        "an object's type is not in the table of types".into()
+    })?;
+    let overflowing = o.size.par_iter().filter(|&&x| x == OVERFLOW).count();
+    ensure(
+        overflowing == o.big_sizes.len()
+            && o.big_sizes
+                .iter()
+                .all(|(id, _)| o.size[id.index()] == OVERFLOW),
+        || "large sizes do not match the objects that have them".into(),
+    )
+}
+
+/// The references: offsets ascending from 0 to their count, every target an object, every
+/// label on a reference that exists.
+fn references(s: &Snapshot, n: usize, refs: u64) -> Checked {
+    let o = &s.objects;
+    let edges = o.ref_targets.len();
+    ensure(edges as u64 == refs, || {
+        format!("{edges} references where the totals count {refs}")
+    })?;
+    ensure(o.ref_start.len() == n + 1, || {
+        "reference offsets: wrong count".into()
+    })?;
+    ensure(o.ref_start.first() == Some(&0), || {
+        "reference offsets start past 0".into()
+    })?;
+    ensure(o.ref_start.last() == Some(&(edges as u32)), || {
+        "reference offsets end elsewhere than the references".into()
+    })?;
+    ensure(o.ref_start.par_windows(2).all(|w| w[0] <= w[1]), || {
+        "reference offsets out of order".into()
+    })?;
+    ensure(o.ref_targets.par_iter().all(|t| (t.0 as usize) < n), || {
+        "a reference to an object not in the snapshot".into()
+    })?;
+    let mut last = None;
+    for &EdgeLabel { edge: e, label: l } in o.edge_labels.iter() {
+        ensure(
+            (e as usize) < edges && (l as usize) < s.labels.len(),
+            || format!("edge label ({e}, {l}) out of range"),
+        )?;
+        ensure(last.is_none_or(|x| x < e), || {
+            "edge labels out of order".into()
+        })?;
+        last = Some(e);
+    }
+    Ok(())
+}
+
 /// What the graph searches found fits the snapshot's graph as far as one sequential pass
 /// over each column can tell: every id is in range, the preorder is a permutation, the
 /// retained sizes cannot overflow a sum. What needs random access (a dominator precedes what
 /// it dominates, path steps deepen by one) is checked by the walks that rely on it, step by
 /// step, so that opening an index never reads every object's neighbours.
-pub fn searched(g: &Searched, s: &Snapshot) -> Checked {
+///
+/// `trusted`: as for [`snapshot`], only the counts are checked again.
+pub fn searched(g: &Searched, s: &Snapshot, trusted: bool) -> Checked {
     let o = &s.objects;
     let n = o.addr.len();
     let nodes = n + 1;
@@ -158,6 +224,9 @@ pub fn searched(g: &Searched, s: &Snapshot) -> Checked {
     ensure(g.order.first() == Some(&(n as u32)), || {
         "the preorder does not start at the virtual root".into()
     })?;
+    if trusted {
+        return Ok(());
+    }
     let mut seen = fixedbitset::FixedBitSet::with_capacity(nodes);
     ensure(
         g.order
@@ -199,7 +268,7 @@ pub fn searched(g: &Searched, s: &Snapshot) -> Checked {
         .par_iter()
         .try_fold(|| 0u64, |a, &b| a.checked_add(b))
         .try_reduce(|| 0, |a, b| a.checked_add(b));
-    ensure(own_sum == Some(total), || {
+    ensure(own_sum == Some(total) && total <= MAX_TOTAL, || {
         "retained sizes that do not add up to the objects' own".into()
     })?;
     ensure(g.retained.par_iter().all(|&r| r <= total), || {

@@ -22,10 +22,11 @@ mod check;
 pub mod file;
 pub mod place;
 mod sections;
+mod verified;
 
 use crate::analysis::retention::Retention;
 use crate::error::{Error, Result};
-use crate::snapshot::{input::STDIN, load, LoadOptions, Snapshot};
+use crate::snapshot::{input::STDIN, load, LoadOptions, Loaded, Snapshot};
 use file::{Identity, IndexFile, Unusable, Writer};
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -64,20 +65,26 @@ impl std::ops::Deref for Indexed {
     }
 }
 
-/// Open `path`: through its index when one matches, else by loading it, then writing its
-/// index (with the graph searches when `searched` is set, so it is written once).
+/// Open `path`: through its index when one matches (reading of it only the columns
+/// `reads` names), else by loading it, then writing its index (with the graph searches when
+/// `searched` is set, so it is written once).
 pub fn open(
     path: &Path,
     load_opts: &LoadOptions,
     opts: &Options,
+    reads: Loaded,
     searched: bool,
     note: &dyn Fn(&str),
 ) -> Result<Indexed> {
+    let reads = match searched {
+        true => Loaded::Everything,
+        false => reads,
+    };
     if path.as_os_str() == STDIN {
         return open_stdin(path, load_opts, opts, searched, note);
     }
     if starts_like_index(path) {
-        return open_index_itself(path);
+        return open_index_itself(path, reads);
     }
     let identity = match opts.enabled {
         true => place::identity(path).ok(),
@@ -94,7 +101,7 @@ pub fn open(
         if std::fs::symlink_metadata(candidate).is_err() {
             continue;
         }
-        match try_index(candidate, path, &identity) {
+        match try_index(candidate, path, &identity, reads) {
             Ok(Some((snap, file))) => {
                 return Ok(Indexed {
                     snap,
@@ -131,7 +138,7 @@ pub fn build(path: &Path, load_opts: &LoadOptions, note: &dyn Fn(&str)) -> Resul
         enabled: true,
         index_stdin: true,
     };
-    let opened = open(path, load_opts, &asked, true, note)?;
+    let opened = open(path, load_opts, &asked, Loaded::Everything, true, note)?;
     opened.ensure_searched(note);
     let Some((places, _)) = &opened.target else {
         return Err(Error::file(
@@ -154,10 +161,16 @@ impl Indexed {
         if self.snap.searched.get().is_some() {
             return;
         }
+        assert_eq!(
+            self.snap.loaded,
+            Loaded::Everything,
+            "searching a snapshot opened without its references"
+        );
         if let Some(f) = self.file.as_ref().filter(|f| sections::has_searched(f)) {
             match sections::searched_of(f, &self.snap) {
                 Ok(s) => {
                     let _ = self.snap.searched.set(s);
+                    f.passed_every_check();
                     return;
                 }
                 Err(why) => note(&format!(
@@ -181,6 +194,9 @@ impl Indexed {
         let Some((places, identity)) = &self.target else {
             return;
         };
+        if self.snap.loaded != Loaded::Everything {
+            return; // opened from its index for fewer columns: nothing new to keep
+        }
         let mut w = Writer::new();
         sections::snapshot_sections(&self.snap, &mut w);
         if let Some(s) = self.snap.searched.get() {
@@ -207,6 +223,7 @@ fn try_index(
     candidate: &Path,
     snapshot: &Path,
     identity: &Identity,
+    reads: Loaded,
 ) -> std::result::Result<Option<(Snapshot, IndexFile)>, String> {
     let file = match IndexFile::open(candidate) {
         Err(e) => return Err(e.to_string()),
@@ -217,7 +234,7 @@ fn try_index(
     if file.identity != *identity {
         return Ok(None);
     }
-    let snap = sections::snapshot_of(&file, snapshot)?;
+    let snap = sections::snapshot_of(&file, snapshot, reads)?;
     Ok(Some((snap, file)))
 }
 
@@ -231,7 +248,7 @@ fn starts_like_index(path: &Path) -> bool {
 }
 
 /// An index named in place of its snapshot (the snapshot may be gone): no fallback.
-fn open_index_itself(path: &Path) -> Result<Indexed> {
+fn open_index_itself(path: &Path, reads: Loaded) -> Result<Indexed> {
     let file = match IndexFile::open(path)? {
         Ok(f) => f,
         Err(Unusable::OtherVersion) => {
@@ -242,10 +259,11 @@ fn open_index_itself(path: &Path) -> Result<Indexed> {
         }
         Err(Unusable::Bad(why)) => return Err(Error::file(path, why)),
     };
-    let snap = sections::snapshot_of(&file, path).map_err(|why| Error::file(path, why))?;
-    if sections::has_searched(&file) {
+    let snap = sections::snapshot_of(&file, path, reads).map_err(|why| Error::file(path, why))?;
+    if reads == Loaded::Everything && sections::has_searched(&file) {
         let s = sections::searched_of(&file, &snap).map_err(|why| Error::file(path, why))?;
         let _ = snap.searched.set(s);
+        file.passed_every_check();
     }
     Ok(Indexed {
         snap,

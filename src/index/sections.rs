@@ -7,8 +7,8 @@ use super::file::{IndexFile, Section, Writer};
 use crate::column::Column;
 use crate::graph::{Searched, SharedBlock};
 use crate::snapshot::{
-    Arena, CacheInfo, EndRecord, Header, ObjId, Objects, OwnedBuffer, Pool, Root, Snapshot,
-    Traceback, TypeInfo,
+    Arena, CacheInfo, EndRecord, Header, Loaded, ObjId, Objects, OwnedBuffer, Pool, Root, Snapshot,
+    Totals, Traceback, TypeInfo,
 };
 use serde::{Deserialize, Serialize};
 use std::path::Path;
@@ -28,6 +28,11 @@ const HASH_VALUES: u32 = 11;
 const BUF_OWNER: u32 = 12;
 const BUF_ADDR: u32 = 13;
 const BUF_SIZE: u32 = 14;
+const TOTALS: u32 = 15;
+const POOL_ADDR: u32 = 16;
+const POOL_CLASS: u32 = 17;
+const POOL_USED: u32 = 18;
+const POOL_NEXT: u32 = 19;
 // ...and what the graph searches found (stage 2, present once a command needed them).
 const SEARCH_META: u32 = 20;
 const ROOT_SUCC: u32 = 21;
@@ -49,7 +54,6 @@ struct MetaOut<'a> {
     types: &'a [TypeInfo],
     labels: &'a [Box<str>],
     arenas: &'a [Arena],
-    pools: &'a [Pool],
     roots: &'a [Root],
     tracebacks: &'a [Traceback],
     dangling_refs: u64,
@@ -68,7 +72,6 @@ struct MetaIn {
     types: Vec<TypeInfo>,
     labels: Vec<Box<str>>,
     arenas: Vec<Arena>,
-    pools: Vec<Pool>,
     roots: Vec<Root>,
     tracebacks: Vec<Traceback>,
     dangling_refs: u64,
@@ -98,7 +101,6 @@ pub fn snapshot_sections<'a>(snap: &'a Snapshot, w: &mut Writer<'a>) {
         types: &snap.types,
         labels: &snap.labels,
         arenas: &snap.arenas,
-        pools: &snap.pools,
         roots: &snap.roots,
         tracebacks: &snap.tracebacks,
         dangling_refs: snap.dangling_refs,
@@ -113,6 +115,10 @@ pub fn snapshot_sections<'a>(snap: &'a Snapshot, w: &mut Writer<'a>) {
         META,
         serde_json::to_vec(&meta).expect("plain data serialises"),
     );
+    w.bytes(
+        TOTALS,
+        serde_json::to_vec(snap.totals()).expect("plain data serialises"),
+    );
     w.column(ADDR, &o.addr);
     w.column(TYPE_ID, &o.type_id);
     w.column(SIZE, &o.size);
@@ -120,8 +126,7 @@ pub fn snapshot_sections<'a>(snap: &'a Snapshot, w: &mut Writer<'a>) {
     w.column(LEN, &o.len);
     w.column(REF_START, &o.ref_start);
     w.column(REF_TARGETS, &o.ref_targets);
-    let labels: Vec<u32> = o.edge_labels.iter().flat_map(|&(e, l)| [e, l]).collect();
-    w.owned_column(EDGE_LABELS, labels);
+    w.column(EDGE_LABELS, &o.edge_labels);
     let ids: Vec<ObjId> = o.hashes.iter().map(|h| h.0).collect();
     let hashes: Vec<i64> = o.hashes.iter().map(|h| h.1).collect();
     w.owned_column(HASH_IDS, ids);
@@ -132,6 +137,21 @@ pub fn snapshot_sections<'a>(snap: &'a Snapshot, w: &mut Writer<'a>) {
     w.owned_column(BUF_OWNER, owners);
     w.owned_column(BUF_ADDR, addrs);
     w.owned_column(BUF_SIZE, sizes);
+    // Pools as columns: a big heap has tens of thousands, slow to read back as JSON.
+    let p = &snap.pools;
+    w.owned_column(POOL_ADDR, p.iter().map(|p| p.addr).collect::<Vec<u64>>());
+    w.owned_column(
+        POOL_CLASS,
+        p.iter().map(|p| p.size_class as u32).collect::<Vec<u32>>(),
+    );
+    w.owned_column(
+        POOL_USED,
+        p.iter().map(|p| p.used_blocks).collect::<Vec<u32>>(),
+    );
+    w.owned_column(
+        POOL_NEXT,
+        p.iter().map(|p| p.next_offset).collect::<Vec<u32>>(),
+    );
 }
 
 /// Sections of what the graph searches found.
@@ -194,19 +214,27 @@ impl Reader<'_> {
     }
 }
 
-/// The snapshot an index holds, its columns mapped; `path` is the snapshot's name.
-pub fn snapshot_of(file: &IndexFile, path: &Path) -> Result<Snapshot, String> {
+/// The snapshot an index holds, its columns mapped (those `loaded` names; the others are
+/// left empty, neither checksummed nor checked); `path` is the snapshot's name.
+pub fn snapshot_of(file: &IndexFile, path: &Path, loaded: Loaded) -> Result<Snapshot, String> {
     let r = Reader { file };
     let meta: MetaIn = r.json(META)?;
-    let pairs: Vec<u32> = r.vec(EDGE_LABELS)?;
-    if pairs.len() % 2 != 0 {
-        return Err("edge labels are not pairs".into());
-    }
-    let edge_labels = pairs.chunks_exact(2).map(|p| (p[0], p[1])).collect();
+    let totals: Totals = r.json(TOTALS)?;
+    let columns = loaded != Loaded::TotalsOnly;
+    let references = loaded == Loaded::Everything;
+    let edge_labels = when(references, || r.column(EDGE_LABELS))?;
     let ids: Vec<ObjId> = r.vec(HASH_IDS)?;
     let values: Vec<i64> = r.vec(HASH_VALUES)?;
     if ids.len() != values.len() {
         return Err("content hashes and their objects differ in number".into());
+    }
+    let pool_addr: Vec<u64> = r.vec(POOL_ADDR)?;
+    let pool_class: Vec<u32> = r.vec(POOL_CLASS)?;
+    let pool_used: Vec<u32> = r.vec(POOL_USED)?;
+    let pool_next: Vec<u32> = r.vec(POOL_NEXT)?;
+    let pools = pool_addr.len();
+    if [pool_class.len(), pool_used.len(), pool_next.len()] != [pools; 3] {
+        return Err("pools' columns differ in length".into());
     }
     let owners: Vec<ObjId> = r.vec(BUF_OWNER)?;
     let addrs: Vec<u64> = r.vec(BUF_ADDR)?;
@@ -214,16 +242,25 @@ pub fn snapshot_of(file: &IndexFile, path: &Path) -> Result<Snapshot, String> {
     if owners.len() != addrs.len() || owners.len() != sizes.len() {
         return Err("owned buffers' columns differ in length".into());
     }
+    fn when<T: bytemuck::Pod>(
+        wanted: bool,
+        read: impl FnOnce() -> Result<Column<T>, String>,
+    ) -> Result<Column<T>, String> {
+        match wanted {
+            true => read(),
+            false => Ok(Column::default()),
+        }
+    }
     let objects = Objects {
-        addr: r.column(ADDR)?,
-        type_id: r.column(TYPE_ID)?,
-        size: r.column(SIZE)?,
+        addr: when(columns, || r.column(ADDR))?,
+        type_id: when(columns, || r.column(TYPE_ID))?,
+        size: when(columns, || r.column(SIZE))?,
         big_sizes: meta.big_sizes,
-        refcnt: r.column(REFCNT)?,
-        len: r.column(LEN)?,
+        refcnt: when(columns, || r.column(REFCNT))?,
+        len: when(columns, || r.column(LEN))?,
         hashes: ids.into_iter().zip(values).collect(),
-        ref_start: r.column(REF_START)?,
-        ref_targets: r.column(REF_TARGETS)?,
+        ref_start: when(references, || r.column(REF_START))?,
+        ref_targets: when(references, || r.column(REF_TARGETS))?,
         edge_labels,
         names: meta.names,
         values: meta.values,
@@ -238,7 +275,14 @@ pub fn snapshot_of(file: &IndexFile, path: &Path) -> Result<Snapshot, String> {
         objects,
         labels: meta.labels,
         arenas: meta.arenas,
-        pools: meta.pools,
+        pools: (0..pools)
+            .map(|i| Pool {
+                addr: pool_addr[i],
+                size_class: pool_class[i].min(u8::MAX as u32) as u8,
+                used_blocks: pool_used[i],
+                next_offset: pool_next[i],
+            })
+            .collect(),
         roots: meta.roots,
         buffers: (owners.into_iter().zip(addrs).zip(sizes))
             .map(|((owner, addr), size)| OwnedBuffer { owner, addr, size })
@@ -248,8 +292,10 @@ pub fn snapshot_of(file: &IndexFile, path: &Path) -> Result<Snapshot, String> {
         lines: meta.lines,
         dropped_tail: 0,
         searched: Default::default(),
+        totals: totals.into(),
+        loaded,
     };
-    check::snapshot(&snap)?;
+    check::snapshot(&snap, file.trusted)?;
     Ok(snap)
 }
 
@@ -279,6 +325,6 @@ pub fn searched_of(file: &IndexFile, snap: &Snapshot) -> Result<Searched, String
         ranked_of: meta.ranked_of,
         unreachable: meta.unreachable,
     };
-    check::searched(&s, snap)?;
+    check::searched(&s, snap, file.trusted)?;
     Ok(s)
 }

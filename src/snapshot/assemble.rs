@@ -124,7 +124,10 @@ pub(super) fn assemble(
         }
         for (l, pos, lid) in r.labels {
             let start = ref_start[new_of[off + l as usize] as usize];
-            edge_labels.push((start + pos, label_map[ci][lid as usize]));
+            edge_labels.push(EdgeLabel {
+                edge: start + pos,
+                label: label_map[ci][lid as usize],
+            });
         }
         dangling_refs += r.dangling;
     }
@@ -160,6 +163,8 @@ pub(super) fn assemble(
         lines,
         dropped_tail: 0,
         searched: Default::default(),
+        totals: Default::default(),
+        loaded: Default::default(),
     })
 }
 
@@ -345,7 +350,7 @@ fn sparse_columns(
     addr: Vec<u64>,
     ref_start: Vec<u32>,
     ref_targets: Vec<ObjId>,
-    edge_labels: Vec<(u32, u32)>,
+    edge_labels: Vec<EdgeLabel>,
 ) -> Objects {
     let remap = |off: usize, l: u32| ObjId(new_of[off + l as usize]);
     let mut big_sizes = Vec::new();
@@ -388,7 +393,7 @@ fn sparse_columns(
         hashes,
         ref_start: ref_start.into(),
         ref_targets: ref_targets.into(),
-        edge_labels,
+        edge_labels: edge_labels.into(),
         names,
         values,
         caches,

@@ -134,7 +134,7 @@ pub fn load(path: &Path, opts: &LoadOptions) -> Result<Snapshot> {
 
 /// The most bytes a snapshot's objects and buffers may add up to (64 PiB): every sum the
 /// analyses make is a part of this total, so none can overflow (signed deltas included).
-const MAX_TOTAL: u64 = 1 << 56;
+pub(crate) const MAX_TOTAL: u64 = 1 << 56;
 
 /// Refuse sizes that add up to more than any heap, once, before any analysis sums them.
 pub(crate) fn check_totals(path: &Path, snap: &Snapshot) -> Result<()> {

@@ -42,6 +42,7 @@ mod model;
 mod records;
 mod shrink;
 
+pub(crate) use loader::MAX_TOTAL;
 pub use loader::{load, LoadOptions};
 pub use model::*;
 

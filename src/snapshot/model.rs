@@ -314,7 +314,7 @@ pub struct Objects {
     pub ref_start: Column<u32>,
     pub ref_targets: Column<ObjId>,
     /// Sparse edge labels sorted by edge index, pointing into [`Snapshot::labels`].
-    pub edge_labels: Vec<(u32, u32)>,
+    pub edge_labels: Column<EdgeLabel>,
     /// Sparse names (modules, functions, classes, code) sorted by object id.
     pub names: Vec<(ObjId, Box<str>)>,
     /// Sparse values (only with `--values` captures) sorted by object id.
@@ -323,6 +323,15 @@ pub struct Objects {
     pub caches: Vec<(ObjId, CacheInfo)>,
     /// Sparse allocation traceback ids (into [`Snapshot::tracebacks`]), sorted by id.
     pub traceback: Vec<(ObjId, u32)>,
+}
+
+/// A label on one reference: the edge's index (into `ref_targets`) and the label's (into
+/// [`Snapshot::labels`]). Kept in an index as is.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct EdgeLabel {
+    pub edge: u32,
+    pub label: u32,
 }
 
 /// Where an object was allocated, as tracemalloc recorded it.
@@ -394,9 +403,9 @@ impl Objects {
     /// Label id of edge `e`, if the agent labelled it.
     pub fn edge_label(&self, e: usize) -> Option<u32> {
         self.edge_labels
-            .binary_search_by_key(&(e as u32), |(i, _)| *i)
+            .binary_search_by_key(&(e as u32), |l| l.edge)
             .ok()
-            .map(|i| self.edge_labels[i].1)
+            .map(|i| self.edge_labels[i].label)
     }
 
     /// Dense id of the object at `addr`, if captured.
@@ -457,6 +466,38 @@ pub struct Snapshot {
     pub dropped_tail: u64,
     /// What the graph searches found, when an index kept them (or once computed for one).
     pub searched: std::sync::OnceLock<crate::graph::Searched>,
+    /// Whole-snapshot figures: summed once when first asked, or as an index kept them.
+    pub totals: std::sync::OnceLock<Totals>,
+    /// Which object columns are here: all of them, except from an index opened for a
+    /// question that reads fewer (see [`Loaded`]).
+    pub loaded: Loaded,
+}
+
+/// Which of a snapshot's object columns were read. A snapshot loaded from JSON has them
+/// all; one opened through its index for `summary` or `diff` leaves out what they never
+/// read, so that neither is checked nor summed (those columns are then empty).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Loaded {
+    #[default]
+    Everything,
+    /// No references (`ref_start`, `ref_targets`, `edge_labels`): `diff`, `summary --by traceback`.
+    NoReferences,
+    /// No per-object column at all, only [`Totals`]: `summary` by type or module.
+    TotalsOnly,
+}
+
+/// What `summary` and every command's facts show of the whole snapshot.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Totals {
+    pub objects: u64,
+    pub refs: u64,
+    /// Own blocks of all objects.
+    pub bytes_in_objects: u64,
+    /// Owned buffers of all objects.
+    pub bytes_in_buffers: u64,
+    /// Per type (as [`Snapshot::types`]): instances, and their own bytes plus owned buffers.
+    pub type_counts: Vec<u64>,
+    pub type_bytes: Vec<u64>,
 }
 
 impl Snapshot {
@@ -490,13 +531,41 @@ impl Snapshot {
         let objs = &self.objects;
         let mut out = fixedbitset::FixedBitSet::with_capacity(objs.count());
         if let Some(label) = self.labels.iter().position(|l| &**l == ".__dict__") {
-            for &(e, l) in &objs.edge_labels {
+            for &EdgeLabel { edge: e, label: l } in objs.edge_labels.iter() {
                 if l as usize == label {
                     out.insert(objs.ref_targets[e as usize].index());
                 }
             }
         }
         out
+    }
+
+    /// Whole-snapshot figures (summed from the columns the first time).
+    pub fn totals(&self) -> &Totals {
+        self.totals.get_or_init(|| {
+            let o = &self.objects;
+            let mut type_counts = vec![0u64; self.types.len()];
+            let mut type_bytes = vec![0u64; self.types.len()];
+            let mut bytes_in_objects = 0u64;
+            for (&t, s) in o.type_id.iter().zip(o.sizes()) {
+                type_counts[t as usize] += 1;
+                type_bytes[t as usize] += s;
+                bytes_in_objects += s;
+            }
+            let mut bytes_in_buffers = 0u64;
+            for b in &self.buffers {
+                type_bytes[o.type_id[b.owner.index()] as usize] += b.size;
+                bytes_in_buffers += b.size;
+            }
+            Totals {
+                objects: o.count() as u64,
+                refs: o.ref_targets.len() as u64,
+                bytes_in_objects,
+                bytes_in_buffers,
+                type_counts,
+                type_bytes,
+            }
+        })
     }
 
     /// Bytes held by the object itself plus its owned buffers, per object.

@@ -4,8 +4,16 @@ use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+/// The `pymem` under test. Its cache folder (indexes of snapshots in folders it cannot
+/// write, stamps of indexes it checked) is under the build's own `target/tmp`, never the
+/// user's; a test may set another.
 pub fn pymem() -> Command {
-    Command::cargo_bin("pymem").expect("pymem binary")
+    let mut c = Command::cargo_bin("pymem").expect("pymem binary");
+    c.env(
+        "XDG_CACHE_HOME",
+        std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cache"),
+    );
+    c
 }
 
 pub fn repo() -> PathBuf {

@@ -340,3 +340,45 @@ fn forged_cycles_in_the_trees_end_every_walk() {
     });
     c.check(&bytes, "cycles in both trees", false);
 }
+
+/// An index checked in full leaves a stamp of the file's state (once the file has stayed
+/// unchanged for a second), and is then opened without hashing every section again. Any
+/// later write to it is a new state: a byte flipped afterwards, whether asked about at once
+/// or a while later, is caught as before.
+#[test]
+fn a_checked_index_is_trusted_only_as_it_was_checked() {
+    let c = Case::new();
+    let stamps = c.dir.path().join("cache/pymem/verified");
+    let count = || std::fs::read_dir(&stamps).map_or(0, |d| d.count());
+    std::fs::write(&c.index, &c.good).unwrap();
+    let s = c.snap.display().to_string();
+    let top = ["top", s.as_str(), "--format", "json"];
+    let (out, err, code) = c.run(&top);
+    assert_eq!((code, err.as_str()), (0, ""));
+    assert_eq!(out, c.want[0]);
+    assert_eq!(
+        count(),
+        0,
+        "a file changed less than a second ago is not stamped"
+    );
+    std::thread::sleep(Duration::from_millis(1100));
+    let (out, err, code) = c.run(&top);
+    assert_eq!((code, err.as_str(), &out), (0, "", &c.want[0]));
+    assert_eq!(count(), 1, "checked in full, its state is stamped");
+    let (out, err, code) = c.run(&top);
+    assert_eq!((code, err.as_str(), &out), (0, "", &c.want[0]));
+    assert_eq!(count(), 1);
+    let f = c.opened();
+    let column = f.sections.iter().find(|s| s.kind == 2).unwrap();
+    let mut bad = c.good.clone();
+    bad[(column.offset + column.len / 2) as usize] ^= 0x5a;
+    for wait in [0, 1100] {
+        std::fs::write(&c.index, &bad).unwrap();
+        std::thread::sleep(Duration::from_millis(wait));
+        let (out, err, code) = c.run(&top);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, c.want[0], "after {wait} ms");
+        assert_eq!(err.lines().count(), 1, "after {wait} ms: {err}");
+        assert!(err.contains("checksum"), "{err}");
+    }
+}
