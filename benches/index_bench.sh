@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The persistent index (issue 27): first open (the JSON parsed, the index written) against
-# re-open (the index mapped) on a synthetic 10M-object / 30M-reference snapshot, wall time
-# and peak RSS, medians of RUNS runs (first opens: of 3). Also `diff` and `leaks` of three
+# re-open (the index mapped; checked in full, then as stamped) on a synthetic 10M-object /
+# 30M-reference snapshot, wall time and peak RSS, medians of RUNS runs (first opens: of 3).
+# Also `diff` and `leaks` of three
 # indexed 10M-object snapshots of one leaking process, and the index's size beside the
 # JSON's. OBJECTS=100000000 runs the scale test (about 10 GB of JSON under bench-data/;
 # not part of CI). Usage: benches/index_bench.sh [RUNS]
@@ -12,6 +13,8 @@ objects=${OBJECTS:-10000000}
 tag=$((objects / 1000000))m
 cargo build --release -q
 mkdir -p bench-data
+# The cache (stamps of indexes checked in full) of this benchmark only.
+export XDG_CACHE_HOME=$PWD/bench-data/cache
 pymem=./target/release/pymem
 snap=bench-data/synth-$tag.jsonl
 [ -f "$snap" ] || ./target/release/pymem-gen --objects "$objects" --refs-per-object 3 -o "$snap"
@@ -35,6 +38,10 @@ echo "top, no index (JSON + graph)     : $(median 3 $pymem --no-index top "$snap
 echo "summary, first open (+ index)    : $(PREP="rm -f $snap.pmi" median 3 $pymem summary "$snap")"
 echo "top, first open (+ whole index)  : $(PREP="rm -f $snap.pmi" median 3 $pymem top "$snap")"
 $pymem index "$snap" >/dev/null
+sleep 1.1 # a file changed less than a second ago is checked in full every time
+echo "top, re-open, index checked      : $(PREP="rm -rf $XDG_CACHE_HOME/pymem/verified" median "$runs" $pymem top "$snap")"
+echo "show ADDR, re-open, index checked: $(PREP="rm -rf $XDG_CACHE_HOME/pymem/verified" median "$runs" $pymem show "$snap" "$addr")"
+$pymem top "$snap" >/dev/null # checked in full once: its state is stamped
 echo "summary, re-open                 : $(median "$runs" $pymem summary "$snap")"
 echo "top, re-open                     : $(median "$runs" $pymem top "$snap")"
 echo "top --by type, re-open           : $(median "$runs" $pymem top "$snap" --by type)"
@@ -46,6 +53,8 @@ for k in 0 10000 20000; do
   [ -f "$f" ] || ./target/release/pymem-gen --objects "$objects" --leak $k -o "$f"
   $pymem index "$f" >/dev/null
 done
+sleep 1.1
+for k in 0 10000 20000; do $pymem top "bench-data/leak-$tag-$k.jsonl" >/dev/null; done
 a=bench-data/leak-$tag-0.jsonl b=bench-data/leak-$tag-10000.jsonl c=bench-data/leak-$tag-20000.jsonl
 echo "diff a b, indexed                : $(median "$runs" $pymem diff "$a" "$b")"
 echo "leaks a b c, indexed             : $(median "$runs" $pymem leaks "$a" "$b" "$c")"
