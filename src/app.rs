@@ -485,8 +485,7 @@ pub fn index_new_snapshot(path: &Path) {
             path,
             &LoadOptions::default(),
             &indexing,
-            Loaded::TotalsOnly,
-            false,
+            index::Need::Columns(Loaded::TotalsOnly),
             &|m| note!("{m}"),
         );
     }
@@ -494,29 +493,26 @@ pub fn index_new_snapshot(path: &Path) {
 
 /// Open a snapshot through its index (building the index on first use).
 pub fn load_snapshot(path: &Path, args: &LoadArgs) -> Result<Indexed> {
-    open(path, args, Loaded::Everything, false)
+    open(path, args, index::Need::Columns(Loaded::Everything))
 }
 
 /// Open a snapshot for a question that reads only some of its columns: from its index,
 /// only those are read and checked (a snapshot loaded from JSON has them all).
 pub fn load_part(path: &Path, args: &LoadArgs, reads: Loaded) -> Result<Indexed> {
-    open(path, args, reads, false)
+    open(path, args, index::Need::Columns(reads))
 }
 
 /// Open a snapshot with its graph searched (from its index, or searched now and indexed).
 pub fn load_for_graph(path: &Path, args: &LoadArgs) -> Result<Indexed> {
-    open(path, args, Loaded::Everything, true)
+    open(path, args, index::Need::Searched)
 }
 
-fn open(path: &Path, args: &LoadArgs, reads: Loaded, graph: bool) -> Result<Indexed> {
+fn open(path: &Path, args: &LoadArgs, need: index::Need) -> Result<Indexed> {
     let mut opts = load_options(path);
     opts.partial = args.partial;
     let indexing = INDEXING.get().copied().unwrap_or_default();
     let note = |m: &str| note!("{m}");
-    let result = index::open(path, &opts, &indexing, reads, graph, &note);
-    if let (Ok(s), true) = (&result, graph) {
-        s.ensure_searched(&note);
-    }
+    let result = index::open(path, &opts, &indexing, need, &note);
     finish_progress();
     result
 }

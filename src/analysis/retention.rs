@@ -16,8 +16,6 @@ pub struct Retention<'s> {
     /// Own bytes plus owned buffers, per object.
     pub own: Cow<'s, [u64]>,
     pub paths: ShortestPaths<'s>,
-    /// What an index kept of this retention, when it was read from one.
-    kept: Option<&'s Searched>,
 }
 
 impl<'s> Retention<'s> {
@@ -46,7 +44,6 @@ impl<'s> Retention<'s> {
             retained: retained.into(),
             own: own.into(),
             paths,
-            kept: None,
         }
     }
 
@@ -61,13 +58,13 @@ impl<'s> Retention<'s> {
             retained: Cow::Borrowed(&s.retained),
             own: Cow::Borrowed(&s.own),
             paths: ShortestPaths::from_tree(&s.path_parent, &s.path_via, &s.path_depth),
-            kept: Some(s),
         }
     }
 
-    /// What an index kept, when this retention was read from one.
+    /// What the snapshot keeps of its searches (read from its index, or kept to write one):
+    /// the same answers this retention computes, so they may stand in for them.
     pub fn kept(&self) -> Option<&'s Searched> {
-        self.kept
+        self.snap.searched.get()
     }
 
     /// What the searches found, for an index to keep.
@@ -111,7 +108,7 @@ impl<'s> Retention<'s> {
 
     /// Objects no real root reaches (garbage awaiting collection): (count, bytes).
     pub fn unreachable(&self) -> (u64, u64) {
-        if let Some(s) = self.kept {
+        if let Some(s) = self.kept() {
             return s.unreachable;
         }
         let mut count = 0;

@@ -23,7 +23,7 @@ fn ensure(ok: bool, what: impl FnOnce() -> String) -> Checked {
 }
 
 /// Ids strictly ascending and below `n`.
-fn sorted_ids<'a>(ids: impl Iterator<Item = &'a ObjId>, n: usize, what: &str) -> Checked {
+fn sorted_ids(ids: impl Iterator<Item = ObjId>, n: usize, what: &str) -> Checked {
     let mut last: Option<u32> = None;
     for id in ids {
         ensure((id.0 as usize) < n, || {
@@ -70,19 +70,12 @@ pub fn snapshot(s: &Snapshot, trusted: bool) -> Checked {
     if s.loaded == Loaded::Everything {
         references(s, n, t.refs)?;
     }
-    for (what, ids) in [
-        (
-            "content hashes",
-            o.hashes.iter().map(|h| h.0).collect::<Vec<_>>(),
-        ),
-        ("names", o.names.iter().map(|h| h.0).collect()),
-        ("values", o.values.iter().map(|h| h.0).collect()),
-        ("caches", o.caches.iter().map(|h| h.0).collect()),
-        ("tracebacks", o.traceback.iter().map(|h| h.0).collect()),
-        ("large sizes", o.big_sizes.iter().map(|h| h.0).collect()),
-    ] {
-        sorted_ids(ids.iter(), n, what)?;
-    }
+    sorted_ids(o.hashes.iter().map(|h| h.0), n, "content hashes")?;
+    sorted_ids(o.names.iter().map(|h| h.0), n, "names")?;
+    sorted_ids(o.values.iter().map(|h| h.0), n, "values")?;
+    sorted_ids(o.caches.iter().map(|h| h.0), n, "caches")?;
+    sorted_ids(o.traceback.iter().map(|h| h.0), n, "tracebacks")?;
+    sorted_ids(o.big_sizes.iter().map(|h| h.0), n, "large sizes")?;
     ensure(
         o.traceback
             .iter()

@@ -65,20 +65,43 @@ impl std::ops::Deref for Indexed {
     }
 }
 
-/// Open `path`: through its index when one matches (reading of it only the columns
-/// `reads` names), else by loading it, then writing its index (with the graph searches when
-/// `searched` is set, so it is written once).
+/// What a command needs of a snapshot it opens.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// These columns: from an index, only they are read and checked (a snapshot loaded from
+    /// JSON has them all).
+    Columns(Loaded),
+    /// Every column and the graph searches (`Retention::compute` then reads them): from the
+    /// index, or searched now and added to it, so it is written once.
+    Searched,
+}
+
+/// Open `path` for what `need` names: through its index when one matches, else by loading
+/// it, then writing its index.
 pub fn open(
     path: &Path,
     load_opts: &LoadOptions,
     opts: &Options,
-    reads: Loaded,
-    searched: bool,
+    need: Need,
     note: &dyn Fn(&str),
 ) -> Result<Indexed> {
-    let reads = match searched {
-        true => Loaded::Everything,
-        false => reads,
+    let opened = open_reading(path, load_opts, opts, need, note)?;
+    if need == Need::Searched {
+        opened.ensure_searched(note);
+    }
+    Ok(opened)
+}
+
+fn open_reading(
+    path: &Path,
+    load_opts: &LoadOptions,
+    opts: &Options,
+    need: Need,
+    note: &dyn Fn(&str),
+) -> Result<Indexed> {
+    let (reads, searched) = match need {
+        Need::Columns(reads) => (reads, false),
+        Need::Searched => (Loaded::Everything, true),
     };
     if path.as_os_str() == STDIN {
         return open_stdin(path, load_opts, opts, searched, note);
@@ -138,8 +161,7 @@ pub fn build(path: &Path, load_opts: &LoadOptions, note: &dyn Fn(&str)) -> Resul
         enabled: true,
         index_stdin: true,
     };
-    let opened = open(path, load_opts, &asked, Loaded::Everything, true, note)?;
-    opened.ensure_searched(note);
+    let opened = open(path, load_opts, &asked, Need::Searched, note)?;
     let Some((places, _)) = &opened.target else {
         return Err(Error::file(
             path,
@@ -156,16 +178,13 @@ pub fn build(path: &Path, load_opts: &LoadOptions, note: &dyn Fn(&str)) -> Resul
 
 impl Indexed {
     /// Make sure the graph searches are at hand (`Retention::compute` then reads them):
-    /// from the index, or computed once and added to it.
-    pub fn ensure_searched(&self, note: &dyn Fn(&str)) {
+    /// from the index, or computed once and added to it. Only for a snapshot opened with
+    /// every column (`Need::Searched`).
+    fn ensure_searched(&self, note: &dyn Fn(&str)) {
         if self.snap.searched.get().is_some() {
             return;
         }
-        assert_eq!(
-            self.snap.loaded,
-            Loaded::Everything,
-            "searching a snapshot opened without its references"
-        );
+        debug_assert_eq!(self.snap.loaded, Loaded::Everything);
         if let Some(f) = self.file.as_ref().filter(|f| sections::has_searched(f)) {
             match sections::searched_of(f, &self.snap) {
                 Ok(s) => {
