@@ -23,6 +23,7 @@ macro_rules! module {
 /// form joins them in. `__main__.py` is the package's alone (it runs only under `-m`).
 pub const MODULES: &[(&str, &str)] = &[
     module!("__init__.py"),
+    module!("_facts.py"),
     module!("_base.py"),
     module!("_memory.py"),
     module!("_allocator.py"),

@@ -16,9 +16,9 @@ from ._base import (
     _POOL_HEADER,
     _U32,
     _U64_U32,
-    _V,
     _raw_buffer,
 )
+from ._facts import FACTS
 from ._memory import _u64s
 
 
@@ -149,7 +149,7 @@ def _find_arenas(mem, usedpools_addr, used_words, seg):
                 return False
         return True
 
-    if _V >= (3, 12):
+    if FACTS.runtime_allocator_state:
         raw = mem.read(usedpools_addr + 512, 12)
         if raw is not None:
             ptr, maxa = _U64_U32.unpack(raw)

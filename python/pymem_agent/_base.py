@@ -9,11 +9,12 @@ import gc
 import os
 import sys
 
+from ._facts import FACTS
+
 
 FORMAT = "pymem-snapshot"
 VERSION = 1
 
-_V = sys.version_info[:2]
 _HAVE_GC = 1 << 14
 _MANAGED_DICT = 1 << 4
 _MANAGED_WEAKREF = 1 << 3
@@ -21,10 +22,7 @@ _INLINE_VALUES = 1 << 2
 _HEAPTYPE = 1 << 9
 _POOL_OVERHEAD = 48
 _NB_CLASSES = 32
-if _V >= (3, 10):
-    _ARENA_SIZE, _POOL_SIZE = 1 << 20, 1 << 14
-else:
-    _ARENA_SIZE, _POOL_SIZE = 1 << 18, 1 << 12
+_ARENA_SIZE, _POOL_SIZE = FACTS.arena_size, FACTS.pool_size
 _POOL_MASK = ~(_POOL_SIZE - 1)
 
 # Descriptors read straight from `type` so a metaclass cannot intercept them.

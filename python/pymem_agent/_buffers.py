@@ -3,7 +3,8 @@ inline values), read from their C structs by address."""
 
 import ctypes
 
-from ._base import _POOL_MASK, _POOL_OVERHEAD, _I64_U64, _U64, _U64_I64, _U64_U64, _V, _t_basicsize
+from ._base import _POOL_MASK, _POOL_OVERHEAD, _I64_U64, _U64, _U64_I64, _U64_U64, _t_basicsize
+from ._facts import FACTS, INLINE_EMBEDDED_AT, MANAGED_DICT_BEFORE, MANAGED_INLINE_313, MANAGED_SPLIT_311, SPLIT_VALUES_BEFORE
 
 
 def _list_buffers(o, pget):
@@ -30,7 +31,7 @@ def _bytearray_buffers(o, pget):
     alloc, ob_bytes = _I64_U64.unpack(raw)
     if not ob_bytes:
         return ()
-    if _V >= (3, 15):
+    if FACTS.bytearray_storage_is_bytes:
         # The storage is a bytes object (ob_bytes points at its data): the whole object, its
         # header and NUL included, as sys.getsizeof counts it; none for the static empty bytes.
         if not alloc:
@@ -51,11 +52,11 @@ def _dict_buffers(o, pget):
     for ptr, owned in ((keys, vals == 0), (vals, True)):
         if not ptr or not owned:
             continue
-        if _V in ((3, 11), (3, 12)) and ptr == vals:
+        if FACTS.values_apart and ptr == vals:
             prefix = ctypes.string_at(ptr - 1, 1)[0]
             ptr -= prefix
-        elif _V >= (3, 13) and ptr == vals:
-            if ctypes.string_at(ptr + 2, 1)[0]:
+        elif FACTS.managed == MANAGED_INLINE_313 and ptr == vals:
+            if ctypes.string_at(ptr + INLINE_EMBEDDED_AT, 1)[0]:
                 continue  # embedded in the owning instance
         b = _buffer(ptr, 0, pget)
         if b[1] == 0:
@@ -76,10 +77,10 @@ def _values_buffers(o, pget):
     """3.11/3.12: the separately allocated values array of an instance whose __dict__ was
     never materialised (pointer in the pre-header; the byte before it is the prefix size)."""
     a = id(o)
-    if _V == (3, 11):
-        values = _word_at(a - 32)
+    if FACTS.managed == MANAGED_SPLIT_311:
+        values = _word_at(a - SPLIT_VALUES_BEFORE)
     else:
-        word = _word_at(a - 24)
+        word = _word_at(a - MANAGED_DICT_BEFORE)
         values = word + 1 if word & 1 else 0
     if not values:
         return ()

@@ -11,7 +11,6 @@ from ._base import (
     _DICT_KEYS_HEADER,
     _U64,
     _U64_U64,
-    _V,
     _codetype,
     _dict_items,
     _dict_keys,
@@ -27,6 +26,17 @@ from ._base import (
     _t_name,
     _t_ns,
     _t_qualname,
+)
+from ._facts import (
+    FACTS,
+    INLINE_ITEMS_AT,
+    INLINE_VALID_AT,
+    MANAGED_DICT_BEFORE,
+    MANAGED_INLINE_313,
+    MANAGED_NONE,
+    MANAGED_SPLIT_311,
+    MANAGED_TAGGED_312,
+    SPLIT_VALUES_BEFORE,
 )
 from ._names import _js, _key_label, _type_name
 
@@ -104,10 +114,13 @@ def _make_labeller(t, flags, types):
         types.hold(name)
         types.hold(md)
     t_id = id(t)
-    if _V >= (3, 11) and flags & _MANAGED_DICT:
+    layout = FACTS.managed
+    managed = layout != MANAGED_NONE and flags & _MANAGED_DICT
+    if managed:
         names = _shared_key_names(t)
         basicsize = _t_basicsize(t)
-        inline = _V >= (3, 13) and flags & _INLINE_VALUES
+        inline = layout == MANAGED_INLINE_313 and flags & _INLINE_VALUES
+        dict_first = FACTS.managed_dict_first
     else:
         names = None
         try:
@@ -121,7 +134,6 @@ def _make_labeller(t, flags, types):
     dotted = [None if n is None else "." + n for n in names] if names else None
     values_at = _struct.Struct("<%dQ" % len(names)).unpack if names else None
     dotted_type = dotted + [None] if dotted and None not in dotted else None
-    managed = _V >= (3, 11) and flags & _MANAGED_DICT
 
     def labeller(o, refs):
         # Pointers read here come from the object's own fields (its pre-header or inline
@@ -129,17 +141,17 @@ def _make_labeller(t, flags, types):
         a = id(o)
         known = None
         if managed:
-            word = word_at(string_at(a - 24, 8))[0]
+            word = word_at(string_at(a - MANAGED_DICT_BEFORE, 8))[0]
             values = 0
-            if _V == (3, 12):
+            if layout == MANAGED_TAGGED_312:
                 if word & 1:
                     values, word = word + 1, 0
-            elif _V == (3, 11):
-                values = word_at(string_at(a - 32, 8))[0]
-            elif inline and string_at(a + basicsize + 3, 1)[0] and not (word and _V >= (3, 14)):
+            elif layout == MANAGED_SPLIT_311:
+                values = word_at(string_at(a - SPLIT_VALUES_BEFORE, 8))[0]
+            elif inline and string_at(a + basicsize + INLINE_VALID_AT, 1)[0] and not (word and dict_first):
                 # Valid inline values, traversed even when a materialised __dict__ shares
                 # them (vars(obj), copy, pickle), except from 3.14, which visits the dict.
-                values = a + basicsize + 8
+                values = a + basicsize + INLINE_ITEMS_AT
             if values and dotted:
                 # Every value set: the traversal visits them in key order, then the type.
                 if dotted_type and not slots and len(refs) == len(dotted_type) and id(refs[-1]) == t_id:
@@ -206,7 +218,7 @@ def _module_edges(m, refs):
 
 def _function_edges(f, refs):
     code = f.__code__
-    extra = ',"name":%s' % _js(code.co_qualname if _V >= (3, 11) else f.__qualname__)
+    extra = ',"name":%s' % _js(code.co_qualname if FACTS.code_qualname else f.__qualname__)
     known = {
         id(f.__code__): ".__code__",
         id(f.__globals__): ".__globals__",
@@ -260,7 +272,7 @@ def _localsplus_offset():
     """3.11+: offset in a code object of co_localsplusnames (a tuple), followed by
     co_localspluskinds (bytes), which no member exposes: the two words before co_filename,
     found by identity in this function's own code object and checked by type."""
-    if _V < (3, 11):
+    if not FACTS.code_localsplus:
         return None
     co = _localsplus_offset.__code__
     size = _t_basicsize(_codetype)
@@ -281,7 +293,7 @@ def _code_edges(co):
     """A code object's name, referents and labels (gc.get_referents() gives none: code
     objects are not traversed), so its constants, names, tables and nested code are in the
     snapshot, held by it."""
-    extra = ',"name":%s' % _js(co.co_qualname if _V >= (3, 11) else co.co_name)
+    extra = ',"name":%s' % _js(co.co_qualname if FACTS.code_qualname else co.co_name)
     refs = [get(co) for _n, get, _l in _CODE_MEMBERS]
     labels = [label for _n, _g, label in _CODE_MEMBERS]
     if _CO_LOCALSPLUS is not None:

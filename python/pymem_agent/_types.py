@@ -7,8 +7,6 @@ from ._base import (
     _HAVE_GC,
     _HEAPTYPE,
     _MANAGED_DICT,
-    _MANAGED_WEAKREF,
-    _V,
     _codetype,
     _get_referents,
     _getrefcount,
@@ -21,6 +19,7 @@ from ._base import (
     _t_ns,
 )
 from ._buffers import _OWN_VALUES
+from ._facts import FACTS
 from ._kinds import _kind_of, _owned_reader
 from ._names import _js, _type_module, _type_name
 from ._labels import _make_labeller
@@ -63,15 +62,13 @@ class _Types:
         self.ids[key] = tid + _TID_BASE
         flags = _t_flags(t)
         pre = 16 if flags & _HAVE_GC else 0
-        if _V == (3, 11) and flags & _MANAGED_DICT:
-            pre += 16
-        elif _V >= (3, 12) and flags & (_MANAGED_DICT | _MANAGED_WEAKREF):
+        if flags & FACTS.preheader_flags:
             pre += 16
         self.pre.append(pre + self.debug_shift)
         self.sizer.append(self._sizer(t, flags, tid))
         self.kind.append(_kind_of(t, self.ndarray))
         reader = _owned_reader(t)
-        if reader == 0 and _V in ((3, 11), (3, 12)) and flags & _MANAGED_DICT:
+        if reader == 0 and FACTS.values_apart and flags & _MANAGED_DICT:
             reader = _OWN_VALUES
         self.owned.append(reader)
         self._external_sizer(t, tid, pre)

@@ -11,7 +11,6 @@ from ._base import (
     _POOL_MASK,
     _POOL_OVERHEAD,
     _U64,
-    _V,
     _bytes_hash,
     _codetype,
     _deque,
@@ -28,6 +27,7 @@ from ._base import (
     _str_hash,
 )
 from ._buffers import _OUTSIDE_GETSIZEOF, _OWNED_READERS
+from ._facts import FACTS
 from ._kinds import (
     K_BUILTIN,
     K_BYTES,
@@ -95,7 +95,7 @@ def _interned_table(objs):
     """The id of the interpreter's interned-strings dict when the collector lists it (3.14+,
     where every dict is tracked), else None: the one dict that holds a string interned just
     now, under itself. Earlier versions never list it, so no probe string is made there."""
-    if _V < (3, 14):
+    if not FACTS.every_dict_tracked:
         return None
     probe = sys.intern("pymem interned probe %d %d" % (os.getpid(), id(objs)))
     for o in objs:
@@ -240,7 +240,7 @@ def _walk(out, types, values, pools, arenas, unsafe):
     texternal = types.has_external
     tids = types.ids
     readers = _OWNED_READERS
-    immortal = 1 << 31 if _V >= (3, 12) else 1 << 62
+    immortal = 1 << 31 if FACTS.immortal_refcounts else 1 << 62
     pget = pools.get
     mask = _POOL_MASK
     overhead = _POOL_OVERHEAD
@@ -288,7 +288,7 @@ def _walk(out, types, values, pools, arenas, unsafe):
         alone = len(sys._current_frames()) <= 1
     except Exception:
         alone = False
-    sole = _sole_reference_count() if alone and _V < (3, 14) else -1
+    sole = _sole_reference_count() if alone and not FACTS.stack_refs_borrowed else -1
     js = _js
     tb_of = _traceback_getter()
     tb_ids = {}

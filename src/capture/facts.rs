@@ -1,7 +1,53 @@
 //! What each CPython version does that no header's layout says: where an instance keeps its
 //! attributes, what a reference count of an immortal object looks like, how line numbers are
 //! encoded, how `sys.getsizeof` adds pre-headers. One table, by minor version; everything
-//! else the decoder needs is in the generated layout tables.
+//! else the decoder needs is in the generated layout tables. The agent's twin is
+//! `python/pymem_agent/_facts.py`, which also holds the list of supported versions that this
+//! file reads when pymem is built; tests/it/agent_facts.rs holds the two tables equal.
+
+use std::ops::RangeInclusive;
+
+/// The agent's table of facts, which names the supported versions.
+const AGENT_FACTS: &str = include_str!("../../python/pymem_agent/_facts.py");
+
+/// The minor versions of CPython 3 that pymem supports, as `_facts.py` lists them: read by
+/// `attach`, `core`, the agent's support check and the tests' list of interpreters.
+pub const SUPPORTED_MINORS: RangeInclusive<u32> =
+    number_after(AGENT_FACTS.as_bytes(), b"\nFIRST_MINOR = ")
+        ..=number_after(AGENT_FACTS.as_bytes(), b"\nLAST_MINOR = ");
+
+/// "3.8-3.15": the supported versions, for messages.
+pub fn supported_range() -> String {
+    format!(
+        "3.{}-3.{}",
+        SUPPORTED_MINORS.start(),
+        SUPPORTED_MINORS.end()
+    )
+}
+
+/// The decimal number after the first `key` in `text`; fails the build when there is none.
+const fn number_after(text: &[u8], key: &[u8]) -> u32 {
+    let mut i = 0;
+    while i + key.len() <= text.len() {
+        let mut j = 0;
+        while j < key.len() && text[i + j] == key[j] {
+            j += 1;
+        }
+        if j == key.len() {
+            let start = i + key.len();
+            let mut k = start;
+            let mut n = 0u32;
+            while k < text.len() && text[k].is_ascii_digit() {
+                n = n * 10 + (text[k] - b'0') as u32;
+                k += 1;
+            }
+            assert!(k > start, "_facts.py: no number after the key");
+            return n;
+        }
+        i += 1;
+    }
+    panic!("_facts.py: a line of the supported versions is missing")
+}
 
 /// `tp_flags` bits the decoder reads (stable since 3.8, except where noted).
 pub mod flags {
@@ -15,6 +61,20 @@ pub mod flags {
     pub const READY: u64 = 1 << 12;
     pub const HAVE_GC: u64 = 1 << 14;
     pub const TYPE_SUBCLASS: u64 = 1 << 31;
+}
+
+/// Offsets of the managed-dict layouts, the same in every version that has them.
+pub mod managed {
+    /// The dict pointer (3.12: the tagged word) sits this far before the object.
+    pub const DICT_BEFORE: u64 = 24;
+    /// 3.11: the values array pointer sits this far before the object.
+    pub const SPLIT_VALUES_BEFORE: u64 = 32;
+    /// 3.13+ inline values (`_PyDictValues`): capacity, size, embedded, valid, then the
+    /// values themselves.
+    pub const INLINE_CAPACITY_AT: u64 = 0;
+    pub const INLINE_EMBEDDED_AT: u64 = 2;
+    pub const INLINE_VALID_AT: u64 = 3;
+    pub const INLINE_ITEMS_AT: u64 = 8;
 }
 
 /// Where an instance of a class with a managed dict keeps its attributes.
@@ -45,6 +105,9 @@ pub enum LineTable {
 #[derive(Clone, Copy, Debug)]
 pub struct Facts {
     pub minor: u32,
+    /// The first release of this minor version pymem reads soundly (3.14.0-3.14.4 shipped
+    /// the incremental collector, which 3.14.5 reverted).
+    pub first_micro: u32,
     pub managed: Managed,
     /// `tp_flags` bits that put two more words before an object (beyond the GC header).
     pub preheader_flags: u64,
@@ -71,25 +134,28 @@ pub struct Facts {
 
 /// The facts of CPython 3.`minor`, for the versions pymem supports.
 pub fn of(minor: u32) -> Option<Facts> {
+    if !SUPPORTED_MINORS.contains(&minor) {
+        return None;
+    }
     let managed = match minor {
-        8..=10 => Managed::None,
+        ..=10 => Managed::None,
         11 => Managed::Split311,
         12 => Managed::Tagged312,
-        13..=15 => Managed::Inline313,
-        _ => return None,
+        _ => Managed::Inline313,
     };
     Some(Facts {
         minor,
+        first_micro: if minor == 14 { 5 } else { 0 },
         managed,
         preheader_flags: match minor {
-            8..=10 => 0,
+            ..=10 => 0,
             11 => flags::MANAGED_DICT,
             _ => flags::MANAGED_DICT | flags::MANAGED_WEAKREF,
         },
         immortal_refcounts: minor >= 12,
         immortal_reported: (minor >= 14).then_some(3 << 30),
         line_table: match minor {
-            8 | 9 => LineTable::Lnotab,
+            ..=9 => LineTable::Lnotab,
             10 => LineTable::Linetable310,
             _ => LineTable::Locations,
         },

@@ -66,9 +66,10 @@ pub fn attach(spec: AttachSpec) -> Result<i32> {
             "process {pid} is not a CPython process (no python3.X executable or libpython mapped)"
         ))
     })?;
-    if !(8..=15).contains(&minor) {
+    if major != 3 || !pymem::capture::facts::SUPPORTED_MINORS.contains(&minor) {
+        let supported = pymem::capture::facts::supported_range();
         return Err(Error::Usage(format!(
-            "process {pid} runs CPython {major}.{minor}: pymem attach supports 3.8-3.15"
+            "process {pid} runs CPython {major}.{minor}: pymem attach supports {supported}"
         )));
     }
     if let Some(tracer) = target::tracer_of(pid) {

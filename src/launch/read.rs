@@ -97,19 +97,25 @@ fn inspect_running(pid: u32) -> Result<Target> {
 pub fn check_supported(who: &str, rt: &Runtime) -> Result<()> {
     let v = rt.version;
     let refuse = |why: String| Err(Error::Usage(format!("{who} runs CPython {v}: {why}")));
-    let Some(layout) = rt.layout else {
-        return refuse("pymem reads CPython 3.8-3.15 from outside".into());
+    let outside = || {
+        let supported = capture::facts::supported_range();
+        refuse(format!("pymem reads CPython {supported} from outside"))
     };
-    if capture::facts::of(v.minor).is_none() {
-        return refuse("pymem reads CPython 3.8-3.15 from outside".into());
-    }
+    let Some(layout) = rt.layout else {
+        return outside();
+    };
+    let Some(facts) = capture::facts::of(v.minor) else {
+        return outside();
+    };
     if rt.free_threaded() == Some(true) {
         return refuse("a free-threaded build, which pymem does not read yet".into());
     }
-    if v.minor == 14 && v.micro < 5 {
-        return refuse(
-            "3.14.0-3.14.4 have the incremental collector; pymem reads 3.14.5 and later".into(),
-        );
+    if v.micro < facts.first_micro {
+        let (minor, first) = (v.minor, facts.first_micro);
+        return refuse(format!(
+            "3.{minor}.0-3.{minor}.{} have the incremental collector; pymem reads 3.{minor}.{first} and later",
+            first - 1
+        ));
     }
     // The target's own table of sizes must match the one pymem was generated from.
     for key in [

@@ -70,7 +70,7 @@ pub fn pythons() -> &'static [(String, PathBuf)] {
                 PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".pyenv")
             });
         let mut out = Vec::new();
-        for minor in 8..=15 {
+        for minor in pymem::capture::facts::SUPPORTED_MINORS {
             let prefix = format!("3.{minor}.");
             let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir(root.join("versions"))
                 .into_iter()

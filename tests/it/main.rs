@@ -2,6 +2,7 @@
 //! the real `pymem` binary or the library against real captures and known-answer fixtures.
 
 mod advise;
+mod agent_facts;
 mod caches;
 mod capture_faults;
 mod code_objects;

@@ -2,6 +2,9 @@
 //! agent's labels for them (attribute names).
 
 use super::*;
+use crate::capture::facts::managed::{
+    DICT_BEFORE, INLINE_CAPACITY_AT, INLINE_ITEMS_AT, INLINE_VALID_AT, SPLIT_VALUES_BEFORE,
+};
 
 impl Decoder<'_, '_> {
     /// An instance of a Python class: its own part, then its builtin base's.
@@ -85,8 +88,8 @@ impl Decoder<'_, '_> {
         match h.facts.managed {
             Managed::None => (0, None),
             Managed::Split311 => {
-                let values = h.word(addr.wrapping_sub(32)).unwrap_or(0);
-                let dict = h.word(addr.wrapping_sub(24)).unwrap_or(0);
+                let values = h.word(addr.wrapping_sub(SPLIT_VALUES_BEFORE)).unwrap_or(0);
+                let dict = h.word(addr.wrapping_sub(DICT_BEFORE)).unwrap_or(0);
                 if values != 0 {
                     (dict, Some((values, shared())))
                 } else {
@@ -94,7 +97,7 @@ impl Decoder<'_, '_> {
                 }
             }
             Managed::Tagged312 => {
-                let word = h.word(addr.wrapping_sub(24)).unwrap_or(0);
+                let word = h.word(addr.wrapping_sub(DICT_BEFORE)).unwrap_or(0);
                 if word & 1 != 0 {
                     let values = word.wrapping_add(1);
                     (
@@ -106,18 +109,21 @@ impl Decoder<'_, '_> {
                 }
             }
             Managed::Inline313 => {
-                let dict = h.word(addr.wrapping_sub(24)).unwrap_or(0);
+                let dict = h.word(addr.wrapping_sub(DICT_BEFORE)).unwrap_or(0);
                 if dict != 0 && h.facts.managed_dict_first {
                     return (dict, None);
                 }
                 if info.flags & flags::INLINE_VALUES != 0 {
                     let values = addr + info.basicsize;
-                    let valid = h.u8(values + 3).unwrap_or(0);
-                    let capacity = h.u8(values).unwrap_or(0) as u64;
+                    let valid = h.u8(values + INLINE_VALID_AT).unwrap_or(0);
+                    let capacity = h.u8(values + INLINE_CAPACITY_AT).unwrap_or(0) as u64;
                     if valid != 0 {
                         return (
                             dict,
-                            Some((values + h.off.values_items.unwrap_or(8), capacity)),
+                            Some((
+                                values + h.off.values_items.unwrap_or(INLINE_ITEMS_AT),
+                                capacity,
+                            )),
                         );
                     }
                 }
