@@ -2,9 +2,9 @@
 //! entries) and 3.11+ (`dk_log2_size`, `dk_kind`, 16-byte entries for all-string keys),
 //! combined or split (values in `ma_values`, keys shared with the class).
 
+use super::builtins::Builtins;
 use super::heap::Heap;
 use super::strings;
-use super::types::Builtins;
 use crate::le::u64_at;
 
 /// The largest table decoded (a corrupt size must not allocate the world).

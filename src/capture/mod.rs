@@ -7,20 +7,27 @@
 //! before it is followed (readable, aligned, a known type; inside a pymalloc arena, at the
 //! start of a block in use). Nothing is recursive: one explicit stack.
 //!
-//! - [`offsets`] and [`facts`]: what the version lays out where, and how it behaves;
-//! - [`heap`], [`types`], [`strings`], [`dicts`]: reading objects;
-//! - [`decode`], [`frames`], [`sizes`]: each object's snapshot line;
-//! - [`pools`]: pymalloc's arenas; [`write`]: the lines.
+//! The modules form layers, and a module uses only those of the layers below it (the test
+//! `capture_modules_import_only_the_layers_below_them` holds this):
+//!
+//! 1. [`offsets`], [`facts`], [`builtins`]: what the version lays out where, how it behaves,
+//!    which static types are where;
+//! 2. [`heap`]: the target's memory;
+//! 3. [`ints`], [`strings`], [`pools`], then [`dicts`] (whose keys are strings): reading
+//!    values and pymalloc's arenas;
+//! 4. [`types`]: the type table;
+//! 5. [`decode`] (with [`decode::sizes`] and [`decode::frames`]): each object's snapshot line;
+//! 6. [`write`] and the partial file: the lines; this file drives them all.
 
+pub mod builtins;
 pub mod decode;
 pub mod dicts;
 pub mod facts;
-pub mod frames;
 pub mod heap;
+pub mod ints;
 pub mod offsets;
 mod partial;
 pub mod pools;
-pub mod sizes;
 pub mod strings;
 pub mod types;
 pub mod write;
@@ -404,7 +411,7 @@ pub fn capture(
             .get(&ident)
             .cloned()
             .unwrap_or_else(|| ident.to_string());
-        for f in frames::thread_frames(&mut dec, t) {
+        for f in decode::frames::thread_frames(&mut dec, t) {
             let where_ = format!("thread {tname}: {} ({}:{})", f.function, f.file, f.line);
             lines.root(f.addr, "frame", &where_, None).map_err(io)?;
             roots += 1;
@@ -677,7 +684,7 @@ fn thread_names(dec: &mut Decoder, modules: u64) -> HashMap<u64, String> {
         return out;
     };
     for (k, thread) in table.entries {
-        let Some(ident) = sizes::small_int(h, k) else {
+        let Some(ident) = ints::small_int(h, k) else {
             continue;
         };
         if let Some(name) = dec
@@ -688,4 +695,88 @@ fn thread_names(dec: &mut Decoder, modules: u64) -> HashMap<u64, String> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod layering {
+    /// Each module of capture/ and the layer it sits in (see the module header).
+    const LAYERS: &[(&str, u32)] = &[
+        ("offsets", 1),
+        ("facts", 1),
+        ("builtins", 1),
+        ("heap", 2),
+        ("ints", 3),
+        ("strings", 3),
+        ("pools", 3),
+        ("dicts", 4),
+        ("types", 5),
+        ("decode", 6),
+        ("write", 7),
+        ("partial", 7),
+    ];
+
+    fn layer(module: &str) -> Option<u32> {
+        LAYERS.iter().find(|(m, _)| *m == module).map(|l| l.1)
+    }
+
+    /// The capture modules a source file names (`super::x` at the top level,
+    /// `crate::capture::x` anywhere).
+    fn named(source: &str, top_level: bool) -> Vec<String> {
+        let mut out = Vec::new();
+        let prefixes: &[&str] = match top_level {
+            true => &["super::", "crate::capture::"],
+            false => &["crate::capture::"],
+        };
+        for prefix in prefixes {
+            for (i, _) in source.match_indices(prefix) {
+                let rest = &source[i + prefix.len()..];
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_ascii_lowercase() || *c == '_')
+                    .collect();
+                if layer(&name).is_some() {
+                    out.push(name);
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn capture_modules_import_only_the_layers_below_them() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/capture");
+        let mut files: Vec<(String, std::path::PathBuf, bool)> = Vec::new();
+        for (sub, top) in [("", true), ("decode", false)] {
+            for e in std::fs::read_dir(dir.join(sub)).unwrap() {
+                let path = e.unwrap().path();
+                let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+                let module = if sub.is_empty() {
+                    stem
+                } else {
+                    sub.to_string()
+                };
+                if path.extension().is_some_and(|x| x == "rs") && module != "mod" {
+                    files.push((module, path, top));
+                }
+            }
+        }
+        files.sort();
+        assert!(files.len() >= LAYERS.len());
+        for (module, path, top) in files {
+            let own =
+                layer(&module).unwrap_or_else(|| panic!("{}: give it a layer", path.display()));
+            let source = std::fs::read_to_string(&path).unwrap();
+            for used in named(&source, top) {
+                if used == module {
+                    continue;
+                }
+                assert!(
+                    layer(&used).unwrap() < own,
+                    "{} (layer {own}) uses {used} (layer {})",
+                    path.display(),
+                    layer(&used).unwrap()
+                );
+            }
+        }
+    }
 }

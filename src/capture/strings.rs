@@ -1,8 +1,8 @@
 //! `str` and `bytes` objects read from memory: their text, length, a content hash for finding
 //! duplicates, and the few Python spellings the agent writes (`str.isidentifier`, `repr`).
 
+use super::builtins::Builtins;
 use super::heap::Heap;
-use super::types::Builtins;
 use std::hash::{Hash, Hasher};
 
 /// A decoded `str`: code points, with the storage kind (1, 2 or 4 bytes per code point).

@@ -5,52 +5,11 @@
 //! it is ready; names are read the way `type.__module__` and `type.__qualname__` read them
 //! (a heap type's `__module__` from its dict, a static type's from its `tp_name`).
 
+pub use super::builtins::Builtins;
 use super::facts::{flags, Managed};
 use super::heap::Heap;
 use super::strings;
 use rustc_hash::FxHashMap as HashMap;
-
-/// Static types the decoder knows by address (from the interpreter's symbols).
-#[derive(Default, Clone, Copy, Debug)]
-pub struct Builtins {
-    pub type_: u64,
-    pub object: u64,
-    pub dict: u64,
-    pub odict: u64,
-    pub list: u64,
-    pub tuple: u64,
-    pub set: u64,
-    pub frozenset: u64,
-    pub str_: u64,
-    pub bytes: u64,
-    pub bytearray: u64,
-    pub int: u64,
-    pub bool_: u64,
-    pub float: u64,
-    pub complex: u64,
-    pub module: u64,
-    pub function: u64,
-    pub code: u64,
-    pub cfunction: u64,
-    pub cmethod: u64,
-    pub method: u64,
-    pub cell: u64,
-    pub frame: u64,
-    pub weakref: u64,
-    pub weakproxy: u64,
-    pub weakcallableproxy: u64,
-    pub set_dummy: u64,
-    pub none: u64,
-    /// The descriptor types (method, wrapper, getset, member, classmethod).
-    pub descriptors: [u64; 5],
-    /// Generator, coroutine and async generator types.
-    pub generators: [u64; 3],
-    pub moduledef: u64,
-    /// 3.15's frozendict (a dict's layout, not a dict subclass).
-    pub frozendict: u64,
-    /// `PyCapsule_Type`: 3.13+ capsules can declare a traversal of the data they point to.
-    pub capsule: u64,
-}
 
 /// How the instances of a type are decoded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -141,7 +100,7 @@ pub struct TypeInfo {
     /// 3.11+: attribute labels (`.name`) in values order (the class's shared keys).
     pub shared_names: Option<Vec<Option<std::rc::Rc<str>>>>,
     /// The separate buffer its instances own (by its MRO).
-    pub owner: super::sizes::Owner,
+    pub owner: Owner,
     /// Its MRO (`tp_mro`).
     pub mro: Vec<u64>,
     /// A Python class in the MRO defines `__sizeof__` (user code the agent does not run).
@@ -323,8 +282,8 @@ impl Types {
             slots,
             members,
             shared_names,
-            owner: super::sizes::Owner::None,
-            mro: super::sizes::mro(heap, addr),
+            owner: Owner::None,
+            mro: mro(heap, addr),
             sizeof_overridden: false,
             python_class: heaptype && self.subtype_traverse != 0 && self.python_class(heap, addr),
             struct_fields: None,
@@ -336,7 +295,7 @@ impl Types {
                 .is_some_and(|n| n == "numpy.ndarray")
         });
         info.struct_fields = self.struct_fields(heap, &info);
-        info.owner = super::sizes::buffer_owner(heap, &self.builtins, &info);
+        info.owner = buffer_owner(heap, &self.builtins, &info);
         info.sizeof_overridden = info.mro.iter().any(|&c| {
             heap.word(c.wrapping_add(o.tp_flags)).unwrap_or(0) & flags::HEAPTYPE != 0
                 && heap
@@ -364,7 +323,7 @@ impl Types {
         if t != self.builtins.int {
             return None;
         }
-        let n = super::sizes::small_int(heap, n)?;
+        let n = super::ints::small_int(heap, n)?;
         (0..=MAX_STRUCT_FIELDS).contains(&n).then_some(n as u64)
     }
 
@@ -534,7 +493,7 @@ impl Types {
     fn members(&self, heap: &Heap, addr: u64) -> Vec<Slot> {
         let o = heap.off;
         let mut out = Vec::new();
-        for t in super::sizes::mro(heap, addr) {
+        for t in mro(heap, addr) {
             let fl = heap.word(t.wrapping_add(o.tp_flags)).unwrap_or(0);
             if fl & flags::HEAPTYPE == 0 {
                 continue;
@@ -584,4 +543,55 @@ fn shared_key_names(heap: &Heap, b: &Builtins, tp: u64) -> Option<Vec<Option<std
             .map(|&(k, _)| strings::exact_str(heap, b, k).map(|n| format!(".{n}").into()))
             .collect(),
     )
+}
+
+/// The separate buffer an object owns, decided like the agent: by the first of list, set,
+/// frozenset, bytearray or dict among its type's MRO; 3.11/3.12 managed-dict instances own
+/// their values array.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Owner {
+    None,
+    List,
+    Set,
+    ByteArray,
+    Dict,
+    Values,
+}
+
+/// The items of a type's `tp_mro` tuple.
+pub fn mro(heap: &Heap, tp: u64) -> Vec<u64> {
+    let Some(t) = heap
+        .word(tp.wrapping_add(heap.off.tp_mro))
+        .filter(|&t| t != 0)
+    else {
+        return vec![tp];
+    };
+    let n = heap.ob_size(t).unwrap_or(0).clamp(0, 256) as u64;
+    (0..n)
+        .filter_map(|i| heap.word(t.wrapping_add(heap.off.tuple_items + i * 8)))
+        .collect()
+}
+
+pub fn buffer_owner(heap: &Heap, b: &Builtins, info: &TypeInfo) -> Owner {
+    for &c in &info.mro {
+        if c == b.list {
+            return Owner::List;
+        }
+        if c == b.set || c == b.frozenset {
+            return Owner::Set;
+        }
+        if c == b.bytearray {
+            return Owner::ByteArray;
+        }
+        if c == b.dict {
+            return Owner::Dict;
+        }
+    }
+    let managed_values = matches!(heap.facts.managed, Managed::Split311 | Managed::Tagged312)
+        && info.flags & flags::MANAGED_DICT != 0;
+    if managed_values {
+        Owner::Values
+    } else {
+        Owner::None
+    }
 }

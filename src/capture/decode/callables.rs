@@ -1,7 +1,11 @@
 //! Modules, functions, code objects, classes and C functions: their fields, labelled as
 //! the agent labels them.
 
-use super::*;
+use super::{dict_label, Decoded, Decoder, MAX_SCAN, MRO_LABEL};
+use crate::capture::facts::flags;
+use crate::capture::types::{Kind, TypeInfo};
+use crate::capture::{dicts, strings};
+use std::rc::Rc;
 
 impl Decoder<'_, '_> {
     pub(super) fn module(&mut self, addr: u64, out: &mut Decoded) {

@@ -1,7 +1,15 @@
 //! Containers: tuples' and lists' items, sets' keys, deques' blocks, dicts' entries with
 //! their key labels, and what a dict subclass adds.
 
-use super::*;
+use super::{
+    key_edge_label, weaklist_offset, Decoded, Decoder, KEY_LABEL_MAX, MAX_SCAN, SHARED_ARRAY_MIN,
+};
+use crate::capture::facts::source::DEQUE_BLOCKLEN;
+use crate::capture::types::TypeInfo;
+use crate::capture::{dicts, ints, strings};
+use crate::le::u64_at;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use std::rc::Rc;
 
 impl Decoder<'_, '_> {
     /// A list's items: its length, as the object says. The walk is cut (and counted) where
@@ -123,10 +131,10 @@ impl Decoder<'_, '_> {
             }
         }
         if tk == b.int || tk == b.bool_ {
-            if let Some(v) = sizes::int_decimal(h, k) {
+            if let Some(v) = ints::int_decimal(h, k) {
                 return format!("[{v}]");
             }
-            if let Some(bits) = sizes::int_bits(h, k) {
+            if let Some(bits) = ints::int_bits(h, k) {
                 return format!("[<int bits={bits}>]");
             }
         }

@@ -1,10 +1,15 @@
 //! Instances of Python classes: slots, the managed dict or values, the class, and the
 //! agent's labels for them (attribute names).
 
-use super::*;
+use super::{dict_label, Decoded, Decoder, Label};
+use crate::capture::dicts;
 use crate::capture::facts::managed::{
     DICT_BEFORE, INLINE_CAPACITY_AT, INLINE_ITEMS_AT, INLINE_VALID_AT, SPLIT_VALUES_BEFORE,
 };
+use crate::capture::facts::{flags, Managed};
+use crate::capture::types::{Base, TypeInfo};
+use rustc_hash::FxHashMap as HashMap;
+use std::rc::Rc;
 
 impl Decoder<'_, '_> {
     /// An instance of a Python class: its own part, then its builtin base's.

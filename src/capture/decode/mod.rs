@@ -7,23 +7,27 @@
 //!
 //! By family: [`containers`] (tuple, list, set, deque, dict), [`callables`] (module,
 //! function, code, class, C function), [`instances`] (Python classes' instances) and
-//! [`native`] (generators, lru_cache, C types nobody decodes, owned buffers).
+//! [`native`] (generators, lru_cache, C types nobody decodes, owned buffers); beside them
+//! [`sizes`] (`sys.getsizeof` and owned buffers outside the pools) and [`frames`] (frame
+//! objects, thread stacks and line numbers).
 
 use super::dicts;
 use super::facts::{flags, Managed};
 use super::heap::Heap;
+use super::ints;
 use super::pools::Pools;
-use super::sizes;
 use super::strings;
-use super::types::{Base, Kind, TypeInfo, Types};
+use super::types::{Kind, Types};
 use crate::le::u64_at;
-use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
+use rustc_hash::FxHashMap as HashMap;
 use std::rc::Rc;
 
 mod callables;
 mod containers;
+pub mod frames;
 mod instances;
 mod native;
+pub mod sizes;
 
 /// An edge label, as the agent spells it (shared: the same names label many edges).
 pub type Label = Option<Rc<str>>;
@@ -81,7 +85,6 @@ impl Decoded {
 const MAX_SCAN: u64 = 1 << 16;
 /// Longest key label for a string key (as the agent: longer keys are data, not names).
 const KEY_LABEL_MAX: usize = 64;
-use super::facts::source::DEQUE_BLOCKLEN;
 
 /// The decoder: the heap, the type table, the pools, and what it has learned.
 pub struct Decoder<'a, 'h> {
@@ -178,7 +181,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
             }
             Kind::Int => {
                 if self.values {
-                    if let Some(v) = sizes::small_int(self.heap, addr) {
+                    if let Some(v) = ints::small_int(self.heap, addr) {
                         if -(1i128 << 53) < v && v < (1i128 << 53) {
                             out.value = Some(v.to_string());
                         }
@@ -261,7 +264,7 @@ impl<'a, 'h> Decoder<'a, 'h> {
                     out.refs.push(info.addr);
                 }
             }
-            Kind::Frame => crate::capture::frames::frame_object_refs(self, addr, &mut out.refs),
+            Kind::Frame => frames::frame_object_refs(self, addr, &mut out.refs),
             Kind::LruCache => self.lru_cache(addr, &info, out),
             Kind::Opaque => self.opaque(addr, &info, out),
             Kind::Instance => self.instance(addr, &info, out),

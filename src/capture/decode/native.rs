@@ -1,7 +1,11 @@
 //! Objects of C types: generators, lru_cache wrappers, C types nobody decodes (scanned for
 //! pointers, capsules followed), and the buffers objects own outside their block.
 
-use super::*;
+use super::{dict_label, frames, sizes, weaklist_offset, Decoded, Decoder, Label, MAX_SCAN};
+use crate::capture::facts::{flags, Managed};
+use crate::capture::types::{Owner, TypeInfo};
+use rustc_hash::FxHashMap as HashMap;
+use std::rc::Rc;
 
 impl Decoder<'_, '_> {
     /// gen_traverse (and async_gen_traverse's finalizer): the frame (3.8–3.10: the frame
@@ -22,7 +26,7 @@ impl Decoder<'_, '_> {
         {
             let state = h.u8(addr + state_at).unwrap_or(cleared as u8) as i8 as i64;
             if state < cleared as i64 {
-                crate::capture::frames::iframe_refs(h, addr + iframe, refs);
+                frames::iframe_refs(h, addr + iframe, refs);
             }
         }
         let exc = addr + o.gen_exc_state;
@@ -244,7 +248,7 @@ impl Decoder<'_, '_> {
             None => (ptr, nominal),
         };
         match owner {
-            sizes::Owner::List => {
+            Owner::List => {
                 let items = h.word(addr + o.list_items).unwrap_or(0);
                 let allocated = h.i64(addr + o.list_allocated).unwrap_or(0).max(0) as u64;
                 if items != 0 {
@@ -252,7 +256,7 @@ impl Decoder<'_, '_> {
                         .push(pool_or(items, allocated.saturating_mul(8)));
                 }
             }
-            sizes::Owner::Set => {
+            Owner::Set => {
                 let mask = h.i64(addr + o.set_mask).unwrap_or(0).max(0) as u64;
                 let table = h.word(addr + o.set_table).unwrap_or(0);
                 if table != 0 && table != addr + o.set_smalltable {
@@ -260,20 +264,20 @@ impl Decoder<'_, '_> {
                         .push(pool_or(table, (mask + 1) * o.setentry_size));
                 }
             }
-            sizes::Owner::ByteArray => {
+            Owner::ByteArray => {
                 if let Some((storage, size)) = sizes::bytearray_storage(h, addr) {
                     out.buffers.push(pool_or(storage, size));
                 }
             }
-            sizes::Owner::Dict => sizes::dict_buffers(self, addr, &mut out.buffers),
-            sizes::Owner::Values => {
+            Owner::Dict => sizes::dict_buffers(self, addr, &mut out.buffers),
+            Owner::Values => {
                 if let Some(v) = sizes::values_block(h, addr) {
                     if let Some(s) = self.pools.block_size(v) {
                         out.buffers.push((v, s));
                     }
                 }
             }
-            sizes::Owner::None => {}
+            Owner::None => {}
         }
     }
 }

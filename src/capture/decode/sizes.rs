@@ -1,66 +1,14 @@
 //! Sizes the agent records for objects outside pymalloc's pools (`sys.getsizeof`, emulated
-//! per builtin type's `__sizeof__`), the separate buffers it records for objects inside them,
-//! and integer values.
+//! per builtin type's `__sizeof__`) and the separate buffers it records for objects inside them.
 
-use super::decode::Decoder;
-use super::dicts;
-use super::facts::flags;
-use super::heap::Heap;
-use super::strings;
-use super::types::{Builtins, Kind, TypeInfo};
+use super::Decoder;
+use crate::capture::dicts;
+use crate::capture::facts::flags;
+use crate::capture::heap::Heap;
+use crate::capture::ints;
+use crate::capture::types::{Kind, TypeInfo};
 
-use super::facts::source::{DEQUE_BLOCKLEN, DEQUE_BLOCK_SIZE, DEQUE_LEFTINDEX};
-
-/// The separate buffer an object owns, decided like the agent: by the first of list, set,
-/// frozenset, bytearray or dict among its type's MRO; 3.11/3.12 managed-dict instances own
-/// their values array.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Owner {
-    None,
-    List,
-    Set,
-    ByteArray,
-    Dict,
-    Values,
-}
-
-/// The items of a type's `tp_mro` tuple.
-pub fn mro(heap: &Heap, tp: u64) -> Vec<u64> {
-    let Some(t) = heap
-        .word(tp.wrapping_add(heap.off.tp_mro))
-        .filter(|&t| t != 0)
-    else {
-        return vec![tp];
-    };
-    let n = heap.ob_size(t).unwrap_or(0).clamp(0, 256) as u64;
-    (0..n)
-        .filter_map(|i| heap.word(t.wrapping_add(heap.off.tuple_items + i * 8)))
-        .collect()
-}
-
-pub fn buffer_owner(heap: &Heap, b: &Builtins, info: &TypeInfo) -> Owner {
-    for &c in &info.mro {
-        if c == b.list {
-            return Owner::List;
-        }
-        if c == b.set || c == b.frozenset {
-            return Owner::Set;
-        }
-        if c == b.bytearray {
-            return Owner::ByteArray;
-        }
-        if c == b.dict {
-            return Owner::Dict;
-        }
-    }
-    let managed_values =
-        matches!(heap.facts.minor, 11 | 12) && info.flags & flags::MANAGED_DICT != 0;
-    if managed_values {
-        Owner::Values
-    } else {
-        Owner::None
-    }
-}
+use crate::capture::facts::source::{DEQUE_BLOCKLEN, DEQUE_BLOCK_SIZE, DEQUE_LEFTINDEX};
 
 /// 3.11/3.12: the block of an instance's separately allocated values array.
 pub fn values_block(heap: &Heap, addr: u64) -> Option<u64> {
@@ -142,9 +90,8 @@ pub fn dict_sizeof(h: &Heap, addr: u64) -> u64 {
     if keys == 0 {
         return res;
     }
-    if let Some(log2) = o.keys_log2_size {
+    if o.keys_log2_size.is_some() {
         // 3.11+
-        let _ = log2;
         if values != 0 {
             let nent = o.keys_nentries.and_then(|n| h.word(keys + n)).unwrap_or(0);
             let usable = o.keys_usable.and_then(|u| h.word(keys + u)).unwrap_or(0);
@@ -170,88 +117,6 @@ pub fn dict_sizeof(h: &Heap, addr: u64) -> u64 {
     res
 }
 
-/// The number of digits and sign of an int: (ndigits, negative).
-fn int_digits(h: &Heap, addr: u64) -> Option<(u64, bool)> {
-    let o = h.off;
-    match (o.long_tag, o.long_non_size_bits) {
-        (Some(tag_at), Some(bits)) => {
-            let tag = h.word(addr + tag_at)?;
-            Some((tag >> bits, tag & 3 == 2))
-        }
-        _ => {
-            let size = h.ob_size(addr)?;
-            Some((size.unsigned_abs(), size < 0))
-        }
-    }
-}
-
-/// Ints longer than this are labelled by their size (`[<int bits=N>]`), not their value, as
-/// the agent does: a decimal conversion is quadratic in the number of digits.
-pub const KEY_INT_BITS_MAX: u64 = 4096;
-
-/// The bit length of an int (`int.bit_length()`), from its top digit: constant time.
-pub fn int_bits(h: &Heap, addr: u64) -> Option<u64> {
-    let (n, _) = int_digits(h, addr)?;
-    if n == 0 {
-        return Some(0);
-    }
-    let shift = h.off.long_shift;
-    let top = h.u32(addr + h.off.long_digits + (n - 1).checked_mul(h.off.digit_size)?)?;
-    Some((n - 1).saturating_mul(shift) + u64::from(32 - top.leading_zeros()))
-}
-
-/// An int's value when it fits in 128 bits.
-pub fn small_int(h: &Heap, addr: u64) -> Option<i128> {
-    let (n, neg) = int_digits(h, addr)?;
-    let shift = h.off.long_shift as u32;
-    if n as u32 * shift > 126 {
-        return None;
-    }
-    let mut v: i128 = 0;
-    for i in (0..n).rev() {
-        let d = h.u32(addr + h.off.long_digits + i * h.off.digit_size)? as i128;
-        v = (v << shift) | d;
-    }
-    Some(if neg { -v } else { v })
-}
-
-/// An int in decimal, whatever its size.
-pub fn int_decimal(h: &Heap, addr: u64) -> Option<String> {
-    if let Some(v) = small_int(h, addr) {
-        return Some(v.to_string());
-    }
-    let (n, neg) = int_digits(h, addr)?;
-    // Decimal conversion is quadratic in the digits: beyond this, the label gives the size.
-    if int_bits(h, addr)? > KEY_INT_BITS_MAX {
-        return None;
-    }
-    let shift = h.off.long_shift as u32;
-    // Base 10^9 limbs, least significant first.
-    let mut limbs: Vec<u32> = vec![0];
-    for i in (0..n).rev() {
-        let d = h.u32(addr + h.off.long_digits + i * h.off.digit_size)? as u64;
-        let mut carry = d;
-        for l in limbs.iter_mut() {
-            let x = ((*l as u64) << shift) + carry;
-            *l = (x % 1_000_000_000) as u32;
-            carry = x / 1_000_000_000;
-        }
-        while carry > 0 {
-            limbs.push((carry % 1_000_000_000) as u32);
-            carry /= 1_000_000_000;
-        }
-    }
-    let mut s = if neg { "-".to_string() } else { String::new() };
-    let mut it = limbs.iter().rev();
-    if let Some(first) = it.next() {
-        s.push_str(&first.to_string());
-    }
-    for l in it {
-        s.push_str(&format!("{l:09}"));
-    }
-    Some(s)
-}
-
 /// The largest size believed (the loader refuses objects beyond 2^48 bytes).
 const MAX_PLAUSIBLE_SIZE: u64 = 1 << 47;
 
@@ -259,7 +124,6 @@ const MAX_PLAUSIBLE_SIZE: u64 = 1 << 47;
 pub fn getsizeof(dec: &mut Decoder, addr: u64, tid: u32) -> u64 {
     let h = dec.heap;
     let info = dec.types.shared(tid);
-    let b = dec.types.builtins;
     // A Python class that overrides __sizeof__ runs user code: the agent takes the C base's
     // __sizeof__ and adds the GC header.
     // Counts read from memory are untrusted (an object being changed, a misread): a size no
@@ -276,11 +140,11 @@ pub fn getsizeof(dec: &mut Decoder, addr: u64, tid: u32) -> u64 {
                 0
             };
     }
-    base + getsizeof_extra(h, &b, addr, &info)
+    base + getsizeof_extra(h, addr, &info)
 }
 
 /// What `sys.getsizeof` adds to `__sizeof__`.
-fn getsizeof_extra(h: &Heap, b: &Builtins, addr: u64, info: &TypeInfo) -> u64 {
+fn getsizeof_extra(h: &Heap, addr: u64, info: &TypeInfo) -> u64 {
     let is_static_type = info.kind == Kind::Type
         && h.word(addr + h.off.tp_flags).unwrap_or(0) & flags::HEAPTYPE == 0;
     if h.facts.getsizeof_adds_preheader {
@@ -292,7 +156,6 @@ fn getsizeof_extra(h: &Heap, b: &Builtins, addr: u64, info: &TypeInfo) -> u64 {
     } else {
         // _PyObject_IS_GC: a GC type, and for type objects only heap types.
         let gc = info.flags & flags::HAVE_GC != 0 && !is_static_type;
-        let _ = b;
         if gc {
             h.off.gc_head
         } else {
@@ -317,7 +180,7 @@ fn sizeof(dec: &mut Decoder, addr: u64, info: &TypeInfo, chain: &[u64]) -> u64 {
     };
     for &c in chain {
         if c == b.int || c == b.bool_ {
-            let (n, _) = int_digits(h, addr).unwrap_or((0, false));
+            let (n, _) = ints::int_digits(h, addr).unwrap_or((0, false));
             let n = if h.facts.int_sizeof_min_one_digit {
                 n.max(1)
             } else {
@@ -405,7 +268,6 @@ fn str_sizeof(h: &Heap, addr: u64) -> u64 {
             size += h.i64(addr + o.str_utf8_length).unwrap_or(0).max(0) as u64 + 1;
         }
     }
-    let _ = strings::content_hash;
     size
 }
 

@@ -5,10 +5,10 @@
 //! by `previous` (3.14+ holding tagged stack references), reached from the thread state;
 //! line numbers from `co_lnotab` (3.8, 3.9), the 3.10 line table, or the 3.11+ location table.
 
-use super::decode::Decoder;
-use super::facts::LineTable;
-use super::heap::Heap;
-use super::strings;
+use super::Decoder;
+use crate::capture::facts::LineTable;
+use crate::capture::heap::Heap;
+use crate::capture::strings;
 
 /// A thread's running frame, for the roots.
 pub struct RunningFrame {
@@ -398,7 +398,7 @@ fn legacy_frame(dec: &mut Decoder, f: u64) -> Option<RunningFrame> {
 fn dict_items(dec: &Decoder, d: u64) -> Vec<(String, u64)> {
     let h = dec.heap;
     let b = &dec.types.builtins;
-    super::dicts::table(h, d, None)
+    crate::capture::dicts::table(h, d, None)
         .map(|t| {
             t.entries
                 .iter()
