@@ -13,9 +13,9 @@ sys.path.insert(0, sys.argv[1])
 import pymem_agent  # noqa: E402
 
 if sys.argv[3:] == ["unguarded"]:
-    import pymem_agent._support
+    import pymem_agent._facts
 
-    pymem_agent._support._UNSAFE_TRAVERSE = ()
+    pymem_agent._facts._UNSAFE_TRAVERSE = ()
 
 
 async def main():
