@@ -6,35 +6,20 @@
 
 use super::target;
 use pymem::capture::{self, CaptureError, Options, ProcessInfo};
-use pymem::remote::binary::{self, PythonBinary};
 use pymem::remote::image::Image;
-use pymem::remote::maps::{self, Mapping};
+use pymem::remote::maps;
 use pymem::remote::memory::{LiveProcess, Memory};
+use pymem::remote::process::LivePython as Target;
 use pymem::remote::runtime::Runtime;
 use pymem::remote::stop::{StopError, Stopped};
 use pymem::{Error, Result};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 /// How many times a capture is retried when the collector was running at that instant.
 const RETRIES: u32 = 5;
 /// How long every thread gets to stop.
 const STOP_TIMEOUT: Duration = Duration::from_secs(5);
-
-/// The interpreter of a live process, found and checked before anything is stopped.
-pub struct Target {
-    pub pid: u32,
-    pub maps: Vec<Mapping>,
-    pub binary: PythonBinary,
-    pub runtime: Runtime,
-}
-
-fn not_permitted(pid: u32) -> Error {
-    Error::Usage(format!(
-        "not permitted to read process {pid}: {}",
-        target::PTRACE_HINT
-    ))
-}
 
 /// Find the interpreter of `pid` and check that pymem can read this version and build. A
 /// process that has exited, or exits meanwhile (its maps and memory vanish, which would read
@@ -53,42 +38,9 @@ pub fn inspect(pid: u32) -> Result<Target> {
 }
 
 fn inspect_running(pid: u32) -> Result<Target> {
-    let maps = maps::of_process(pid).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::PermissionDenied {
-            not_permitted(pid)
-        } else {
-            Error::Usage(format!("cannot read the mappings of process {pid}: {e}"))
-        }
-    })?;
-    let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
-        .ok()
-        .map(|p| p.display().to_string());
-    let open = |p: &str| {
-        let inside = PathBuf::from(format!("/proc/{pid}/root{p}"));
-        if inside.exists() {
-            inside
-        } else {
-            p.into()
-        }
-    };
-    let binary = binary::locate(&maps, exe.as_deref(), &open).map_err(|_| {
-        Error::Usage(format!(
-            "process {pid} is not a CPython process (no interpreter with _PyRuntime is mapped)"
-        ))
-    })?;
-    let mem = LiveProcess::open(pid);
-    if mem.read_u64(binary.symbols["_PyRuntime"]).is_err() {
-        return Err(not_permitted(pid));
-    }
-    let runtime = Runtime::locate(&mem, &binary)
-        .map_err(|e| Error::Usage(format!("cannot read the interpreter of process {pid}: {e}")))?;
-    check_supported(&format!("process {pid}"), &runtime)?;
-    Ok(Target {
-        pid,
-        maps,
-        binary,
-        runtime,
-    })
+    let found = target::find_python(pid)?;
+    check_supported(&format!("process {pid}"), &found.runtime)?;
+    Ok(found)
 }
 
 /// Refuse what pymem was not tested on: other versions, free-threaded builds, 3.14.0-3.14.4,
@@ -186,7 +138,7 @@ pub fn stop_and_copy(t: &Target) -> Result<Copied> {
     let mem = LiveProcess::open(pid);
     for attempt in 0..=RETRIES {
         let stopped = Stopped::stop(pid, STOP_TIMEOUT).map_err(|e| match e {
-            StopError::NotPermitted => not_permitted(pid),
+            StopError::NotPermitted => target::not_permitted(pid),
             StopError::AlreadyTraced(tr) => Error::Usage(format!(
                 "process {pid} is already traced by process {tr} (a debugger?): detach it first"
             )),

@@ -10,9 +10,8 @@
 //! `_PyRuntime` and `_Py_DebugOffsets` as pymem's other ways into a process.
 
 use crate::launch::target;
-use pymem::remote::binary;
-use pymem::remote::maps;
 use pymem::remote::memory::{LiveProcess, Memory};
+use pymem::remote::process::LivePython;
 use pymem::remote::runtime::Runtime;
 use pymem::{Error, Result};
 use std::path::Path;
@@ -47,36 +46,9 @@ impl Request {
     /// Read what a request needs; refuses (before writing anything) when the target's
     /// interpreter has remote debugging disabled, is free-threaded, or cannot be read.
     pub fn prepare(pid: u32) -> Result<Request> {
-        let maps = maps::of_process(pid).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::PermissionDenied {
-                Error::Usage(format!(
-                    "not permitted to inspect process {pid}: {}",
-                    target::PTRACE_HINT
-                ))
-            } else {
-                Error::Usage(format!("cannot read the mappings of process {pid}: {e}"))
-            }
-        })?;
-        let exe = std::fs::read_link(format!("/proc/{pid}/exe"))
-            .ok()
-            .map(|p| p.display().to_string());
-        let open = |p: &str| {
-            let inside = std::path::PathBuf::from(format!("/proc/{pid}/root{p}"));
-            if inside.exists() {
-                inside
-            } else {
-                p.into()
-            }
-        };
-        let bin = binary::locate(&maps, exe.as_deref(), &open).map_err(|_| {
-            Error::Usage(format!(
-                "process {pid} is not a CPython process (no interpreter with _PyRuntime is mapped)"
-            ))
-        })?;
-        let mem = LiveProcess::open(pid);
-        let rt = Runtime::locate(&mem, &bin).map_err(|e| {
-            Error::Usage(format!("cannot read the interpreter of process {pid}: {e}"))
-        })?;
+        let LivePython {
+            runtime: rt, mem, ..
+        } = target::find_python(pid)?;
         if rt.free_threaded() == Some(true) {
             return Err(Error::Usage(format!(
                 "process {pid} runs a free-threaded CPython {}, which pymem does not support yet",

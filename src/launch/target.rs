@@ -3,6 +3,7 @@
 //! left stopped (so that it can be resumed on every path).
 
 pub use pymem::remote::proc_status::{alive, thread_states, tracer_of};
+use pymem::remote::process::{LivePython, NotFound};
 use pymem::{Error, Result};
 use std::path::Path;
 
@@ -15,6 +16,27 @@ pub fn require_exists(pid: u32) -> Result<()> {
         return Err(Error::Usage(format!("no such process: {pid}")));
     }
     Ok(())
+}
+
+/// The one-line error for a process this user may not read.
+pub fn not_permitted(pid: u32) -> Error {
+    Error::Usage(format!(
+        "not permitted to read process {pid}: {PTRACE_HINT}"
+    ))
+}
+
+/// The interpreter of `pid` (nothing is stopped), or a one-line error that says why not.
+pub fn find_python(pid: u32) -> Result<LivePython> {
+    LivePython::find(pid).map_err(|e| {
+        Error::Usage(match e {
+            NotFound::NotPermitted => return not_permitted(pid),
+            NotFound::Mappings(e) => format!("cannot read the mappings of process {pid}: {e}"),
+            NotFound::NotCPython => format!(
+                "process {pid} is not a CPython process (no interpreter with _PyRuntime is mapped)"
+            ),
+            NotFound::Runtime(e) => format!("cannot read the interpreter of process {pid}: {e}"),
+        })
+    })
 }
 
 /// The CPython (major, minor) of a running process, from its executable's or a mapped

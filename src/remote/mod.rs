@@ -5,6 +5,8 @@
 //! - [`image`]: a copy of a stopped process's memory (or a core's, mapped);
 //! - [`core`]: ELF core files: their segments, notes and the files they name;
 //! - [`maps`]: the target's memory mappings (`/proc/PID/maps`);
+//! - [`process`]: finding CPython in a live process (its mappings, interpreter file and
+//!   `_PyRuntime`), the entry every live read starts from;
 //! - [`proc_status`]: its tracer, its threads' states, whether it is gone;
 //! - [`procmem`]: its resident memory by kind of mapping (`smaps`, `pagemap`);
 //! - [`binary`]: the ELF file that holds the interpreter (executable or libpython), its
@@ -20,6 +22,7 @@ pub mod layout;
 pub mod maps;
 pub mod memory;
 pub mod proc_status;
+pub mod process;
 pub mod procmem;
 pub mod runtime;
 pub mod stop;
