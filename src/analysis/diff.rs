@@ -168,15 +168,15 @@ pub fn diff(a: &Snapshot, b: &Snapshot, by: DiffBy, limit: usize) -> Diff {
         for (i, &is_new) in new_mask.iter().enumerate() {
             if is_new {
                 let r = &mut rows[gb[i]];
-                *r.new.as_mut().unwrap() += 1;
-                *r.new_bytes.as_mut().unwrap() += own_b[i];
+                *r.new.get_or_insert(0) += 1;
+                *r.new_bytes.get_or_insert(0) += own_b[i];
             }
         }
         for (i, &is_gone) in gone.iter().enumerate() {
             if is_gone {
                 let r = &mut rows[ga[i]];
-                *r.gone.as_mut().unwrap() += 1;
-                *r.gone_bytes.as_mut().unwrap() += own_a[i];
+                *r.gone.get_or_insert(0) += 1;
+                *r.gone_bytes.get_or_insert(0) += own_a[i];
             }
         }
     }

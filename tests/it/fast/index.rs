@@ -156,7 +156,7 @@ fn per_version_invocations(c: &Copies) -> Vec<Vec<String>> {
 fn every_command_answers_the_same_with_and_without_an_index() {
     let c = Copies::new();
     let mut all = per_version_invocations(&c);
-    all.extend(crate::determinism::invocations_in(c.dir.path()));
+    all.extend(super::determinism::invocations_in(c.dir.path()));
     for args in all {
         let mut plain = vec!["--no-index".to_string()];
         plain.extend(args.iter().cloned());
