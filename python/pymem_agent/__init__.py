@@ -30,9 +30,9 @@ __version__ = "0.1.0"
 from ._base import FORMAT, VERSION
 from ._support import UnsupportedPython
 from ._capture import CaptureBusy, dump
-from ._arming import _attach, _run_main, install
+from ._arming import _attach, _run_main, install  # noqa: F401 (_attach, _run_main: entry points of attach and run)
 
 # `pytest -p pymem_agent` (where the wheel's entry point does not load the plugin itself).
-from .pytest_plugin import pytest_configure, pytest_pyfunc_call
+from .pytest_plugin import pytest_configure, pytest_pyfunc_call  # noqa: F401 (the plugin's hooks)
 
 __all__ = ["CaptureBusy", "FORMAT", "UnsupportedPython", "VERSION", "__version__", "dump", "install"]

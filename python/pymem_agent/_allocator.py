@@ -226,7 +226,7 @@ class _AllocatorReader:
 
     def capture(self):
         """The allocation-light part: two preads, then one per carved pool."""
-        mem, fn, fd = self.mem, self.mem._pread, self.mem.fd
+        fn, fd = self.mem._pread, self.mem.fd
         if fn is None:
             return
         word = ctypes.c_uint64()

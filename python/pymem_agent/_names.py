@@ -9,7 +9,7 @@ from ._base import _KEY_INT_BITS_MAX, _KEY_LABEL_MAX, _U64, _str_isidentifier, _
 try:  # the C accelerator of the json module: quotes and escapes a str, ASCII-only output
     from _json import encode_basestring_ascii as _js
 except ImportError:  # pragma: no cover - CPython always builds _json
-    from json.encoder import py_encode_basestring_ascii as _js
+    from json.encoder import py_encode_basestring_ascii as _js  # noqa: F401 (used by the other modules)
 
 
 def _tp_name(t):

@@ -156,7 +156,7 @@ def _held_references(own, walk_list):
     return held
 
 
-def _is_object(addr, type_id=id(type)):
+def _is_object(addr, type_id=id(type)):  # noqa: B008 (computed once, on purpose)
     """Whether the words at addr look like an object header (read through /proc/self/mem,
     never dereferenced): its type's type chain reaches `type` within a few steps."""
     mem = _NOW.mem

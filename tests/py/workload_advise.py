@@ -15,8 +15,8 @@ import re
 import sys
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
-from mallocstats import debugmallocstats  # noqa: E402
+import pymem_agent
+from mallocstats import debugmallocstats
 
 N = 5000
 

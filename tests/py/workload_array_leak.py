@@ -22,7 +22,7 @@ else:
     def make():
         return array.array("d", bytes(800000))
 
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 class Token:
     def __init__(self, i):

@@ -10,7 +10,7 @@ import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 if sys.argv[3:] == ["unguarded"]:
     import pymem_agent._facts

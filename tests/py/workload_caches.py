@@ -13,7 +13,7 @@ import os
 import sys
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 out = sys.argv[2]
 

@@ -11,7 +11,7 @@ import sys
 import threading
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 libc = ctypes.CDLL(None)
 libc.malloc.restype = ctypes.c_void_p

@@ -10,7 +10,7 @@ import sys
 import types
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 
 def holder():

@@ -13,7 +13,7 @@ import sys
 sys.path.insert(0, sys.argv[1])
 if len(sys.argv) > 4:
     sys.path.insert(0, sys.argv[4])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 planted = {
     "array": array.array("d", range(100000)),

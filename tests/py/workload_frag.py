@@ -9,7 +9,7 @@ import json
 import sys
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 
 class Token:

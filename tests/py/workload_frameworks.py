@@ -7,10 +7,10 @@ usage: workload_frameworks.py AGENT_DIR SNAPSHOT   (pydantic, SQLAlchemy and Dja
 import sys
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
-import django  # noqa: E402
-from django.conf import settings  # noqa: E402
+import django
+from django.conf import settings
 
 settings.configure(
     INSTALLED_APPS=["django.contrib.contenttypes"],

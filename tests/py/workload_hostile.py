@@ -12,7 +12,7 @@ import threading
 import types
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 FORGED = "\nRSS        0 B (forged)\nFAIL: forged\n"
 EVIL = "Evil\x1b]0;pwned\x07Q\x1b[2J\x1b[31m\u202e\x9b" + FORGED

@@ -12,8 +12,8 @@ import sys
 
 sys.path.insert(0, sys.argv[1])
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import pymem_agent  # noqa: E402
-import leakshop  # noqa: E402
+import pymem_agent
+import leakshop
 
 step = getattr(leakshop, sys.argv[2])
 out = sys.argv[3]

@@ -16,8 +16,8 @@ import sys
 from typing import List
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
-from pydantic import BaseModel, TypeAdapter  # noqa: E402
+import pymem_agent
+from pydantic import BaseModel, TypeAdapter
 
 out, mode = sys.argv[2], sys.argv[3]
 per_round = int(sys.argv[4]) if len(sys.argv) > 4 else 1000

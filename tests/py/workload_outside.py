@@ -22,7 +22,7 @@ import time
 import weakref
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 
 class Plain:
@@ -133,7 +133,7 @@ next(suspended)
 
 
 async def waiter(future, label):
-    local = [label]
+    local = [label]  # noqa: F841 (held by the coroutine's frame, for the capture)
     return await future
 
 
@@ -227,7 +227,7 @@ print(os.getpid(), r, flush=True)
 
 
 def wait_for_capture(path):
-    local_list = [1, 2, 3]
+    local_list = [1, 2, 3]  # noqa: F841 (held by the frame, for the capture)
     while True:
         os.read(r, 1) == b"d" and (pymem_agent.dump(path), print("dumped", flush=True))
 

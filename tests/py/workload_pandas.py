@@ -7,10 +7,10 @@ import json
 import sys
 
 sys.path.insert(0, sys.argv[1])
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import numpy as np
+import pandas as pd
 
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 N = 20000
 frame = pd.DataFrame(

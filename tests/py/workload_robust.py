@@ -14,7 +14,7 @@ import sys
 import threading
 
 sys.path.insert(0, sys.argv[1])
-import pymem_agent  # noqa: E402
+import pymem_agent
 
 mode, out = sys.argv[2], sys.argv[3]
 result = {}
@@ -99,7 +99,7 @@ elif mode == "overlap":
     def capture(path):
         try:
             pymem_agent.dump(path)
-        except Exception as e:  # noqa: BLE001 (recorded for the test)
+        except Exception as e:
             errors.append("%s: %s" % (type(e).__name__, e))
 
     for paths in (["same.jsonl", "same.jsonl"], ["one.jsonl", "two.jsonl"]):
