@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetches the C headers of Debian's CPython X.Y (libpython X.Y-dev, from Debian's unstable
-# suite, the same archive ../shared/tools/debian-cpython installs the interpreter from) into
+# suite, the same archive tools/install-pythons.sh installs the interpreter from) into
 # target/headers/X.Y.Z, for the layout probe. Prints the include directory; a no-op when the
 # headers of that exact version are there.
 #
