@@ -238,13 +238,76 @@ pub fn capture(
         dec.interned = h.word(interp + x).unwrap_or(0);
     }
 
-    // The collector's lists: three generations and the permanent one.
+    let seeds = collector_lists(h, &off, gc, mem.len())?;
+    dec.debug_shift = debug_shift(&mut dec, &seeds);
+
+    let tmp = PartialFile::beside(path);
+    let file = std::fs::File::create(&tmp)
+        .map_err(|e| fail(format!("cannot write {}: {e}", tmp.display())))?;
+    // Removed again unless the capture completes.
+    let mut guard = PartialFile(Some(tmp.clone()));
+    let mut lines = write::Lines::new(write::Background::new(file));
+    let io = |e: std::io::Error| fail(format!("writing {}: {e}", path.display()));
+    let interpreter = read_interpreter(h, &off, interp, &dec, runtime);
+    let header = write::header(
+        &interpreter,
+        &pools,
+        dec.debug_shift,
+        &bin.path,
+        info,
+        opts,
+        &mut missing,
+    );
+    lines.raw(&header.to_string()).map_err(io)?;
+    for a in &pools.arenas {
+        lines.arena(a).map_err(io)?;
+    }
+
+    let walked = walk(&mut dec, &seeds, &mut lines, opts, path)?;
+    let roots = write_roots(&mut dec, &off, interp, &mut lines).map_err(io)?;
+    let objects = lines.objects;
+    let refs = lines.refs;
+    let ntypes = lines.types_written() as u64;
+    let scanned = counts_by_type_name(&dec, &dec.scanned);
+    let end = write::End {
+        arenas: pools.arenas.len(),
+        pools: pools.pool_count(),
+        roots,
+        scanned: scanned.clone(),
+        invalid: walked.invalid,
+        negative_refcounts: walked.negative_refcounts,
+        cut: counts_by_type_name(&dec, &dec.cut),
+    };
+    lines.end(&end).map_err(io)?;
+    lines.into_inner().finish().map_err(io)?;
+    std::fs::rename(&tmp, path).map_err(|e| fail(format!("writing {}: {e}", path.display())))?;
+    guard.0 = None;
+    Ok(Stats {
+        objects,
+        refs,
+        types: ntypes,
+        arenas: pools.arenas.len() as u64,
+        roots,
+        invalid: walked.invalid,
+        scanned,
+        version: interpreter.version.to_string(),
+    })
+}
+
+/// The objects the collector lists (three generations and the permanent one), where the
+/// walk starts. A list that does not come back to its head is an incomplete capture.
+fn collector_lists(
+    h: &Heap,
+    off: &offsets::Offsets,
+    gc: u64,
+    image_len: u64,
+) -> Result<Vec<u64>, CaptureError> {
     let mut seeds: Vec<u64> = Vec::new();
     let heads: Vec<u64> = (0..3)
         .map(|i| gc + off.gc_generations + i * off.gen_struct_size + off.gen_head)
         .chain(std::iter::once(gc + off.gc_permanent + off.gen_head))
         .collect();
-    let limit = mem.len() / 16;
+    let limit = image_len / 16;
     for (generation, head) in heads.into_iter().enumerate() {
         let mut g = h.word(head).unwrap_or(0) & !3;
         let mut n = 0u64;
@@ -267,52 +330,30 @@ pub fn capture(
             )));
         }
     }
-    dec.debug_shift = debug_shift(&mut dec, &seeds);
+    Ok(seeds)
+}
 
-    let tmp = PartialFile::beside(path);
-    let file = std::fs::File::create(&tmp)
-        .map_err(|e| fail(format!("cannot write {}: {e}", tmp.display())))?;
-    // Removed again unless the capture completes.
-    let mut guard = PartialFile(Some(tmp.clone()));
-    let mut lines = write::Lines::new(write::Background::new(file));
+/// What the walk met that it could not keep.
+struct Walked {
+    /// References to addresses that are not valid objects.
+    invalid: u64,
+    /// Objects whose reference count was negative (recorded as 0).
+    negative_refcounts: u64,
+}
+
+/// The walk: every object reachable from `seeds` through the references its decoder finds,
+/// each written as it is met. One explicit stack; every address validated before it is
+/// followed.
+fn walk<W: std::io::Write>(
+    dec: &mut Decoder,
+    seeds: &[u64],
+    lines: &mut write::Lines<W>,
+    opts: &Options,
+    path: &Path,
+) -> Result<Walked, CaptureError> {
+    let h = dec.heap;
+    let mem = h.mem;
     let io = |e: std::io::Error| fail(format!("writing {}: {e}", path.display()));
-    lines
-        .raw(
-            &header(
-                h,
-                &off,
-                interp,
-                &dec,
-                &pools,
-                bin,
-                runtime,
-                info,
-                opts,
-                &mut missing,
-            )
-            .to_string(),
-        )
-        .map_err(io)?;
-
-    for a in &pools.arenas {
-        let pools_json: Vec<String> = a
-            .pools
-            .iter()
-            .map(|p| format!("[{},{},{},{}]", p.0, p.1, p.2, p.3))
-            .collect();
-        lines
-            .raw(&format!(
-                "{{\"k\":\"arena\",\"a\":{},\"index\":{},\"ntotal\":{},\"nfree\":{},\"pools\":[{}]}}",
-                a.address,
-                a.index,
-                a.ntotal,
-                a.nfree,
-                pools_json.join(",")
-            ))
-            .map_err(io)?;
-    }
-
-    // The walk.
     let mut visited = crate::remote::image::AddressSet::new(mem);
     let mut stack: Vec<u64> = Vec::new();
     let mut out = Decoded::default();
@@ -353,7 +394,7 @@ pub fn capture(
                 negative_refcounts += 1;
                 0
             }
-            rc if h.immortal(rc) => facts.immortal_reported.unwrap_or(rc),
+            rc if h.immortal(rc) => h.facts.immortal_reported.unwrap_or(rc),
             rc => rc,
         };
         let (size, in_pool) = dec.size(addr, tid);
@@ -382,7 +423,21 @@ pub fn capture(
         lines.object(addr, t, size, rc, &out).map_err(io)?;
     }
 
-    // Roots: modules, sys.modules itself, every thread's frames and their locals.
+    Ok(Walked {
+        invalid,
+        negative_refcounts,
+    })
+}
+
+/// The roots: every module in sys.modules, sys.modules itself, and every thread's frames and
+/// their locals. Returns how many were written.
+fn write_roots<W: std::io::Write>(
+    dec: &mut Decoder,
+    off: &offsets::Offsets,
+    interp: u64,
+    lines: &mut write::Lines<W>,
+) -> std::io::Result<u64> {
+    let h = dec.heap;
     let mut roots = 0u64;
     let modules = h.word(interp + off.interp_modules).unwrap_or(0);
     let b = dec.types.builtins;
@@ -390,19 +445,17 @@ pub fn capture(
         for (k, v) in t.entries {
             if let Some(name) = strings::exact_str(h, &b, k) {
                 if v != b.none {
-                    lines.root(v, "module", &name, None).map_err(io)?;
+                    lines.root(v, "module", &name, None)?;
                     roots += 1;
                 }
             }
         }
     }
     if modules != 0 {
-        lines
-            .root(modules, "interpreter", "sys.modules", None)
-            .map_err(io)?;
+        lines.root(modules, "interpreter", "sys.modules", None)?;
         roots += 1;
     }
-    let names = thread_names(&mut dec, modules);
+    let names = thread_names(dec, modules);
     let mut t = h.word(interp + off.interp_threads).unwrap_or(0);
     let mut seen_threads = HashSet::default();
     while t != 0 && seen_threads.insert(t) {
@@ -411,62 +464,28 @@ pub fn capture(
             .get(&ident)
             .cloned()
             .unwrap_or_else(|| ident.to_string());
-        for f in decode::frames::thread_frames(&mut dec, t) {
+        for f in decode::frames::thread_frames(dec, t) {
             let where_ = format!("thread {tname}: {} ({}:{})", f.function, f.file, f.line);
-            lines.root(f.addr, "frame", &where_, None).map_err(io)?;
+            lines.root(f.addr, "frame", &where_, None)?;
             roots += 1;
             for (name, value) in f.locals.iter().flatten() {
-                lines
-                    .root(*value, "local", name, Some(&where_))
-                    .map_err(io)?;
+                lines.root(*value, "local", name, Some(&where_))?;
                 roots += 1;
             }
         }
         t = h.word(t + off.tstate_next).unwrap_or(0);
     }
-    let objects = lines.objects;
-    let refs = lines.refs;
-    let ntypes = lines.types_written() as u64;
-    let mut scanned: Vec<(String, u64)> = dec
-        .scanned
+    Ok(roots)
+}
+
+/// Per type name, a count the decoder kept by type id: the largest first, then by name.
+fn counts_by_type_name(dec: &Decoder, by_type: &HashMap<u32, u64>) -> Vec<(String, u64)> {
+    let mut out: Vec<(String, u64)> = by_type
         .iter()
         .map(|(&t, &n)| (dec.types.info(t).name.clone(), n))
         .collect();
-    scanned.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let mut cut: Vec<(String, u64)> = dec
-        .cut
-        .iter()
-        .map(|(&t, &n)| (dec.types.info(t).name.clone(), n))
-        .collect();
-    cut.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    let end = serde_json::json!({
-        "k": "end",
-        "objects": objects,
-        "refs": refs,
-        "types": ntypes,
-        "arenas": pools.arenas.len(),
-        "pools": pools.pool_count(),
-        "roots": roots,
-        "elapsed": 0,
-        "scanned": scanned,
-        "invalid_references": invalid,
-        "negative_refcounts": negative_refcounts,
-        "cut": cut,
-    });
-    lines.raw(&end.to_string()).map_err(io)?;
-    lines.into_inner().finish().map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| fail(format!("writing {}: {e}", path.display())))?;
-    guard.0 = None;
-    Ok(Stats {
-        objects,
-        refs,
-        types: ntypes,
-        arenas: pools.arenas.len() as u64,
-        roots,
-        invalid,
-        scanned,
-        version: exact_version(h, &off, interp, &dec, runtime).to_string(),
-    })
+    out.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    out
 }
 
 /// The exact version: the runtime's, or (3.8–3.10) the one `sys.version` spells.
@@ -502,23 +521,23 @@ fn sys_str(
     dicts::get_str_item(h, b, sysdict, name).and_then(|s| strings::exact_str(h, b, s))
 }
 
-/// The header line: everything known before the walk (what the walk finds goes in the end
-/// record).
-#[allow(clippy::too_many_arguments)]
-fn header(
+/// What the header says of the interpreter, read from its memory.
+pub struct Interpreter {
+    pub version: crate::remote::runtime::Version,
+    pub argv: Vec<String>,
+    /// `sys.version` and `sys.platform`.
+    pub build: String,
+    pub platform: String,
+}
+
+fn read_interpreter(
     h: &Heap,
     off: &offsets::Offsets,
     interp: u64,
     dec: &Decoder,
-    pools: &pools::Pools,
-    bin: &PythonBinary,
     runtime: &Runtime,
-    info: &ProcessInfo,
-    opts: &Options,
-    missing: &mut Vec<String>,
-) -> serde_json::Value {
+) -> Interpreter {
     let b = &dec.types.builtins;
-    let version = exact_version(h, off, interp, dec, runtime);
     let sysdict = h.word(interp + off.interp_sysdict).unwrap_or(0);
     let argv: Vec<String> = dicts::get_str_item(h, b, sysdict, "argv")
         .map(|l| {
@@ -532,105 +551,12 @@ fn header(
                 .collect()
         })
         .unwrap_or_default();
-    let have_pools = !pools.arenas.is_empty();
-    let rows = pools.class_rows();
-    let in_use: u64 = rows.iter().map(|r| r[3]).sum();
-    let mut allocator = serde_json::json!({
-        "name": if have_pools { "pymalloc" } else { "malloc" },
-        "debug_hooks": dec.debug_shift == 16 || info.pythonmalloc.as_deref().is_some_and(|m| m.contains("debug")),
-        "pythonmalloc": info.pythonmalloc,
-    });
-    if have_pools {
-        let a = allocator.as_object_mut().expect("object");
-        a.insert("arena_size".into(), pools.arena_size.into());
-        a.insert("pool_size".into(), pools.pool_size.into());
-        a.insert("pool_overhead".into(), pools.overhead.into());
-        a.insert("alignment".into(), 16.into());
-        a.insert("small_threshold".into(), 512.into());
-        a.insert("size_classes".into(), 32.into());
-        a.insert("debug_shift".into(), dec.debug_shift.into());
-    } else {
-        missing.push("pools: pymalloc is not the allocator in use".into());
+    Interpreter {
+        version: exact_version(h, off, interp, dec, runtime),
+        argv,
+        build: sys_str(h, off, interp, b, "version").unwrap_or_default(),
+        platform: sys_str(h, off, interp, b, "platform").unwrap_or_else(|| "linux".into()),
     }
-    missing.push("mallocstats: free lists are not read from outside the process".into());
-    missing.push(
-        "sizes: memory that C types own outside their object and report in __sizeof__ (numpy data, \
-         array and deque storage, OrderedDict nodes, ctypes buffers) is not read from outside; \
-         the in-process agent records it"
-            .into(),
-    );
-    missing
-        .push("tracebacks: allocation tracebacks are only recorded by the in-process agent".into());
-    let mallocstats = have_pools.then(|| {
-        serde_json::json!({
-            "pymalloc": true,
-            "classes": rows,
-            "counters": {
-                "arenas_allocated_current": pools.arenas.len(),
-                "bytes_in_allocated_blocks": rows.iter().map(|r| r[1] * r[3]).sum::<u64>(),
-                "bytes_in_available_blocks": rows.iter().map(|r| r[1] * r[4]).sum::<u64>(),
-            },
-            "free_lists": {},
-            "free_list_bytes": {},
-            "blocks_in_use": in_use,
-        })
-    });
-    let memory = info.memory.clone().map(|mut m| {
-        if have_pools && info.method == "read" {
-            let ranges: Vec<(u64, u64)> = pools
-                .arenas
-                .iter()
-                .map(|a| (a.address, pools.arena_size))
-                .collect();
-            m.pymalloc_arenas = crate::remote::procmem::resident(info.pid, &ranges);
-        }
-        m
-    });
-    if memory.is_none() {
-        missing.push(if info.method == "core" {
-            "memory: a core file keeps no record of which pages were resident: no RSS breakdown"
-                .into()
-        } else {
-            "memory: the process's mappings could not be read: no RSS breakdown".into()
-        });
-    }
-    let time = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64());
-    serde_json::json!({
-        "k": "header",
-        "format": crate::snapshot::FORMAT_NAME,
-        "version": crate::snapshot::FORMAT_VERSION,
-        "python": {
-            "version": version.to_string(),
-            "implementation": "cpython",
-            "hexversion": version.hex(),
-            "build": sys_str(h, off, interp, b, "version").unwrap_or_default(),
-            "platform": sys_str(h, off, interp, b, "platform").unwrap_or_else(|| "linux".into()),
-        },
-        "allocator": allocator,
-        "pid": info.pid,
-        "argv": argv,
-        "time": time,
-        "rss": info.rss,
-        "memory": memory,
-        "values": opts.values,
-        "mallocstats": mallocstats,
-        "recorded": {
-            "objects": true,
-            "refs": true,
-            "labels": true,
-            "pools": have_pools,
-            "values": opts.values,
-            "tracebacks": false,
-        },
-        "missing": missing.clone(),
-        "capture": {
-            "method": info.method,
-            "stopped_ms": info.stopped_ms,
-            "interpreter": bin.path,
-        },
-    })
 }
 
 /// `subtype_traverse`, from a class that is certainly made by a `class` statement: the

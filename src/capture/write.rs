@@ -3,7 +3,9 @@
 //! order types are first written, each type's line just before its first instance.
 
 use super::decode::Decoded;
+use super::pools::{ArenaRec, Pools};
 use super::types::TypeInfo;
+use super::{Interpreter, Options, ProcessInfo};
 use rustc_hash::FxHashMap as HashMap;
 use std::io::{self, Write};
 
@@ -125,6 +127,43 @@ impl<W: Write> Lines<W> {
 
     pub fn types_written(&self) -> usize {
         self.ids.len()
+    }
+
+    /// One arena record: the arena and each of its pools as [address, size class, blocks in
+    /// use, free blocks].
+    pub fn arena(&mut self, a: &ArenaRec) -> io::Result<()> {
+        let pools: Vec<String> = a
+            .pools
+            .iter()
+            .map(|p| format!("[{},{},{},{}]", p.0, p.1, p.2, p.3))
+            .collect();
+        self.raw(&format!(
+            "{{\"k\":\"arena\",\"a\":{},\"index\":{},\"ntotal\":{},\"nfree\":{},\"pools\":[{}]}}",
+            a.address,
+            a.index,
+            a.ntotal,
+            a.nfree,
+            pools.join(",")
+        ))
+    }
+
+    /// The end record, after every object and root: its counts say the snapshot is whole.
+    pub fn end(&mut self, e: &End) -> io::Result<()> {
+        let end = serde_json::json!({
+            "k": "end",
+            "objects": self.objects,
+            "refs": self.refs,
+            "types": self.types_written(),
+            "arenas": e.arenas,
+            "pools": e.pools,
+            "roots": e.roots,
+            "elapsed": 0,
+            "scanned": e.scanned,
+            "invalid_references": e.invalid,
+            "negative_refcounts": e.negative_refcounts,
+            "cut": e.cut,
+        });
+        self.raw(&end.to_string())
     }
 
     pub fn raw(&mut self, line: &str) -> io::Result<()> {
@@ -274,4 +313,129 @@ impl<W: Write> Lines<W> {
     pub fn into_inner(self) -> W {
         self.out
     }
+}
+
+/// The header record: everything known before the walk (what the walk finds goes in the end
+/// record). Adds to `missing` what the header says was not recorded.
+pub fn header(
+    interpreter: &Interpreter,
+    pools: &Pools,
+    debug_shift: u64,
+    interpreter_file: &str,
+    info: &ProcessInfo,
+    opts: &Options,
+    missing: &mut Vec<String>,
+) -> serde_json::Value {
+    let have_pools = !pools.arenas.is_empty();
+    let rows = pools.class_rows();
+    let in_use: u64 = rows.iter().map(|r| r[3]).sum();
+    let mut allocator = serde_json::json!({
+        "name": if have_pools { "pymalloc" } else { "malloc" },
+        "debug_hooks": debug_shift == 16 || info.pythonmalloc.as_deref().is_some_and(|m| m.contains("debug")),
+        "pythonmalloc": info.pythonmalloc,
+    });
+    if have_pools {
+        let a = allocator.as_object_mut().expect("object");
+        a.insert("arena_size".into(), pools.arena_size.into());
+        a.insert("pool_size".into(), pools.pool_size.into());
+        a.insert("pool_overhead".into(), pools.overhead.into());
+        a.insert("alignment".into(), 16.into());
+        a.insert("small_threshold".into(), 512.into());
+        a.insert("size_classes".into(), 32.into());
+        a.insert("debug_shift".into(), debug_shift.into());
+    } else {
+        missing.push("pools: pymalloc is not the allocator in use".into());
+    }
+    missing.push("mallocstats: free lists are not read from outside the process".into());
+    missing.push(
+        "sizes: memory that C types own outside their object and report in __sizeof__ (numpy data, \
+         array and deque storage, OrderedDict nodes, ctypes buffers) is not read from outside; \
+         the in-process agent records it"
+            .into(),
+    );
+    missing
+        .push("tracebacks: allocation tracebacks are only recorded by the in-process agent".into());
+    let mallocstats = have_pools.then(|| {
+        serde_json::json!({
+            "pymalloc": true,
+            "classes": rows,
+            "counters": {
+                "arenas_allocated_current": pools.arenas.len(),
+                "bytes_in_allocated_blocks": rows.iter().map(|r| r[1] * r[3]).sum::<u64>(),
+                "bytes_in_available_blocks": rows.iter().map(|r| r[1] * r[4]).sum::<u64>(),
+            },
+            "free_lists": {},
+            "free_list_bytes": {},
+            "blocks_in_use": in_use,
+        })
+    });
+    let memory = info.memory.clone().map(|mut m| {
+        if have_pools && info.method == "read" {
+            let ranges: Vec<(u64, u64)> = pools
+                .arenas
+                .iter()
+                .map(|a| (a.address, pools.arena_size))
+                .collect();
+            m.pymalloc_arenas = crate::remote::procmem::resident(info.pid, &ranges);
+        }
+        m
+    });
+    if memory.is_none() {
+        missing.push(if info.method == "core" {
+            "memory: a core file keeps no record of which pages were resident: no RSS breakdown"
+                .into()
+        } else {
+            "memory: the process's mappings could not be read: no RSS breakdown".into()
+        });
+    }
+    let time = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64());
+    serde_json::json!({
+        "k": "header",
+        "format": crate::snapshot::FORMAT_NAME,
+        "version": crate::snapshot::FORMAT_VERSION,
+        "python": {
+            "version": interpreter.version.to_string(),
+            "implementation": "cpython",
+            "hexversion": interpreter.version.hex(),
+            "build": interpreter.build,
+            "platform": interpreter.platform,
+        },
+        "allocator": allocator,
+        "pid": info.pid,
+        "argv": interpreter.argv,
+        "time": time,
+        "rss": info.rss,
+        "memory": memory,
+        "values": opts.values,
+        "mallocstats": mallocstats,
+        "recorded": {
+            "objects": true,
+            "refs": true,
+            "labels": true,
+            "pools": have_pools,
+            "values": opts.values,
+            "tracebacks": false,
+        },
+        "missing": missing.clone(),
+        "capture": {
+            "method": info.method,
+            "stopped_ms": info.stopped_ms,
+            "interpreter": interpreter_file,
+        },
+    })
+}
+
+/// The end record's figures: what the walk found.
+pub struct End {
+    pub arenas: usize,
+    pub pools: usize,
+    pub roots: u64,
+    /// Objects of C types nobody decodes, scanned for pointers, by type name.
+    pub scanned: Vec<(String, u64)>,
+    pub invalid: u64,
+    pub negative_refcounts: u64,
+    /// Containers whose items were cut short, by type name.
+    pub cut: Vec<(String, u64)>,
 }
