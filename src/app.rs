@@ -12,11 +12,11 @@ use pymem::analysis::caches::caches;
 use pymem::analysis::diff::{self, diff};
 use pymem::analysis::frag::{self, frag, frag_change, FragOptions};
 use pymem::analysis::gate::{gate, GateOptions};
-use pymem::analysis::inspect::inspect;
 use pymem::analysis::leaks::{leaks, LeakOptions, Leaks};
 use pymem::analysis::noise::Suppressions;
-use pymem::analysis::paths::{path_of, paths_of_type};
+use pymem::analysis::path::{path_of, paths_of_type};
 use pymem::analysis::retention::Retention;
+use pymem::analysis::show::show;
 use pymem::analysis::summary::{summary, GroupBy};
 use pymem::analysis::top::{self, top};
 use pymem::index::{self, Indexed};
@@ -87,7 +87,7 @@ pub fn run(cli: Cli) -> Result<i32> {
             let snap = load_for_graph(&a.snapshot, &a.load)?;
             let id = find_object(&snap, &a.address)?;
             let r = Retention::compute(&snap);
-            emit(&inspect(&r, id, a.limit), &a.load)
+            emit(&show(&r, id, a.limit), &a.load)
         }
         Command::Diff(a) => {
             let load = LoadArgs {

@@ -13,9 +13,9 @@
 //! - the largest unbounded caches (10,000+ entries or 1 MiB+ retained; see `caches`).
 
 use super::caches::{caches_in, Verdict};
-use super::facts::{facts, SnapshotFacts};
 use super::frameworks::{self, Framework};
-use super::pypath::path_to;
+use super::overview::{facts, SnapshotFacts};
+use super::python_path::path_to;
 use super::retention::Retention;
 use crate::snapshot::{ObjId, Snapshot};
 use serde::Serialize;

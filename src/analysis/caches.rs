@@ -9,9 +9,9 @@
 //! no other qualifying container lies on its path (the outermost cache is the finding; what
 //! it holds shows in its sample path and types).
 
-use super::facts::{facts, SnapshotFacts};
 use super::identity::{counterpart, incomparable};
-use super::pypath::{hex, path_to, PyPath};
+use super::overview::{facts, SnapshotFacts};
+use super::python_path::{hex, path_to, PyPath};
 use super::retention::Retention;
 use crate::error::{Error, Result};
 use crate::snapshot::{ObjId, Snapshot};

@@ -1,9 +1,9 @@
 //! `diff`: what changed between two snapshots — per type or module, counts and bytes before
 //! and after, plus the objects that are new or gone by identity (see [`super::identity`]).
 
-use super::facts::{facts, SnapshotFacts};
 use super::identity::{gone_mask, incomparable, match_objects, NO_MATCH};
-use super::pypath::hex;
+use super::overview::{facts, SnapshotFacts};
+use super::python_path::hex;
 use super::sites::Sites;
 use crate::snapshot::{ObjId, Snapshot};
 use serde::Serialize;

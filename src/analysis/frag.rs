@@ -10,8 +10,8 @@
 //! bytes are attributed to the groups of blocks inside them in proportion to live bytes, and
 //! a group that is alone in an arena would return it outright if freed.
 
-use super::facts::{facts, SnapshotFacts};
-use super::pypath::{path_to, PyPath};
+use super::overview::{facts, SnapshotFacts};
+use super::python_path::{path_to, PyPath};
 use super::retention::Retention;
 use super::sites::Sites;
 use crate::error::{Error, Result};

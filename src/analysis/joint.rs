@@ -6,7 +6,7 @@
 //! and objects with the same set of holders form one block, with the bytes they retain in
 //! all — Eclipse MAT's "retained set of a group", for the groups the heap itself forms.
 
-use super::pypath::{path_to, PyPath};
+use super::python_path::{path_to, PyPath};
 use super::retention::Retention;
 use crate::graph::SharedBlock;
 use crate::snapshot::ObjId;
@@ -72,7 +72,7 @@ fn describe(r: &Retention, b: &SharedBlock) -> JointBlock {
         holder_addrs: b
             .holders
             .iter()
-            .map(|&h| super::pypath::hex(snap.objects.addr[h as usize]))
+            .map(|&h| super::python_path::hex(snap.objects.addr[h as usize]))
             .collect(),
         sample_type: snap.type_of(sample).name.clone(),
         sample: path_to(r, sample),

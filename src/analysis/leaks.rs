@@ -14,12 +14,12 @@
 //! Growth is then measured on each root in every snapshot: entries and retained bytes.
 
 use super::caches::container_kind;
-use super::facts::{facts, SnapshotFacts};
 use super::growth::{judge, nested_retained, sustained_entries};
 use super::identity::{check_order, counterpart, match_objects, NO_MATCH};
 use super::native::{native_growth, NativeGrowth};
 use super::noise::Suppressions;
-use super::pypath::{hex, path_to, PyPath};
+use super::overview::{facts, SnapshotFacts};
+use super::python_path::{hex, path_to, PyPath};
 use super::retention::{retained_sizes, Retention};
 use super::sites::Sites;
 use crate::error::Result;

@@ -7,8 +7,8 @@
 //! call stacks — but it says how much, in which part, in which rounds, and which extension
 //! types' instance counts moved alongside.
 
-use super::facts::SnapshotFacts;
 use super::frameworks::library_module;
+use super::overview::SnapshotFacts;
 use super::rss::{python_outside_pymalloc, rss_breakdown};
 use crate::capture::facts::flags::HEAPTYPE;
 use crate::snapshot::Snapshot;

@@ -2,7 +2,7 @@
 //! snapshot, computed once and shared by `top`, `path` and `show`.
 
 use crate::graph::dominators::Dominators;
-use crate::graph::paths::ShortestPaths;
+use crate::graph::shortest_paths::ShortestPaths;
 use crate::graph::{Graph, Searched, RANKED_KEPT};
 use crate::snapshot::{ObjId, RootKind, Snapshot};
 use std::borrow::Cow;

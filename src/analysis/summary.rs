@@ -1,6 +1,6 @@
 //! `summary`: what is in the heap, grouped by type or by module.
 
-use super::facts::{facts, SnapshotFacts};
+use super::overview::{facts, SnapshotFacts};
 use super::rss::{rss_breakdown, RssBreakdown};
 use super::sites::Sites;
 use crate::snapshot::{EdgeLabel, Snapshot};

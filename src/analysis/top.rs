@@ -1,8 +1,8 @@
 //! `top`: the biggest retainers (dominator tree) and what types or modules retain.
 
-use super::facts::{facts, SnapshotFacts};
 use super::joint::{joint_blocks, JointBlock};
-use super::pypath::{hex, path_to, PyPath};
+use super::overview::{facts, SnapshotFacts};
+use super::python_path::{hex, path_to, PyPath};
 use super::retention::Retention;
 use crate::snapshot::ObjId;
 use serde::Serialize;

@@ -11,7 +11,7 @@
 //! of millions of objects.
 
 pub mod dominators;
-pub mod paths;
+pub mod shortest_paths;
 
 use crate::column::Column;
 use prefetch_index::prefetch_index;

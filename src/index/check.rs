@@ -5,7 +5,7 @@
 //! that matches proves only that nothing changed by accident; these checks make a file
 //! written by hand as safe to open as one written by pymem.
 
-use crate::graph::paths::{IS_ROOT, UNSEEN};
+use crate::graph::shortest_paths::{IS_ROOT, UNSEEN};
 use crate::graph::{Searched, RANKED_KEPT};
 use crate::snapshot::{
     EdgeLabel, Loaded, ObjId, Snapshot, Totals, FORMAT_NAME, FORMAT_VERSION, MAX_TOTAL, OVERFLOW,

@@ -2,7 +2,7 @@
 
 use super::fmt::{bytes, count};
 use super::visible::visible;
-use super::{facts, Report, Style};
+use super::{overview, Report, Style};
 use crate::analysis::advise::Advice;
 use std::fmt::Write;
 
@@ -11,7 +11,7 @@ impl Report for Advice {
 
     fn table(&self, _style: &Style) -> String {
         let mut out = String::new();
-        facts::render(&self.snapshot, &mut out);
+        overview::render(&self.snapshot, &mut out);
         out.push('\n');
         if self.items.is_empty() {
             out.push_str("No advice: nothing stands out.\n");

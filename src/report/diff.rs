@@ -27,7 +27,7 @@ impl Report for Diff {
 
     fn table(&self, style: &Style) -> String {
         let mut out = String::new();
-        let who = |f: &crate::analysis::facts::SnapshotFacts| {
+        let who = |f: &crate::analysis::overview::SnapshotFacts| {
             let mut s = format!("{} ({} objects", visible(&f.path), count(f.objects));
             if let Some(t) = f.time {
                 let _ = write!(s, ", {}", super::fmt::utc(t));

@@ -2,7 +2,7 @@
 
 use super::fmt::{bytes, count, pct, signed_bytes, signed_count};
 use super::visible::{cell, visible};
-use super::{align_right, facts, finish, new_table, Report, Style};
+use super::{align_right, finish, new_table, overview, Report, Style};
 use crate::analysis::c_heap::CHeapFinding;
 use crate::analysis::frag::{Frag, FragChange, PinGroup};
 use std::fmt::Write;
@@ -73,7 +73,7 @@ impl Report for Frag {
 
     fn table(&self, style: &Style) -> String {
         let mut out = String::new();
-        facts::render(&self.snapshot, &mut out);
+        overview::render(&self.snapshot, &mut out);
         out.push('\n');
         whole_heap(self, &mut out);
         if let Some(c) = &self.c_heap {

@@ -4,10 +4,10 @@
 mod advise;
 mod caches;
 mod diff;
-mod facts;
 pub mod fmt;
 mod frag;
 mod leaks;
+mod overview;
 mod retention;
 mod summary;
 pub mod svg;

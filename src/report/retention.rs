@@ -2,10 +2,10 @@
 
 use super::fmt::{bytes, count, pct};
 use super::visible::{cell, visible};
-use super::{align_right, facts, finish, new_table, Report, Style};
-use crate::analysis::inspect::{Inspect, Neighbour};
-use crate::analysis::paths::Paths;
-use crate::analysis::pypath::PyPath;
+use super::{align_right, finish, new_table, overview, Report, Style};
+use crate::analysis::path::Paths;
+use crate::analysis::python_path::PyPath;
+use crate::analysis::show::{Inspect, Neighbour};
 use crate::analysis::top::{Top, TopBy};
 use std::fmt::Write;
 
@@ -19,7 +19,7 @@ impl Report for Top {
 
     fn table(&self, style: &Style) -> String {
         let mut out = String::new();
-        facts::render(&self.snapshot, &mut out);
+        overview::render(&self.snapshot, &mut out);
         let _ = writeln!(
             out,
             "Retained   {} in all; unreachable (garbage awaiting collection): {} objects, {}",
@@ -197,7 +197,7 @@ pub fn paths_dot(p: &Paths) -> String {
 }
 
 /// `module shop`, `local keep in thread MainThread: main (app.py:12)`, ...
-fn root_text(r: &crate::analysis::pypath::RootInfo) -> String {
+fn root_text(r: &crate::analysis::python_path::RootInfo) -> String {
     match &r.frame {
         Some(f) => format!(
             "{} {} in {}",

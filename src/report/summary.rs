@@ -2,7 +2,7 @@
 
 use super::fmt::{bytes, count, pct, signed_bytes};
 use super::visible::{cell, visible};
-use super::{align_right, facts, finish, new_table, Report, Style};
+use super::{align_right, finish, new_table, overview, Report, Style};
 use crate::analysis::rss::RssBreakdown;
 use crate::analysis::summary::{GroupBy, Summary};
 use std::fmt::Write;
@@ -12,7 +12,7 @@ impl Report for Summary {
 
     fn table(&self, style: &Style) -> String {
         let mut out = String::new();
-        facts::render(&self.snapshot, &mut out);
+        overview::render(&self.snapshot, &mut out);
         if let Some(m) = &self.memory {
             render_memory(m, &mut out);
         }

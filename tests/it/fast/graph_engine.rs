@@ -108,7 +108,7 @@ fn a_five_million_long_linked_list_needs_no_recursion() {
     let retained = d.retained(&g, &vec![16; n]);
     assert_eq!(retained[0], 16 * n as u64);
     assert_eq!(retained[n / 2], 16 * (n - n / 2) as u64);
-    let paths = pymem::graph::paths::ShortestPaths::compute(&g, &[&[0]]);
+    let paths = pymem::graph::shortest_paths::ShortestPaths::compute(&g, &[&[0]]);
     assert_eq!(paths.path(n as u32 - 1).len(), n);
 }
 

@@ -2,7 +2,7 @@
 
 use super::fmt::{bytes, count, pct, utc};
 use super::visible::visible;
-use crate::analysis::facts::SnapshotFacts;
+use crate::analysis::overview::SnapshotFacts;
 use std::fmt::Write;
 
 pub fn render(f: &SnapshotFacts, out: &mut String) {

@@ -1,7 +1,7 @@
 //! Paths written the way a Python programmer reads them: `shop._carts['u42'].payload[3]`.
 
 use super::retention::Retention;
-use crate::graph::paths::Step;
+use crate::graph::shortest_paths::Step;
 use crate::snapshot::{ObjId, RootKind, Snapshot};
 use serde::Serialize;
 

@@ -1,6 +1,6 @@
 //! `path`: why objects are alive, as shortest labelled paths from a root.
 
-use super::pypath::{hex, path_to, PyPath};
+use super::python_path::{hex, path_to, PyPath};
 use super::retention::Retention;
 use crate::snapshot::ObjId;
 use serde::Serialize;

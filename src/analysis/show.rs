@@ -1,6 +1,6 @@
 //! `show`: one object with its sizes, why it is alive, and its neighbours.
 
-use super::pypath::{edge_text, hex, path_to, PyPath};
+use super::python_path::{edge_text, hex, path_to, PyPath};
 use super::retention::Retention;
 use crate::snapshot::ObjId;
 use serde::Serialize;
@@ -53,7 +53,7 @@ fn neighbour(r: &Retention, id: ObjId, edge: String) -> Neighbour {
     }
 }
 
-pub fn inspect(r: &Retention, id: ObjId, limit: usize) -> Inspect {
+pub fn show(r: &Retention, id: ObjId, limit: usize) -> Inspect {
     let snap = r.snap;
     let objs = &snap.objects;
     // Referrers: one scan of all edges (the graph keeps no reverse adjacency; one object's
