@@ -432,7 +432,7 @@ fn write_stdout(s: &str) -> Result<()> {
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         // A closed pipe (`| head`) is not an error worth reporting.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        Err(e) => Err(Error::Usage(format!("cannot write output: {e}"))),
+        Err(e) => Err(Error::System(format!("cannot write output: {e}"))),
         Ok(()) => Ok(()),
     }
 }

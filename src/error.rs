@@ -22,8 +22,18 @@ pub enum Error {
     },
     #[error("{path}: {message}")]
     File { path: PathBuf, message: String },
+    /// The command line asks for something that cannot be (a missing argument, a value out
+    /// of range, the same snapshot twice).
     #[error("{0}")]
     Usage(String),
+    /// The process or core file pymem was pointed at cannot be read or captured: gone, not
+    /// CPython, an unsupported version, not permitted, or it failed during the capture.
+    #[error("{0}")]
+    Target(String),
+    /// This machine failed pymem: a tool it needs is missing, or a temporary file, a child
+    /// process, a signal handler or the output could not be made.
+    #[error("{0}")]
+    System(String),
 }
 
 impl Error {

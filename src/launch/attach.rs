@@ -62,18 +62,18 @@ pub fn attach(spec: AttachSpec) -> Result<i32> {
         return super::read::attach(pid, &out, spec.values, spec.timeout);
     }
     let (major, minor) = target::python_minor(pid)?.ok_or_else(|| {
-        Error::Usage(format!(
+        Error::Target(format!(
             "process {pid} is not a CPython process (no python3.X executable or libpython mapped)"
         ))
     })?;
     if major != 3 || !pymem::capture::facts::SUPPORTED_MINORS.contains(&minor) {
         let supported = pymem::capture::facts::supported_range();
-        return Err(Error::Usage(format!(
+        return Err(Error::Target(format!(
             "process {pid} runs CPython {major}.{minor}: pymem attach supports {supported}"
         )));
     }
     if let Some(tracer) = target::tracer_of(pid) {
-        return Err(Error::Usage(format!(
+        return Err(Error::Target(format!(
             "process {pid} is already traced by process {tracer} (a debugger?): detach it first; process {pid} was not touched"
         )));
     }
@@ -115,11 +115,11 @@ fn usable_gdb(explicit: Option<&Path>, pid: u32) -> Result<Gdb> {
     let gdb = Gdb::find(explicit)?;
     match gdb.check_calls() {
         Ok(()) => Ok(gdb),
-        Err(Refusal::CannotCall(why)) => Err(Error::Usage(format!(
+        Err(Refusal::CannotCall(why)) => Err(Error::Target(format!(
             "gdb cannot call functions in a process on this machine ({why}), so pymem does not inject into process {pid}, which was not touched; instead: {}",
             ALTERNATIVES.replace("PID", &pid.to_string())
         ))),
-        Err(Refusal::NotPermitted) => Err(Error::Usage(format!(
+        Err(Refusal::NotPermitted) => Err(Error::Target(format!(
             "not permitted to trace process {pid}: {}",
             target::PTRACE_HINT
         ))),
@@ -131,7 +131,7 @@ fn absolute(path: PathBuf) -> Result<PathBuf> {
         return Ok(path);
     }
     Ok(std::env::current_dir()
-        .map_err(|e| Error::Usage(format!("no current directory: {e}")))?
+        .map_err(|e| Error::System(format!("no current directory: {e}")))?
         .join(path))
 }
 
@@ -157,7 +157,7 @@ fn queue_with_gdb(
             interrupted,
             output,
         } => {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "{} while gdb was queueing the capture in process {pid}; the process was left running{}",
                 gave_up_reason(interrupted, timeout),
                 gdb::said(&output)
@@ -165,7 +165,7 @@ fn queue_with_gdb(
         }
     };
     if text.contains("ptrace: Operation not permitted") {
-        return Err(Error::Usage(format!(
+        return Err(Error::Target(format!(
             "not permitted to trace process {pid}: {}",
             target::PTRACE_HINT
         )));
@@ -173,7 +173,7 @@ fn queue_with_gdb(
     if text.contains("No symbol \"Py_AddPendingCall\"")
         || text.contains("No symbol \"PyRun_SimpleString\"")
     {
-        return Err(Error::Usage(format!(
+        return Err(Error::Target(format!(
             "process {pid} does not export the CPython C API symbols gdb needs (Py_AddPendingCall, PyRun_SimpleString): not a CPython process, or a stripped static build; it was left running"
         )));
     }
@@ -181,7 +181,7 @@ fn queue_with_gdb(
         .lines()
         .any(|l| l.starts_with('$') && l.trim_end().ends_with(" = 0"))
     {
-        return Err(Error::Usage(format!(
+        return Err(Error::Target(format!(
             "gdb could not queue the capture in process {pid}; the process was left running{}",
             gdb::said(&text)
         )));
@@ -203,20 +203,20 @@ fn wait_for_capture(
             return Ok(n.trim().to_string());
         }
         if let Some(why) = status.strip_prefix("error ") {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "the capture inside process {pid} failed: {}",
                 why.trim()
             )));
         }
         if !target::alive(pid) {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "process {pid} exited before the capture finished"
             )));
         }
         let interrupted = stop.load(Ordering::SeqCst);
         if interrupted || Instant::now() >= deadline {
             let what = gave_up_reason(interrupted, timeout);
-            return Err(Error::Usage(if !work.claim() {
+            return Err(Error::Target(if !work.claim() {
                 format!(
                     "{what}: process {pid} is still writing its snapshot and will finish it ({}); it was left running",
                     work.out.display()
@@ -260,7 +260,7 @@ impl Workdir {
         let dir = tempfile::Builder::new()
             .prefix("pymem-attach-")
             .tempdir()
-            .map_err(|e| Error::Usage(format!("cannot make a temporary directory: {e}")))?;
+            .map_err(|e| Error::System(format!("cannot make a temporary directory: {e}")))?;
         // The target may run as another user: it must read the agent and write its status.
         use std::os::unix::fs::PermissionsExt;
         let _ = std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777));

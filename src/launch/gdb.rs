@@ -59,7 +59,7 @@ impl Gdb {
         let path = match explicit {
             Some(p) => p.to_path_buf(),
             None => which("gdb").ok_or_else(|| {
-                Error::Usage(
+                Error::System(
                     "gdb is needed to inject the agent: install it (Debian: apt-get install gdb)"
                         .into(),
                 )
@@ -69,7 +69,7 @@ impl Gdb {
             .args(["--version"])
             .stdin(Stdio::null())
             .output()
-            .map_err(|e| Error::Usage(format!("cannot run {}: {e}", path.display())))?;
+            .map_err(|e| Error::System(format!("cannot run {}: {e}", path.display())))?;
         let version = String::from_utf8_lossy(&out.stdout)
             .lines()
             .next()
@@ -77,7 +77,7 @@ impl Gdb {
             .trim()
             .to_string();
         if !out.status.success() || version.is_empty() {
-            return Err(Error::Usage(format!(
+            return Err(Error::System(format!(
                 "{} --version failed: not a working gdb",
                 path.display()
             )));
@@ -236,13 +236,13 @@ impl Gdb {
         stop: &AtomicBool,
     ) -> Result<Ended> {
         let log = tempfile::tempfile()
-            .map_err(|e| Error::Usage(format!("cannot make a temporary file: {e}")))?;
+            .map_err(|e| Error::System(format!("cannot make a temporary file: {e}")))?;
         let log_err = log
             .try_clone()
-            .map_err(|e| Error::Usage(format!("cannot make a temporary file: {e}")))?;
+            .map_err(|e| Error::System(format!("cannot make a temporary file: {e}")))?;
         let mut log_read = log
             .try_clone()
-            .map_err(|e| Error::Usage(format!("cannot make a temporary file: {e}")))?;
+            .map_err(|e| Error::System(format!("cannot make a temporary file: {e}")))?;
         let child = Command::new(&self.path)
             .args(["-p", &pid.to_string(), "--batch", "-nx", "-q"])
             .args(["-ex", "set unwindonsignal on"])
@@ -252,7 +252,7 @@ impl Gdb {
             .stderr(Stdio::from(log_err))
             .process_group(0)
             .spawn()
-            .map_err(|e| Error::Usage(format!("cannot start {}: {e}", self.path.display())))?;
+            .map_err(|e| Error::System(format!("cannot start {}: {e}", self.path.display())))?;
         let mut child = KillOnDrop(child);
         let gave_up = loop {
             match child.0.try_wait() {
@@ -260,7 +260,7 @@ impl Gdb {
                 Ok(None) if stop.load(Ordering::SeqCst) => break Some(true),
                 Ok(None) if Instant::now() >= deadline => break Some(false),
                 Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(Error::Usage(format!("waiting for gdb: {e}"))),
+                Err(e) => return Err(Error::System(format!("waiting for gdb: {e}"))),
             }
         };
         if gave_up.is_some() {

@@ -31,7 +31,7 @@ pub struct CoreSpec {
 pub fn core_file(spec: CoreSpec) -> Result<i32> {
     let started = Instant::now();
     let name = spec.core.display().to_string();
-    let bad = |why: String| Error::Usage(format!("{name}: {why}"));
+    let bad = |why: String| Error::Target(format!("{name}: {why}"));
     let core = Core::open(&spec.core).map_err(&bad)?;
     let roots = FileRoots {
         exe: spec.exe.clone(),

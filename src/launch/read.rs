@@ -27,7 +27,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(5);
 pub fn inspect(pid: u32) -> Result<Target> {
     target::require_exists(pid)?;
     let gone = || {
-        Error::Usage(format!(
+        Error::Target(format!(
             "process {pid} has exited (or is a zombie its parent has not reaped): there is no memory left to read"
         ))
     };
@@ -48,7 +48,7 @@ fn inspect_running(pid: u32) -> Result<Target> {
 /// `who` names the target in the message ("process 42", "core file ./core").
 pub fn check_supported(who: &str, rt: &Runtime) -> Result<()> {
     let v = rt.version;
-    let refuse = |why: String| Err(Error::Usage(format!("{who} runs CPython {v}: {why}")));
+    let refuse = |why: String| Err(Error::Target(format!("{who} runs CPython {v}: {why}")));
     let outside = || {
         let supported = capture::facts::supported_range();
         refuse(format!("pymem reads CPython {supported} from outside"))
@@ -139,20 +139,20 @@ pub fn stop_and_copy(t: &Target) -> Result<Copied> {
     for attempt in 0..=RETRIES {
         let stopped = Stopped::stop(pid, STOP_TIMEOUT).map_err(|e| match e {
             StopError::NotPermitted => target::not_permitted(pid),
-            StopError::AlreadyTraced(tr) => Error::Usage(format!(
+            StopError::AlreadyTraced(tr) => Error::Target(format!(
                 "process {pid} is already traced by process {tr} (a debugger?): detach it first"
             )),
-            StopError::Gone => Error::Usage(format!("process {pid} exited")),
-            StopError::Timeout(tid) => Error::Usage(format!(
+            StopError::Gone => Error::Target(format!("process {pid} exited")),
+            StopError::Timeout(tid) => Error::Target(format!(
                 "thread {tid} of process {pid} did not stop within {} s (uninterruptible sleep?); the process was resumed",
                 STOP_TIMEOUT.as_secs()
             )),
-            StopError::Other(s) => Error::Usage(format!("cannot stop process {pid}: {s}")),
+            StopError::Other(s) => Error::Target(format!("cannot stop process {pid}: {s}")),
         })?;
         if collecting(&mem, t) {
             stopped.resume();
             if attempt == RETRIES {
-                return Err(Error::Usage(format!(
+                return Err(Error::Target(format!(
                     "process {pid} was collecting garbage each of {} times it was stopped; it was resumed, try again",
                     RETRIES + 1
                 )));
@@ -166,9 +166,9 @@ pub fn stop_and_copy(t: &Target) -> Result<Copied> {
         let took = stopped.stopped_for();
         let threads = stopped.thread_count();
         stopped.resume();
-        let image = image.map_err(|e| Error::Usage(format!("reading process {pid}: {e}")))?;
+        let image = image.map_err(|e| Error::Target(format!("reading process {pid}: {e}")))?;
         if !target::alive(pid) {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "process {pid} exited during the read"
             )));
         }
@@ -258,12 +258,12 @@ pub fn snapshot(t: &Target, out: &Path, values: bool, deadline: Option<Instant>)
     .map_err(|e| match e {
         // Killed while it was read: its memory went away under the copy, and what was
         // copied is no heap. (A dying process may still look alive for a moment.)
-        _ if died_meanwhile(pid) => Error::Usage(format!("process {pid} exited during the read")),
-        CaptureError::Collecting => Error::Usage(format!(
+        _ if died_meanwhile(pid) => Error::Target(format!("process {pid} exited during the read")),
+        CaptureError::Collecting => Error::Target(format!(
             "process {pid} was collecting garbage when it was stopped; try again"
         )),
         CaptureError::Incomplete(s) | CaptureError::Failed(s) => {
-            Error::Usage(format!("reading process {pid}: {s}"))
+            Error::Target(format!("reading process {pid}: {s}"))
         }
     })?;
     Ok(Taken {

@@ -35,7 +35,7 @@ pub struct Request {
 
 fn need(rt: &Runtime, key: &str) -> Result<u64> {
     rt.debug(key).ok_or_else(|| {
-        Error::Usage(format!(
+        Error::Target(format!(
             "the target's debug offsets lack {key}: remote execution is not available for CPython {}",
             rt.version
         ))
@@ -50,13 +50,13 @@ impl Request {
             runtime: rt, mem, ..
         } = target::find_python(pid)?;
         if rt.free_threaded() == Some(true) {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "process {pid} runs a free-threaded CPython {}, which pymem does not support yet",
                 rt.version
             )));
         }
         let layout = rt.layout.ok_or_else(|| {
-            Error::Usage(format!(
+            Error::Target(format!(
                 "process {pid} runs CPython {}, which pymem has no layout for",
                 rt.version
             ))
@@ -64,14 +64,14 @@ impl Request {
         let stop_bit = layout
             .get("const._PY_EVAL_PLEASE_STOP_BIT")
             .ok_or_else(|| {
-                Error::Usage(format!(
+                Error::Target(format!(
                     "CPython {} has no remote execution (3.14+ only)",
                     rt.version
                 ))
             })?;
         let read = |addr: u64, what: &str| {
             mem.read_u64(addr)
-                .map_err(|e| Error::Usage(format!("process {pid}: cannot read {what} ({e})")))
+                .map_err(|e| Error::Target(format!("process {pid}: cannot read {what} ({e})")))
         };
         // The main interpreter (id 0): the head of the list is the newest one.
         let mut interp = read(
@@ -85,21 +85,21 @@ impl Request {
             interp = read(interp + next_off, "the interpreter list")?;
             seen += 1;
             if seen > 1000 {
-                return Err(Error::Usage(format!(
+                return Err(Error::Target(format!(
                     "process {pid}: the interpreter list does not end"
                 )));
             }
         }
         if interp == 0 {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "process {pid} has no main interpreter (it is starting up or shutting down)"
             )));
         }
         let enabled = mem
             .read_i32(interp + need(&rt, "debugger_support.remote_debugging_enabled")?)
-            .map_err(|e| Error::Usage(format!("process {pid}: {e}")))?;
+            .map_err(|e| Error::Target(format!("process {pid}: {e}")))?;
         if enabled != 1 {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "remote debugging is disabled in process {pid} (PYTHON_DISABLE_REMOTE_DEBUG, -X disable-remote-debug, or a CPython built --without-remote-debug): it was not touched; instead: arm the program itself (pymem_agent.install(signal=signal.SIGUSR2), then kill -USR2 {pid}) or start it under pymem run --signal USR2"
             )));
         }
@@ -117,7 +117,7 @@ impl Request {
             t = read(t + tnext, "the thread list")?;
         }
         if threads.is_empty() {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "process {pid} has no Python thread to run the capture"
             )));
         }
@@ -139,7 +139,7 @@ impl Request {
     pub fn send(&self, script: &Path) -> Result<()> {
         let mut path = script.display().to_string().into_bytes();
         if path.len() as u64 >= self.path_size {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "the script path {} is longer than the interpreter accepts ({} bytes)",
                 script.display(),
                 self.path_size - 1
@@ -148,13 +148,13 @@ impl Request {
         path.push(0);
         let denied = |e: std::io::Error| {
             if e.raw_os_error() == Some(nix::libc::EPERM) {
-                Error::Usage(format!(
+                Error::Target(format!(
                     "not permitted to write to process {}: {}",
                     self.pid,
                     target::PTRACE_HINT
                 ))
             } else {
-                Error::Usage(format!("cannot write to process {}: {e}", self.pid))
+                Error::Target(format!("cannot write to process {}: {e}", self.pid))
             }
         };
         // The stop bit lives in the eval breaker's low byte: only that byte is rewritten, so

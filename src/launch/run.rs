@@ -76,7 +76,7 @@ fn check_program(python: &str, program: &[String]) -> Result<()> {
                     top,
                 ])
                 .status()
-                .map_err(|e| Error::Usage(format!("cannot start {python}: {e}")))?;
+                .map_err(|e| Error::System(format!("cannot start {python}: {e}")))?;
             if probe.code() == Some(3) {
                 return Err(Error::Usage(format!(
                     "cannot run -m {module}: {python} has no module named {top}"
@@ -123,7 +123,7 @@ pub fn run(spec: RunSpec) -> Result<i32> {
     let agent_dir = tempfile::Builder::new()
         .prefix("pymem-agent-")
         .tempdir()
-        .map_err(|e| Error::Usage(format!("cannot make a temporary directory: {e}")))?;
+        .map_err(|e| Error::System(format!("cannot make a temporary directory: {e}")))?;
     pymem::agent::write_package(agent_dir.path())?;
     let at_exit = spec.at_exit || (spec.signal.is_none() && spec.every.is_none());
     let config = serde_json::json!({
@@ -150,13 +150,13 @@ pub fn run(spec: RunSpec) -> Result<i32> {
         signal_hook::consts::SIGUSR1,
         signal_hook::consts::SIGUSR2,
     ])
-    .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
+    .map_err(|e| Error::System(format!("cannot handle signals: {e}")))?;
     let mut child = Command::new(&spec.python)
         .arg("-c")
         .arg(&bootstrap)
         .args(&spec.program)
         .spawn()
-        .map_err(|e| Error::Usage(format!("cannot start {}: {e}", spec.python)))?;
+        .map_err(|e| Error::System(format!("cannot start {}: {e}", spec.python)))?;
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let handle = signals.handle();
     let forwarder = std::thread::spawn(move || {
@@ -171,7 +171,7 @@ pub fn run(spec: RunSpec) -> Result<i32> {
     });
     let status = child
         .wait()
-        .map_err(|e| Error::Usage(format!("waiting for the program: {e}")))?;
+        .map_err(|e| Error::System(format!("waiting for the program: {e}")))?;
     handle.close();
     let _ = forwarder.join();
     let taken = snapshots_of(&out_dir, child.id());

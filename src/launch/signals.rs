@@ -23,7 +23,7 @@ impl StopOnSignals {
             signal_hook::consts::SIGHUP,
         ] {
             let id = signal_hook::flag::register(sig, Arc::clone(&flag))
-                .map_err(|e| Error::Usage(format!("cannot handle signals: {e}")))?;
+                .map_err(|e| Error::System(format!("cannot handle signals: {e}")))?;
             ids.push(id);
         }
         Ok(StopOnSignals { flag, ids })

@@ -13,14 +13,14 @@ pub const PTRACE_HINT: &str = "run pymem as the process's user with /proc/sys/ke
 /// The process must exist; otherwise a one-line error.
 pub fn require_exists(pid: u32) -> Result<()> {
     if pid == 0 || !Path::new(&format!("/proc/{pid}")).exists() {
-        return Err(Error::Usage(format!("no such process: {pid}")));
+        return Err(Error::Target(format!("no such process: {pid}")));
     }
     Ok(())
 }
 
 /// The one-line error for a process this user may not read.
 pub fn not_permitted(pid: u32) -> Error {
-    Error::Usage(format!(
+    Error::Target(format!(
         "not permitted to read process {pid}: {PTRACE_HINT}"
     ))
 }
@@ -28,7 +28,7 @@ pub fn not_permitted(pid: u32) -> Error {
 /// The interpreter of `pid` (nothing is stopped), or a one-line error that says why not.
 pub fn find_python(pid: u32) -> Result<LivePython> {
     LivePython::find(pid).map_err(|e| {
-        Error::Usage(match e {
+        Error::Target(match e {
             NotFound::NotPermitted => return not_permitted(pid),
             NotFound::Mappings(e) => format!("cannot read the mappings of process {pid}: {e}"),
             NotFound::NotCPython => format!(
@@ -45,7 +45,7 @@ pub fn python_minor(pid: u32) -> Result<Option<(u32, u32)>> {
     let maps = match std::fs::read_to_string(format!("/proc/{pid}/maps")) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
-            return Err(Error::Usage(format!(
+            return Err(Error::Target(format!(
                 "not permitted to inspect or trace process {pid}: {PTRACE_HINT}"
             )))
         }

@@ -80,7 +80,7 @@ pub fn watch(spec: WatchSpec) -> Result<i32> {
     // Refuse what cannot be read now, not when the threshold is reached.
     let mut target = read::inspect(pid)?;
     std::fs::create_dir_all(&spec.out_dir)
-        .map_err(|e| Error::Usage(format!("cannot create {}: {e}", spec.out_dir.display())))?;
+        .map_err(|e| Error::System(format!("cannot create {}: {e}", spec.out_dir.display())))?;
     let signals = StopOnSignals::install()?;
     let mut threshold = spec.rss;
     let mut taken = 0u32;
