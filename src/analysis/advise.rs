@@ -29,11 +29,26 @@ pub struct Example {
     pub saving: u64,
 }
 
+/// What a piece of advice is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AdviceKind {
+    /// Instances of a class without `__slots__`.
+    Slots,
+    /// A framework's objects (pydantic, SQLAlchemy, Django) with a known cheaper form.
+    Framework,
+    DuplicateStrings,
+    EmptyContainers,
+    OverallocatedLists,
+    /// Lists of numbers that an array would hold in less.
+    NumberLists,
+    /// A large unbounded cache.
+    Cache,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct AdviceItem {
-    /// slots, framework, duplicate_strings, empty_containers, overallocated_lists,
-    /// number_lists, cache
-    pub kind: &'static str,
+    pub kind: AdviceKind,
     pub title: String,
     /// Bytes that following the advice would save (for caches: what they retain).
     pub saving: u64,
@@ -82,7 +97,7 @@ pub fn advise(snap: &Snapshot, opts: &AdviseOptions) -> Advice {
     for c in large {
         let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
         items.push(AdviceItem {
-            kind: "cache",
+            kind: AdviceKind::Cache,
             title: format!(
                 "{} {name} retains this much with {} entries and no bound: bound it (functools.lru_cache(maxsize=...), a deque maxlen) or evict",
                 c.kind,
@@ -196,7 +211,7 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
             if let Some(f) = a.framework.or_else(|| frameworks::by_mro(snap, class.addr)) {
                 if saving > 0 {
                     framework_items.push(AdviceItem {
-                        kind: "framework",
+                        kind: AdviceKind::Framework,
                         title: format!(
                             "{} instances of {} ({}) hold this much more than slotted objects would, but __slots__ cannot be used: {}",
                             a.n, class.name, f.name, f.instead
@@ -227,7 +242,7 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
     examples
         .into_iter()
         .map(|e| AdviceItem {
-            kind: "slots",
+            kind: AdviceKind::Slots,
             title: format!(
                 "__slots__ on {} would save this much across {} instances",
                 e.what.split(' ').next().unwrap_or(""),
@@ -304,7 +319,7 @@ fn duplicate_strings(r: &Retention) -> Vec<AdviceItem> {
         })
         .collect();
     vec![AdviceItem {
-        kind: "duplicate_strings",
+        kind: AdviceKind::DuplicateStrings,
         title: format!(
             "{copies} duplicate strings in {} groups of equal content: sharing one copy (sys.intern, or reusing the object) saves this much",
             dups.len()
@@ -347,7 +362,7 @@ fn empty_containers(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
     let total = examples.iter().map(|e| e.saving).sum();
     let n: u64 = examples.iter().map(|e| e.count).sum();
     vec![AdviceItem {
-        kind: "empty_containers",
+        kind: AdviceKind::EmptyContainers,
         title: format!("{n} empty containers: create them lazily, or share one empty default (None until needed)"),
         saving: total,
         examples,
@@ -387,7 +402,7 @@ fn overallocated_lists(r: &Retention) -> Vec<AdviceItem> {
         })
         .collect();
     vec![AdviceItem {
-        kind: "overallocated_lists",
+        kind: AdviceKind::OverallocatedLists,
         title: format!(
             "{} lists keep a third or more of their capacity unused (they shrank): copy them (list(x)) or build them at their final size",
             waste.len()
@@ -423,7 +438,7 @@ fn number_lists(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
         }
         let code = if first == "int" { "q" } else { "d" };
         out.push(AdviceItem {
-            kind: "number_lists",
+            kind: AdviceKind::NumberLists,
             title: format!(
                 "a list of {n} {first}s: array.array('{code}', ...) would hold it in {array} bytes",
             ),

@@ -64,9 +64,7 @@ pub struct Reconciliation {
 #[derive(Debug, Clone, Serialize)]
 pub struct PinGroup {
     pub key: String,
-    /// objects, buffers, free-listed (objects kept for reuse by a type's free list, counted
-    /// from the free lists printed at capture) or unattributed (interpreter allocations).
-    pub kind: &'static str,
+    pub kind: PinKind,
     pub blocks: u64,
     pub live_bytes: u64,
     /// Pinned arenas holding at least one of these blocks.
@@ -241,10 +239,26 @@ fn free_lists_by_size(snap: &Snapshot) -> HashMap<u64, (String, u64)> {
     out
 }
 
+/// What a group of pinning blocks is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum PinKind {
+    /// Objects.
+    #[default]
+    Objects,
+    /// Buffers objects own.
+    Buffers,
+    /// Objects kept for reuse by a type's free list, counted from the free lists printed at
+    /// capture.
+    FreeListed,
+    /// Blocks nothing recorded accounts for (interpreter allocations).
+    Unattributed,
+}
+
 /// Accumulates one group's blocks.
 #[derive(Default)]
 struct Acc {
-    kind: &'static str,
+    kind: PinKind,
     blocks: u64,
     live: u64,
     attributed: f64,
@@ -331,7 +345,7 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
     let retention = needs_paths.then(|| Retention::compute(snap));
     let mut groups: HashMap<String, Acc> = HashMap::new();
     // `n` blocks of one pool join group `key`.
-    let mut add = |key: String, kind: &'static str, pool: u32, holder: Option<u32>, n: u64| {
+    let mut add = |key: String, kind: PinKind, pool: u32, holder: Option<u32>, n: u64| {
         if n == 0 {
             return;
         }
@@ -390,7 +404,11 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         };
         add(
             key,
-            if is_buffer { "buffers" } else { "objects" },
+            if is_buffer {
+                PinKind::Buffers
+            } else {
+                PinKind::Objects
+            },
             pool,
             holder,
             1,
@@ -415,7 +433,7 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
                 *left -= listed;
                 add(
                     format!("free-listed {names} ({size}-byte blocks)"),
-                    "free-listed",
+                    PinKind::FreeListed,
                     p,
                     None,
                     listed,
@@ -423,7 +441,7 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
             }
             add(
                 format!("unattributed {size}-byte blocks"),
-                "unattributed",
+                PinKind::Unattributed,
                 p,
                 None,
                 extra - listed,
@@ -480,7 +498,7 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
     let pinned_unused_bytes = pinned_held_bytes - pinned_live_bytes.min(pinned_held_bytes);
     let attributed: u64 = findings
         .iter()
-        .filter(|f| f.kind != "unattributed")
+        .filter(|f| f.kind != PinKind::Unattributed)
         .map(|f| f.attributed_bytes)
         .sum();
     let more_findings = findings.len().saturating_sub(opts.limit);

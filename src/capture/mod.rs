@@ -58,14 +58,24 @@ pub struct ProcessInfo {
     pub rss: Option<u64>,
     /// `PYTHONMALLOC` from the process's environment.
     pub pythonmalloc: Option<String>,
-    /// How it was captured: `read` (a live process) or `core`.
-    pub method: String,
+    pub method: Method,
     /// Milliseconds the process was stopped for the copy (live captures).
     pub stopped_ms: Option<f64>,
     /// What could not be recorded, and why (from the caller).
     pub missing: Vec<String>,
     /// The process's mappings by kind, read with the copy (live captures only).
     pub memory: Option<crate::snapshot::ProcessMemory>,
+}
+
+/// How a heap was captured from outside, as the header's `capture.method` says.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Method {
+    /// Read from a live process, stopped for the copy.
+    #[default]
+    Read,
+    /// Read from a core file.
+    Core,
 }
 
 /// Why a capture failed.

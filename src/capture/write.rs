@@ -5,7 +5,7 @@
 use super::decode::Decoded;
 use super::pools::{ArenaRec, Pools};
 use super::types::TypeInfo;
-use super::{Interpreter, Options, ProcessInfo};
+use super::{Interpreter, Method, Options, ProcessInfo};
 use rustc_hash::FxHashMap as HashMap;
 use std::io::{self, Write};
 
@@ -370,7 +370,7 @@ pub fn header(
         })
     });
     let memory = info.memory.clone().map(|mut m| {
-        if have_pools && info.method == "read" {
+        if have_pools && info.method == Method::Read {
             let ranges: Vec<(u64, u64)> = pools
                 .arenas
                 .iter()
@@ -381,7 +381,7 @@ pub fn header(
         m
     });
     if memory.is_none() {
-        missing.push(if info.method == "core" {
+        missing.push(if info.method == Method::Core {
             "memory: a core file keeps no record of which pages were resident: no RSS breakdown"
                 .into()
         } else {

@@ -145,7 +145,7 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
         pid,
         rss: None,
         pythonmalloc: None,
-        method: "core".into(),
+        method: capture::Method::Core,
         stopped_ms: None,
         missing: missing.clone(),
         memory: None,

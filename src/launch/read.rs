@@ -235,7 +235,7 @@ pub fn snapshot(t: &Target, out: &Path, values: bool, deadline: Option<Instant>)
         pid,
         rss,
         pythonmalloc: pythonmalloc_of(pid),
-        method: "read".into(),
+        method: capture::Method::Read,
         stopped_ms: Some(copied.stopped.as_secs_f64() * 1000.0),
         missing: if copied.image.unreadable_pages > 0 {
             vec![format!(

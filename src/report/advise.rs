@@ -3,7 +3,7 @@
 use super::fmt::{bytes, count};
 use super::visible::visible;
 use super::{overview, Report, Style};
-use crate::analysis::advise::Advice;
+use crate::analysis::advise::{Advice, AdviceKind};
 use std::fmt::Write;
 
 impl Report for Advice {
@@ -18,7 +18,7 @@ impl Report for Advice {
             return out;
         }
         for (i, item) in self.items.iter().enumerate() {
-            let what = if item.kind == "cache" {
+            let what = if item.kind == AdviceKind::Cache {
                 "retained"
             } else {
                 "saves"

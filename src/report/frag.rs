@@ -4,7 +4,7 @@ use super::fmt::{bytes, count, pct, signed_bytes, signed_count};
 use super::visible::{cell, visible};
 use super::{align_right, finish, new_table, overview, Report, Style};
 use crate::analysis::c_heap::CHeapFinding;
-use crate::analysis::frag::{Frag, FragChange, PinGroup};
+use crate::analysis::frag::{Frag, FragChange, PinGroup, PinKind};
 use std::fmt::Write;
 
 fn held_by(g: &PinGroup) -> String {
@@ -16,7 +16,9 @@ fn held_by(g: &PinGroup) -> String {
 /// The finding as a sentence: what holds how much, and what freeing it would return.
 fn sentence(f: &Frag, g: &PinGroup) -> String {
     let what = match g.kind {
-        "unattributed" | "free-listed" => format!("{} {}", count(g.blocks), visible(&g.key)),
+        PinKind::Unattributed | PinKind::FreeListed => {
+            format!("{} {}", count(g.blocks), visible(&g.key))
+        }
         _ => format!("{} blocks of {}", count(g.blocks), visible(&g.key)),
     };
     let mut s = format!(
