@@ -3,8 +3,9 @@
 #![allow(clippy::disallowed_macros)] // part of the binary: it writes
 
 use crate::cli::{
-    Cli, Command, DiffBy, DiffFormat, FragBy, GateFormat, LeakFilterArgs, LoadArgs, OutputFormat,
-    PathFormat, Shell, SummaryBy, TopBy,
+    AgentArgs, AttachArgs, CachesArgs, Cli, Command, CoreArgs, DiffArgs, DiffBy, DiffFormat,
+    FragArgs, FragBy, GateArgs, GateFormat, IndexArgs, LeakFilterArgs, LoadArgs, OutputFormat,
+    PathArgs, PathFormat, RunArgs, Shell, SummaryArgs, SummaryBy, TopBy, WatchArgs,
 };
 use clap::CommandFactory;
 use pymem::analysis::advise::{advise, AdviseOptions};
@@ -34,21 +35,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         index_stdin: cli.index,
     });
     match cli.command {
-        Command::Summary(a) => {
-            let reads = match (a.fold, a.by) {
-                (true, _) => Loaded::Everything,
-                (false, SummaryBy::Traceback) => Loaded::NoReferences,
-                (false, _) => Loaded::TotalsOnly,
-            };
-            let snap = load_part(&a.snapshot, &a.load, reads)?;
-            let by = match a.by {
-                SummaryBy::Type => GroupBy::Type,
-                SummaryBy::Module => GroupBy::Module,
-                SummaryBy::Traceback if !snap.has_tracebacks() => return Err(no_tracebacks(&snap)),
-                SummaryBy::Traceback => GroupBy::Traceback,
-            };
-            emit(&summary(&snap, by, a.limit, a.fold), &a.load)
-        }
+        Command::Summary(a) => summary_command(a),
         Command::Top(a) => {
             let snap = load_for_graph(&a.snapshot, &a.load)?;
             let r = Retention::compute(&snap);
@@ -59,61 +46,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             emit(&top(&r, by, a.limit), &a.load)
         }
-        Command::Path(a) => {
-            let load = LoadArgs {
-                partial: a.partial,
-                format: OutputFormat::Table,
-            };
-            let snap = load_for_graph(&a.snapshot, &load)?;
-            let target = match &a.address {
-                Some(addr) => Some(find_object(&snap, addr)?),
-                None => None,
-            };
-            let r = Retention::compute(&snap);
-            let paths = match (target, &a.type_name) {
-                (Some(id), _) => path_of(&r, id),
-                (None, Some(t)) => paths_of_type(&r, t, a.limit),
-                (None, None) => return Err(Error::Usage("give an address or --type NAME".into())),
-            };
-            let text = match a.format {
-                PathFormat::Table => render(&paths, Format::Table, &style()),
-                PathFormat::Json => render(&paths, Format::Json, &style()),
-                PathFormat::Dot => paths_dot(&paths),
-            };
-            write_stdout(&text)?;
-            Ok(0)
-        }
+        Command::Path(a) => path_command(a),
         Command::Show(a) => {
             let snap = load_for_graph(&a.snapshot, &a.load)?;
             let id = find_object(&snap, &a.address)?;
             let r = Retention::compute(&snap);
             emit(&show(&r, id, a.limit), &a.load)
         }
-        Command::Diff(a) => {
-            let load = LoadArgs {
-                partial: a.partial,
-                format: OutputFormat::Table,
-            };
-            distinct(&[a.a.as_path(), a.b.as_path()])?;
-            let sa = load_part(&a.a, &load, Loaded::NoReferences)?;
-            let sb = load_part(&a.b, &load, Loaded::NoReferences)?;
-            warn_if_mismatched(&a.a, &sa, &a.b, &sb);
-            let by = match a.by {
-                DiffBy::Type => diff::DiffBy::Type,
-                DiffBy::Module => diff::DiffBy::Module,
-                DiffBy::Traceback if !sa.has_tracebacks() => return Err(no_tracebacks(&sa)),
-                DiffBy::Traceback if !sb.has_tracebacks() => return Err(no_tracebacks(&sb)),
-                DiffBy::Traceback => diff::DiffBy::Traceback,
-            };
-            let d = diff(&sa, &sb, by, a.limit);
-            let text = match a.format {
-                DiffFormat::Table => render(&d, Format::Table, &style()),
-                DiffFormat::Json => render(&d, Format::Json, &style()),
-                DiffFormat::Csv => d.csv(),
-            };
-            write_stdout(&text)?;
-            Ok(0)
-        }
+        Command::Diff(a) => diff_command(a),
         Command::Leaks(a) => {
             let found = find_leaks(&a.snapshots, &a.suppress, a.limit)?;
             emit(
@@ -124,23 +64,7 @@ pub fn run(cli: Cli) -> Result<i32> {
                 },
             )
         }
-        Command::Gate(a) => {
-            let found = find_leaks(&a.snapshots, &a.suppress, a.limit)?;
-            let verdict = gate(
-                found,
-                GateOptions {
-                    max_growth: a.max_growth,
-                    max_leaks: a.max_leaks,
-                },
-            );
-            let text = match a.format {
-                GateFormat::Table => render(&verdict, Format::Table, &style()),
-                GateFormat::Json => render(&verdict, Format::Json, &style()),
-                GateFormat::Junit => verdict.junit(),
-            };
-            write_stdout(&text)?;
-            Ok(if verdict.passed { 0 } else { 1 })
-        }
+        Command::Gate(a) => gate_command(a),
         Command::Advise(a) => {
             let snap = load_for_graph(&a.snapshot, &a.load)?;
             let opts = AdviseOptions {
@@ -149,122 +73,14 @@ pub fn run(cli: Cli) -> Result<i32> {
             };
             emit(&advise(&snap, &opts), &a.load)
         }
-        Command::Caches(a) => {
-            distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
-            let last = a.snapshots.len().saturating_sub(1);
-            let snaps = a
-                .snapshots
-                .iter()
-                .enumerate()
-                .map(|(i, p)| match i == last {
-                    true => load_for_graph(p, &a.load),
-                    false => load_snapshot(p, &a.load),
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let refs: Vec<&Snapshot> = snaps.iter().map(|s| &s.snap).collect();
-            emit(&caches(&refs, a.min_entries, a.limit)?, &a.load)
-        }
-        Command::Frag(a) => {
-            if !(0.0..=100.0).contains(&a.threshold) {
-                return Err(Error::Usage(format!(
-                    "--threshold {} is not a percentage (0-100)",
-                    a.threshold
-                )));
-            }
-            distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
-            let snaps = a
-                .snapshots
-                .iter()
-                .map(|p| load_snapshot(p, &a.load))
-                .collect::<Result<Vec<_>>>()?;
-            let by = match a.by {
-                FragBy::Type => frag::FragBy::Type,
-                FragBy::Owner => frag::FragBy::Owner,
-                FragBy::Traceback => match snaps.iter().find(|s| !s.has_tracebacks()) {
-                    Some(s) => return Err(no_tracebacks(s)),
-                    None => frag::FragBy::Traceback,
-                },
-            };
-            let opts = |limit| FragOptions {
-                by,
-                threshold: a.threshold / 100.0,
-                limit,
-            };
-            let text = if snaps.len() == 2 {
-                warn_if_mismatched(&a.snapshots[0], &snaps[0], &a.snapshots[1], &snaps[1]);
-                let fa = frag(&snaps[0], &opts(usize::MAX))?;
-                let fb = frag(&snaps[1], &opts(usize::MAX))?;
-                write_svg(a.svg.as_deref(), &fb)?;
-                render(&frag_change(fa, fb, a.limit), format(&a.load), &style())
-            } else {
-                let f = frag(&snaps[0], &opts(a.limit))?;
-                write_svg(a.svg.as_deref(), &f)?;
-                render(&f, format(&a.load), &style())
-            };
-            write_stdout(&text)?;
-            Ok(0)
-        }
-        Command::Run(a) => crate::launch::run(crate::launch::RunSpec {
-            out_dir: a.out_dir,
-            at_exit: a.at_exit,
-            signal: a.signal,
-            every: a.every,
-            tracemalloc: a.tracemalloc,
-            values: a.values,
-            follow_forks: a.follow_forks,
-            python: a.python,
-            program: a.program,
-        }),
-        Command::Attach(a) => crate::launch::attach(crate::launch::AttachSpec {
-            pid: a.pid,
-            method: match a.method {
-                crate::cli::AttachMethod::Read => crate::launch::Method::Read,
-                crate::cli::AttachMethod::Inject => crate::launch::Method::Inject,
-            },
-            out: a.out,
-            values: a.values,
-            timeout: std::time::Duration::from_secs(a.timeout),
-            gdb: a.gdb,
-        }),
-        Command::Watch(a) => crate::launch::watch(crate::launch::WatchSpec {
-            pid: a.pid,
-            rss: a.rss,
-            step: a.step.or(a.repeat.then_some(a.rss)),
-            every: a.every,
-            out_dir: a.out_dir,
-            values: a.values,
-        }),
-        Command::Core(a) => crate::launch::core_file(crate::launch::CoreSpec {
-            core: a.core,
-            exe: a.exe,
-            sysroot: a.sysroot,
-            out: a.out,
-            values: a.values,
-        }),
-        Command::Agent(a) => {
-            if let Some(dir) = a.write {
-                let path = pymem::agent::write_package(&dir)?;
-                note!(
-                    "wrote {} (import pymem_agent with {} on sys.path)",
-                    path.display(),
-                    dir.display()
-                );
-            } else {
-                write_stdout(&pymem::agent::single_file())?;
-            }
-            Ok(0)
-        }
-        Command::Index(a) => {
-            distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
-            for p in &a.snapshots {
-                let opts = load_options(p);
-                let built = index::build(p, &opts, &|m| note!("{m}"));
-                finish_progress();
-                let written = built?;
-                write_stdout(&format!("{}\n", written.display()))?;
-            }
-            Ok(0)
-        }
+        Command::Caches(a) => caches_command(a),
+        Command::Frag(a) => frag_command(a),
+        Command::Run(a) => run_command(a),
+        Command::Attach(a) => attach_command(a),
+        Command::Watch(a) => watch_command(a),
+        Command::Core(a) => core_command(a),
+        Command::Agent(a) => agent_command(a),
+        Command::Index(a) => index_command(a),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             completions(shell, &mut out);
@@ -272,6 +88,235 @@ pub fn run(cli: Cli) -> Result<i32> {
             Ok(0)
         }
     }
+}
+
+/// `summary`: counts and bytes by type, module or allocation site (from the columns it needs).
+fn summary_command(a: SummaryArgs) -> Result<i32> {
+    let reads = match (a.fold, a.by) {
+        (true, _) => Loaded::Everything,
+        (false, SummaryBy::Traceback) => Loaded::NoReferences,
+        (false, _) => Loaded::TotalsOnly,
+    };
+    let snap = load_part(&a.snapshot, &a.load, reads)?;
+    let by = match a.by {
+        SummaryBy::Type => GroupBy::Type,
+        SummaryBy::Module => GroupBy::Module,
+        SummaryBy::Traceback if !snap.has_tracebacks() => return Err(no_tracebacks(&snap)),
+        SummaryBy::Traceback => GroupBy::Traceback,
+    };
+    emit(&summary(&snap, by, a.limit, a.fold), &a.load)
+}
+
+/// `path`: why an object (or every object of a type) is alive, as a table, JSON or DOT.
+fn path_command(a: PathArgs) -> Result<i32> {
+    let load = LoadArgs {
+        partial: a.partial,
+        format: OutputFormat::Table,
+    };
+    let snap = load_for_graph(&a.snapshot, &load)?;
+    let target = match &a.address {
+        Some(addr) => Some(find_object(&snap, addr)?),
+        None => None,
+    };
+    let r = Retention::compute(&snap);
+    let paths = match (target, &a.type_name) {
+        (Some(id), _) => path_of(&r, id),
+        (None, Some(t)) => paths_of_type(&r, t, a.limit),
+        (None, None) => return Err(Error::Usage("give an address or --type NAME".into())),
+    };
+    let text = match a.format {
+        PathFormat::Table => render(&paths, Format::Table, &style()),
+        PathFormat::Json => render(&paths, Format::Json, &style()),
+        PathFormat::Dot => paths_dot(&paths),
+    };
+    write_stdout(&text)?;
+    Ok(0)
+}
+
+/// `diff`: what changed between two snapshots.
+fn diff_command(a: DiffArgs) -> Result<i32> {
+    let load = LoadArgs {
+        partial: a.partial,
+        format: OutputFormat::Table,
+    };
+    distinct(&[a.a.as_path(), a.b.as_path()])?;
+    let sa = load_part(&a.a, &load, Loaded::NoReferences)?;
+    let sb = load_part(&a.b, &load, Loaded::NoReferences)?;
+    warn_if_mismatched(&a.a, &sa, &a.b, &sb);
+    let by = match a.by {
+        DiffBy::Type => diff::DiffBy::Type,
+        DiffBy::Module => diff::DiffBy::Module,
+        DiffBy::Traceback if !sa.has_tracebacks() => return Err(no_tracebacks(&sa)),
+        DiffBy::Traceback if !sb.has_tracebacks() => return Err(no_tracebacks(&sb)),
+        DiffBy::Traceback => diff::DiffBy::Traceback,
+    };
+    let d = diff(&sa, &sb, by, a.limit);
+    let text = match a.format {
+        DiffFormat::Table => render(&d, Format::Table, &style()),
+        DiffFormat::Json => render(&d, Format::Json, &style()),
+        DiffFormat::Csv => d.csv(),
+    };
+    write_stdout(&text)?;
+    Ok(0)
+}
+
+/// `gate`: leak roots judged against the limits; exit 1 when they are exceeded.
+fn gate_command(a: GateArgs) -> Result<i32> {
+    let found = find_leaks(&a.snapshots, &a.suppress, a.limit)?;
+    let verdict = gate(
+        found,
+        GateOptions {
+            max_growth: a.max_growth,
+            max_leaks: a.max_leaks,
+        },
+    );
+    let text = match a.format {
+        GateFormat::Table => render(&verdict, Format::Table, &style()),
+        GateFormat::Json => render(&verdict, Format::Json, &style()),
+        GateFormat::Junit => verdict.junit(),
+    };
+    write_stdout(&text)?;
+    Ok(if verdict.passed { 0 } else { 1 })
+}
+
+/// `caches`: containers that grow across snapshots (the graph of the last one).
+fn caches_command(a: CachesArgs) -> Result<i32> {
+    distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
+    let last = a.snapshots.len().saturating_sub(1);
+    let snaps = a
+        .snapshots
+        .iter()
+        .enumerate()
+        .map(|(i, p)| match i == last {
+            true => load_for_graph(p, &a.load),
+            false => load_snapshot(p, &a.load),
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let refs: Vec<&Snapshot> = snaps.iter().map(|s| &s.snap).collect();
+    emit(&caches(&refs, a.min_entries, a.limit)?, &a.load)
+}
+
+/// `frag`: arenas pinned by few live blocks, for one snapshot or the change between two.
+fn frag_command(a: FragArgs) -> Result<i32> {
+    if !(0.0..=100.0).contains(&a.threshold) {
+        return Err(Error::Usage(format!(
+            "--threshold {} is not a percentage (0-100)",
+            a.threshold
+        )));
+    }
+    distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
+    let snaps = a
+        .snapshots
+        .iter()
+        .map(|p| load_snapshot(p, &a.load))
+        .collect::<Result<Vec<_>>>()?;
+    let by = match a.by {
+        FragBy::Type => frag::FragBy::Type,
+        FragBy::Owner => frag::FragBy::Owner,
+        FragBy::Traceback => match snaps.iter().find(|s| !s.has_tracebacks()) {
+            Some(s) => return Err(no_tracebacks(s)),
+            None => frag::FragBy::Traceback,
+        },
+    };
+    let opts = |limit| FragOptions {
+        by,
+        threshold: a.threshold / 100.0,
+        limit,
+    };
+    let text = if snaps.len() == 2 {
+        warn_if_mismatched(&a.snapshots[0], &snaps[0], &a.snapshots[1], &snaps[1]);
+        let fa = frag(&snaps[0], &opts(usize::MAX))?;
+        let fb = frag(&snaps[1], &opts(usize::MAX))?;
+        write_svg(a.svg.as_deref(), &fb)?;
+        render(&frag_change(fa, fb, a.limit), format(&a.load), &style())
+    } else {
+        let f = frag(&snaps[0], &opts(a.limit))?;
+        write_svg(a.svg.as_deref(), &f)?;
+        render(&f, format(&a.load), &style())
+    };
+    write_stdout(&text)?;
+    Ok(0)
+}
+
+/// `run`: a program under pymem, captured at exit, on a signal or periodically.
+fn run_command(a: RunArgs) -> Result<i32> {
+    crate::launch::run(crate::launch::RunSpec {
+        out_dir: a.out_dir,
+        at_exit: a.at_exit,
+        signal: a.signal,
+        every: a.every,
+        tracemalloc: a.tracemalloc,
+        values: a.values,
+        follow_forks: a.follow_forks,
+        python: a.python,
+        program: a.program,
+    })
+}
+
+/// `attach`: one live process, read from outside or captured by an injected agent.
+fn attach_command(a: AttachArgs) -> Result<i32> {
+    crate::launch::attach(crate::launch::AttachSpec {
+        pid: a.pid,
+        method: match a.method {
+            crate::cli::AttachMethod::Read => crate::launch::Method::Read,
+            crate::cli::AttachMethod::Inject => crate::launch::Method::Inject,
+        },
+        out: a.out,
+        values: a.values,
+        timeout: std::time::Duration::from_secs(a.timeout),
+        gdb: a.gdb,
+    })
+}
+
+/// `watch`: snapshots of a process as its RSS crosses thresholds.
+fn watch_command(a: WatchArgs) -> Result<i32> {
+    crate::launch::watch(crate::launch::WatchSpec {
+        pid: a.pid,
+        rss: a.rss,
+        step: a.step.or(a.repeat.then_some(a.rss)),
+        every: a.every,
+        out_dir: a.out_dir,
+        values: a.values,
+    })
+}
+
+/// `core`: a snapshot from a core file.
+fn core_command(a: CoreArgs) -> Result<i32> {
+    crate::launch::core_file(crate::launch::CoreSpec {
+        core: a.core,
+        exe: a.exe,
+        sysroot: a.sysroot,
+        out: a.out,
+        values: a.values,
+    })
+}
+
+/// `agent`: the capture agent, written as a package or printed as one file.
+fn agent_command(a: AgentArgs) -> Result<i32> {
+    if let Some(dir) = a.write {
+        let path = pymem::agent::write_package(&dir)?;
+        note!(
+            "wrote {} (import pymem_agent with {} on sys.path)",
+            path.display(),
+            dir.display()
+        );
+    } else {
+        write_stdout(&pymem::agent::single_file())?;
+    }
+    Ok(0)
+}
+
+/// `index`: build each snapshot's index ahead of time; prints where each went.
+fn index_command(a: IndexArgs) -> Result<i32> {
+    distinct(&a.snapshots.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
+    for p in &a.snapshots {
+        let opts = load_options(p);
+        let built = index::build(p, &opts, &|m| note!("{m}"));
+        finish_progress();
+        let written = built?;
+        write_stdout(&format!("{}\n", written.display()))?;
+    }
+    Ok(0)
 }
 
 /// Load two or three snapshots and find their leak roots.
