@@ -211,31 +211,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
     let in_target = (snaps.len() == 3).then(|| match_objects(snaps[1], last));
     let root = r.graph.root();
 
-    // Pre-existing objects: present in the first snapshot, and dominated by pre-existing
-    // objects only. The second condition catches addresses reused by new objects (a new
-    // Cart's list at the address of a list freed since A), which identity alone cannot.
-    // All three columns are filled in preorder: a dominator comes before what it dominates.
-    let mut old = FixedBitSet::with_capacity(n + 1);
-    old.insert(n);
-    // Nearest pre-existing strict dominator, and the top of each dominator subtree.
-    let mut near_old = vec![root; n + 1];
-    let mut top = vec![root; n + 1];
-    for &v in r.graph.preorder().iter().skip(1) {
-        let d = r.doms.idom(v);
-        if old.contains(d as usize) && in_first[v as usize] != NO_MATCH {
-            old.insert(v as usize);
-        }
-        if d == root {
-            top[v as usize] = v;
-        } else {
-            top[v as usize] = top[d as usize];
-            near_old[v as usize] = if old.contains(d as usize) {
-                d
-            } else {
-                near_old[d as usize]
-            };
-        }
-    }
+    let Ancestry { old, near_old, top } = ancestry(&r, &in_first);
     let old = |v: u32| old.contains(v as usize);
     let is_candidate =
         |v: u32| !old(v) && in_target.as_ref().is_none_or(|m| m[v as usize] != NO_MATCH);
@@ -262,41 +238,15 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
     out.native = native_growth(snaps, &out.snapshots, opts.max_native_growth);
 
     let sites = last.has_tracebacks().then(|| Sites::new(last));
-    // Charge every candidate to a holder.
-    let mut fallback: HashMap<u32, u32> = HashMap::new();
-    let mut groups: BTreeMap<u32, Group> = BTreeMap::new();
-    for v in 0..n as u32 {
-        if !is_candidate(v) {
-            continue;
-        }
-        let own = r.own[v as usize];
-        out.candidates += 1;
-        out.candidate_bytes += own;
-        if !r.graph.is_reachable(v) {
-            out.garbage_objects += 1;
-            out.garbage_bytes += own;
-            continue;
-        }
-        let mut h = near_old[v as usize];
-        if h == root {
-            // Held by several roots and nothing old dominates it: the last pre-existing
-            // object on the shortest path to its subtree's top, else that top itself.
-            let t = top[v as usize];
-            h = *fallback
-                .entry(t)
-                .or_insert_with(|| last_old_on_path(&r, t, &old).unwrap_or(t));
-        }
-        let g = groups.entry(h).or_default();
-        g.count += 1;
-        g.bytes += own;
-        let e = g.types.entry(last.objects.type_id[v as usize]).or_default();
-        e.0 += 1;
-        e.1 += own;
-        g.best = g.best.max((r.retained[v as usize], v));
-        if let Some(s) = &sites {
-            *g.sites.entry(s.of[v as usize]).or_default() += 1;
-        }
-    }
+    let mut groups = charge(
+        &r,
+        &near_old,
+        &top,
+        &old,
+        &is_candidate,
+        sites.as_ref(),
+        &mut out,
+    );
 
     let namespace = last.namespace_dicts();
     let plain: Vec<bool> = last
@@ -311,27 +261,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
     };
     lift_into_containers(&mut groups, &near_old, root, &is_plain);
 
-    // Name each group's root the way a programmer would fix it, and merge groups that end
-    // up with the same root. Holders are visited in id order; a merged group measures its
-    // growth on the displayed root when any member does (that root dominates it), else on its
-    // first member's node, and counts the entries of the displayed root unless it records none.
-    let mut named: BTreeMap<u32, Group> = BTreeMap::new();
-    for (h, mut g) in groups {
-        let (d, measure) = display_root(&r, h, g.best.1, &old, &is_plain, &namespace);
-        g.measure = measure;
-        g.entries_of = entries_node(last, d, h);
-        match named.get_mut(&d) {
-            Some(x) => {
-                if g.measure == d {
-                    x.measure = d;
-                }
-                x.absorb(g);
-            }
-            None => {
-                named.insert(d, g);
-            }
-        }
-    }
+    let named = name_roots(&r, groups, &old, &is_plain, &namespace);
 
     let classes: HashSet<u64> = last.types.iter().map(|t| t.addr).collect();
     // Describe every root, then judge its growth net of the leak roots nested under it (a
@@ -365,6 +295,140 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
             .then(b.growth_bytes.cmp(&a.growth_bytes))
             .then(a.addr.cmp(&b.addr))
     });
+    sift(rows, opts, &mut out);
+    Ok(out)
+}
+
+/// Which objects of the last snapshot were there before, and where each sits among them.
+struct Ancestry {
+    /// Pre-existing: present in the first snapshot and dominated by pre-existing objects only.
+    old: FixedBitSet,
+    /// The nearest pre-existing strict dominator of each object (the virtual root if none).
+    near_old: Vec<u32>,
+    /// The top of each object's dominator subtree (a child of the virtual root).
+    top: Vec<u32>,
+}
+
+/// Pre-existing objects: present in the first snapshot (`in_first`), and dominated by
+/// pre-existing objects only. The second condition catches addresses reused by new objects
+/// (a new Cart's list at the address of a list freed since A), which identity alone cannot.
+/// All three columns are filled in preorder: a dominator comes before what it dominates.
+fn ancestry(r: &Retention, in_first: &[u32]) -> Ancestry {
+    let n = r.graph.objects();
+    let root = r.graph.root();
+    let mut old = FixedBitSet::with_capacity(n + 1);
+    old.insert(n);
+    // Nearest pre-existing strict dominator, and the top of each dominator subtree.
+    let mut near_old = vec![root; n + 1];
+    let mut top = vec![root; n + 1];
+    for &v in r.graph.preorder().iter().skip(1) {
+        let d = r.doms.idom(v);
+        if old.contains(d as usize) && in_first[v as usize] != NO_MATCH {
+            old.insert(v as usize);
+        }
+        if d == root {
+            top[v as usize] = v;
+        } else {
+            top[v as usize] = top[d as usize];
+            near_old[v as usize] = if old.contains(d as usize) {
+                d
+            } else {
+                near_old[d as usize]
+            };
+        }
+    }
+    Ancestry { old, near_old, top }
+}
+
+/// Charge every candidate to a holder: its nearest pre-existing dominator, or for one held by
+/// several roots, the last pre-existing object on the shortest path to its subtree's top.
+/// Counts the candidates (and the garbage among them) into `out`.
+fn charge(
+    r: &Retention,
+    near_old: &[u32],
+    top: &[u32],
+    old: &impl Fn(u32) -> bool,
+    is_candidate: &impl Fn(u32) -> bool,
+    sites: Option<&Sites>,
+    out: &mut Leaks,
+) -> BTreeMap<u32, Group> {
+    let last = r.snap;
+    let n = last.objects.count();
+    let root = r.graph.root();
+    let mut fallback: HashMap<u32, u32> = HashMap::new();
+    let mut groups: BTreeMap<u32, Group> = BTreeMap::new();
+    for v in 0..n as u32 {
+        if !is_candidate(v) {
+            continue;
+        }
+        let own = r.own[v as usize];
+        out.candidates += 1;
+        out.candidate_bytes += own;
+        if !r.graph.is_reachable(v) {
+            out.garbage_objects += 1;
+            out.garbage_bytes += own;
+            continue;
+        }
+        let mut h = near_old[v as usize];
+        if h == root {
+            // Held by several roots and nothing old dominates it: the last pre-existing
+            // object on the shortest path to its subtree's top, else that top itself.
+            let t = top[v as usize];
+            h = *fallback
+                .entry(t)
+                .or_insert_with(|| last_old_on_path(r, t, old).unwrap_or(t));
+        }
+        let g = groups.entry(h).or_default();
+        g.count += 1;
+        g.bytes += own;
+        let e = g.types.entry(last.objects.type_id[v as usize]).or_default();
+        e.0 += 1;
+        e.1 += own;
+        g.best = g.best.max((r.retained[v as usize], v));
+        if let Some(s) = sites {
+            *g.sites.entry(s.of[v as usize]).or_default() += 1;
+        }
+    }
+
+    groups
+}
+
+/// Name each group's root the way a programmer would fix it, and merge groups that end up
+/// with the same root. Holders are visited in id order; a merged group measures its growth on
+/// the displayed root when any member does (that root dominates it), else on its first
+/// member's node, and counts the entries of the displayed root unless it records none.
+fn name_roots(
+    r: &Retention,
+    groups: BTreeMap<u32, Group>,
+    old: &impl Fn(u32) -> bool,
+    is_plain: &impl Fn(u32) -> bool,
+    namespace: &FixedBitSet,
+) -> BTreeMap<u32, Group> {
+    let last = r.snap;
+    let mut named: BTreeMap<u32, Group> = BTreeMap::new();
+    for (h, mut g) in groups {
+        let (d, measure) = display_root(r, h, g.best.1, old, is_plain, namespace);
+        g.measure = measure;
+        g.entries_of = entries_node(last, d, h);
+        match named.get_mut(&d) {
+            Some(x) => {
+                if g.measure == d {
+                    x.measure = d;
+                }
+                x.absorb(g);
+            }
+            None => {
+                named.insert(d, g);
+            }
+        }
+    }
+
+    named
+}
+
+/// Sort the judged roots into `out`: suppressed ones by pattern, counted leaks, growth up to
+/// a bound, and the roots shown (the first `opts.limit`).
+fn sift(rows: Vec<(LeakRoot, Group)>, opts: &LeakOptions, out: &mut Leaks) {
     let mut suppressed: Vec<SuppressedGroup> = Vec::new();
     for (root_row, g) in rows {
         let mut subjects: Vec<&str> = Vec::new();
@@ -438,7 +502,6 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
             .cmp(&a.growth_bytes)
             .then(a.root.cmp(&b.root))
     });
-    Ok(out)
 }
 
 /// The three most common allocation sites of a group's objects, and the root's own.
