@@ -276,56 +276,15 @@ pub struct FragOptions {
 pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
     let geo = Geometry::of(snap)?;
     let pools = Pools::new(snap, &geo);
-    // Place every object's block and every owned buffer in its pool.
-    let objs = &snap.objects;
-    let mut found_in_pool = vec![0u32; snap.pools.len()];
-    let object_pool: Vec<Option<u32>> = (0..objs.count())
-        .map(|i| {
-            let block = objs.addr[i].wrapping_sub(snap.types[objs.type_id[i] as usize].pre);
-            pools.pool_of(block)
-        })
-        .collect();
-    let buffer_pool: Vec<Option<u32>> = snap
-        .buffers
-        .iter()
-        .map(|b| pools.pool_of(b.addr.wrapping_sub(geo.debug_shift)))
-        .collect();
-    for p in object_pool.iter().chain(&buffer_pool).flatten() {
-        found_in_pool[*p as usize] += 1;
-    }
-    // A pool header read before blocks were allocated in it (by another thread, during the
-    // capture) counts fewer than were found: the larger figure is the truth.
-    let stale_pools = snap
-        .pools
-        .iter()
-        .zip(&found_in_pool)
-        .filter(|(p, f)| **f > p.used_blocks)
-        .count() as u64;
-    let live_blocks = |p: usize| (snap.pools[p].used_blocks).max(found_in_pool[p]) as u64;
-    let arena_live: Vec<u64> = snap
-        .arenas
-        .iter()
-        .map(|a| {
-            a.pools
-                .clone()
-                .map(|p| live_blocks(p as usize) * block_size(snap.pools[p as usize].size_class))
-                .sum()
-        })
-        .collect();
-    let pinned: Vec<bool> = arena_live
-        .iter()
-        .map(|&l| (l as f64) < opts.threshold * geo.arena_size as f64)
-        .collect();
-    let unused_ratio: Vec<f64> = arena_live
-        .iter()
-        .map(|&l| {
-            if l == 0 {
-                0.0
-            } else {
-                geo.arena_size.saturating_sub(l) as f64 / l as f64
-            }
-        })
-        .collect();
+    let Placement {
+        object_pool,
+        buffer_pool,
+        found_in_pool,
+        stale_pools,
+        arena_live,
+        pinned,
+        unused_ratio,
+    } = place(snap, &pools, &geo, opts.threshold);
 
     // (object, pool, is_buffer) of every block in a pinned arena.
     let in_pinned = |p: &Option<u32>| p.filter(|p| pinned[pools.arena_of[*p as usize] as usize]);
@@ -374,34 +333,15 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
     let sites = (opts.by == FragBy::Traceback).then(|| Sites::new(snap));
     for &(obj, pool, is_buffer) in &pinned_blocks {
         let holder = holder_of(obj, is_buffer);
-        let type_name = &snap.type_of(ObjId(obj)).name;
-        let key = match (opts.by, is_buffer) {
-            (FragBy::Type, false) => type_name.clone(),
-            (FragBy::Type, true) => format!("buffer of {type_name}"),
-            (FragBy::Traceback, false) => format!(
-                "objects allocated at {}",
-                sites.as_ref().map_or("?", |s| s.name(obj as usize))
-            ),
-            (FragBy::Traceback, true) => format!(
-                "buffers of objects allocated at {}",
-                sites.as_ref().map_or("?", |s| s.name(obj as usize))
-            ),
-            (FragBy::Owner, _) => {
-                let what = if is_buffer { "buffers" } else { "objects" };
-                match (holder, retention.as_ref()) {
-                    (Some(h), Some(r)) => {
-                        let p = owner_keys.entry(h).or_insert_with(|| {
-                            path_to(r, ObjId(h)).map_or_else(
-                                || format!("0x{:x}", objs.addr[h as usize]),
-                                |p| p.expr,
-                            )
-                        });
-                        format!("{what} held by {p}")
-                    }
-                    _ => format!("{what} held by a root"),
-                }
-            }
-        };
+        let key = group_key(
+            snap,
+            opts.by,
+            (obj, is_buffer),
+            holder,
+            retention.as_ref(),
+            sites.as_ref(),
+            &mut owner_keys,
+        );
         add(
             key,
             if is_buffer {
@@ -527,6 +467,125 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         c_heap: super::c_heap::finding(snap),
         map: arena_map(snap, &geo, &arena_live, &pinned),
     })
+}
+
+/// Where every block lies: each object's and owned buffer's pool, and per arena the live bytes
+/// and whether it is pinned (used below `threshold`).
+struct Placement {
+    object_pool: Vec<Option<u32>>,
+    buffer_pool: Vec<Option<u32>>,
+    /// Blocks found in each pool.
+    found_in_pool: Vec<u32>,
+    /// Pools whose header counts fewer blocks than were found in them.
+    stale_pools: u64,
+    arena_live: Vec<u64>,
+    pinned: Vec<bool>,
+    /// Per arena, unused bytes per live byte: what each live byte there holds idle.
+    unused_ratio: Vec<f64>,
+}
+
+/// Place every object's block and every owned buffer in its pool, then weigh the arenas.
+fn place(snap: &Snapshot, pools: &Pools, geo: &Geometry, threshold: f64) -> Placement {
+    let objs = &snap.objects;
+    let mut found_in_pool = vec![0u32; snap.pools.len()];
+    let object_pool: Vec<Option<u32>> = (0..objs.count())
+        .map(|i| {
+            let block = objs.addr[i].wrapping_sub(snap.types[objs.type_id[i] as usize].pre);
+            pools.pool_of(block)
+        })
+        .collect();
+    let buffer_pool: Vec<Option<u32>> = snap
+        .buffers
+        .iter()
+        .map(|b| pools.pool_of(b.addr.wrapping_sub(geo.debug_shift)))
+        .collect();
+    for p in object_pool.iter().chain(&buffer_pool).flatten() {
+        found_in_pool[*p as usize] += 1;
+    }
+    // A pool header read before blocks were allocated in it (by another thread, during the
+    // capture) counts fewer than were found: the larger figure is the truth.
+    let stale_pools = snap
+        .pools
+        .iter()
+        .zip(&found_in_pool)
+        .filter(|(p, f)| **f > p.used_blocks)
+        .count() as u64;
+    let live_blocks = |p: usize| (snap.pools[p].used_blocks).max(found_in_pool[p]) as u64;
+    let arena_live: Vec<u64> = snap
+        .arenas
+        .iter()
+        .map(|a| {
+            a.pools
+                .clone()
+                .map(|p| live_blocks(p as usize) * block_size(snap.pools[p as usize].size_class))
+                .sum()
+        })
+        .collect();
+    let pinned: Vec<bool> = arena_live
+        .iter()
+        .map(|&l| (l as f64) < threshold * geo.arena_size as f64)
+        .collect();
+    let unused_ratio: Vec<f64> = arena_live
+        .iter()
+        .map(|&l| {
+            if l == 0 {
+                0.0
+            } else {
+                geo.arena_size.saturating_sub(l) as f64 / l as f64
+            }
+        })
+        .collect();
+
+    Placement {
+        object_pool,
+        buffer_pool,
+        found_in_pool,
+        stale_pools,
+        arena_live,
+        pinned,
+        unused_ratio,
+    }
+}
+
+/// The group a pinning block joins, by `by`: its type, its allocation site, or what holds
+/// it (its owner's path, computed once per owner into `owner_keys`).
+fn group_key(
+    snap: &Snapshot,
+    by: FragBy,
+    (obj, is_buffer): (u32, bool),
+    holder: Option<u32>,
+    retention: Option<&Retention>,
+    sites: Option<&Sites>,
+    owner_keys: &mut HashMap<u32, String>,
+) -> String {
+    let type_name = &snap.type_of(ObjId(obj)).name;
+    match (by, is_buffer) {
+        (FragBy::Type, false) => type_name.clone(),
+        (FragBy::Type, true) => format!("buffer of {type_name}"),
+        (FragBy::Traceback, false) => format!(
+            "objects allocated at {}",
+            sites.map_or("?", |s| s.name(obj as usize))
+        ),
+        (FragBy::Traceback, true) => format!(
+            "buffers of objects allocated at {}",
+            sites.map_or("?", |s| s.name(obj as usize))
+        ),
+        (FragBy::Owner, _) => {
+            let what = if is_buffer { "buffers" } else { "objects" };
+            match (holder, retention) {
+                (Some(h), Some(r)) => {
+                    let p = owner_keys.entry(h).or_insert_with(|| {
+                        path_to(r, ObjId(h)).map_or_else(
+                            || format!("0x{:x}", snap.objects.addr[h as usize]),
+                            |p| p.expr,
+                        )
+                    });
+                    format!("{what} held by {p}")
+                }
+                _ => format!("{what} held by a root"),
+            }
+        }
+    }
 }
 
 fn share(part: u64, whole: u64) -> f64 {
