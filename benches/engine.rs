@@ -5,10 +5,9 @@
 //! Prints, per file and step, the median wall time of N runs and the resident memory the
 //! step added (VmHWM growth over the RSS before it, from /proc/self/status).
 
+// A benchmark: a failed unwrap is a failed run; writing to the terminal is its job (see
+// clippy.toml).
 #![allow(clippy::unwrap_used)]
-// test and benchmark code: a failed unwrap is a failed run
-
-// A binary: writing to the terminal is its job (see clippy.toml).
 #![allow(clippy::disallowed_macros)]
 
 use pymem::analysis::retention::Retention;
