@@ -389,41 +389,7 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         }
     }
 
-    let mut findings: Vec<PinGroup> = groups
-        .into_iter()
-        .map(|(key, g)| {
-            let sole = g
-                .per_arena
-                .iter()
-                .filter(|(a, b)| arena_live[**a as usize] == **b)
-                .count() as u64;
-            let top_holder = g
-                .holders
-                .iter()
-                .max_by_key(|(h, n)| (**n, std::cmp::Reverse(**h)))
-                .map(|(h, _)| *h);
-            PinGroup {
-                key,
-                kind: g.kind,
-                blocks: g.blocks,
-                live_bytes: g.live,
-                arenas: g.per_arena.len() as u64,
-                attributed_bytes: g.attributed.round() as u64,
-                sole_arenas: sole,
-                reclaimable_bytes: sole * geo.arena_size,
-                held_by: match (top_holder, retention.as_ref()) {
-                    (Some(h), Some(r)) => path_to(r, ObjId(h)),
-                    _ => None,
-                },
-            }
-        })
-        .collect();
-    findings.sort_by(|a, b| {
-        b.attributed_bytes
-            .cmp(&a.attributed_bytes)
-            .then(b.live_bytes.cmp(&a.live_bytes))
-            .then(a.key.cmp(&b.key))
-    });
+    let mut findings = findings(groups, &arena_live, geo.arena_size, retention.as_ref());
 
     let held_bytes = snap.arenas.len() as u64 * geo.arena_size;
     let live_bytes: u64 = arena_live.iter().sum();
@@ -467,6 +433,52 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         c_heap: super::c_heap::finding(snap),
         map: arena_map(snap, &geo, &arena_live, &pinned),
     })
+}
+
+/// The groups as findings, the most attributed bytes first (ties: live bytes, then the key):
+/// how many arenas each pins alone, and what holds most of its blocks.
+fn findings(
+    groups: HashMap<String, Acc>,
+    arena_live: &[u64],
+    arena_size: u64,
+    retention: Option<&Retention>,
+) -> Vec<PinGroup> {
+    let mut findings: Vec<PinGroup> = groups
+        .into_iter()
+        .map(|(key, g)| {
+            let sole = g
+                .per_arena
+                .iter()
+                .filter(|(a, b)| arena_live[**a as usize] == **b)
+                .count() as u64;
+            let top_holder = g
+                .holders
+                .iter()
+                .max_by_key(|(h, n)| (**n, std::cmp::Reverse(**h)))
+                .map(|(h, _)| *h);
+            PinGroup {
+                key,
+                kind: g.kind,
+                blocks: g.blocks,
+                live_bytes: g.live,
+                arenas: g.per_arena.len() as u64,
+                attributed_bytes: g.attributed.round() as u64,
+                sole_arenas: sole,
+                reclaimable_bytes: sole * arena_size,
+                held_by: match (top_holder, retention) {
+                    (Some(h), Some(r)) => path_to(r, ObjId(h)),
+                    _ => None,
+                },
+            }
+        })
+        .collect();
+    findings.sort_by(|a, b| {
+        b.attributed_bytes
+            .cmp(&a.attributed_bytes)
+            .then(b.live_bytes.cmp(&a.live_bytes))
+            .then(a.key.cmp(&b.key))
+    });
+    findings
 }
 
 /// Where every block lies: each object's and owned buffer's pool, and per arena the live bytes

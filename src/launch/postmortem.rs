@@ -11,7 +11,7 @@
 
 use pymem::capture::{self, CaptureError, Options, ProcessInfo};
 use pymem::remote::binary::{self, NotFound};
-use pymem::remote::core::{build_id_hex, Core, FileRoots};
+use pymem::remote::core::{build_id_hex, Core, FileRoots, ImageNotes};
 use pymem::remote::memory::Memory;
 use pymem::remote::runtime::Runtime;
 use pymem::{Error, Result};
@@ -113,33 +113,7 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
         .map_err(|e| bad(format!("cannot read the interpreter: {e}")))?;
     super::read::check_supported(&format!("the process of core file {name}"), &runtime)?;
 
-    let mut missing = Vec::new();
-    if core.truncated > 0 {
-        missing.push(format!(
-            "memory: the core is truncated, {:.1} MiB of the process's memory are not in it",
-            core.truncated as f64 / (1 << 20) as f64
-        ));
-    }
-    if notes.missing_bytes > 0 {
-        missing.push(format!(
-            "memory: {:.1} MiB of mappings are neither in the core nor in a file pymem could read",
-            notes.missing_bytes as f64 / (1 << 20) as f64
-        ));
-    }
-    for (path, a, b) in &notes.mismatched {
-        missing.push(format!(
-            "files: {path} differs from the file the process mapped (build-id {b}, the core's {a}): its pages were not used"
-        ));
-    }
-    for (path, why) in &notes.unopened {
-        missing.push(format!("files: {path} could not be opened ({why})"));
-    }
-    if in_core.is_none() {
-        missing.push(format!(
-            "files: the core does not keep {}'s build-id: the file read could not be checked",
-            binary.path
-        ));
-    }
+    let missing = missing_from(&core, &notes, &binary.path, in_core.is_some());
     let pid = core.pid.unwrap_or(0);
     let info = ProcessInfo {
         pid,
@@ -189,6 +163,45 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
     );
     crate::app::index_new_snapshot(&out);
     Ok(0)
+}
+
+/// What the snapshot of `core` will lack, for its header and the user: memory the core cut
+/// or filtered, files that were not the ones mapped or could not be opened, an interpreter
+/// file that could not be checked.
+fn missing_from(
+    core: &Core,
+    notes: &ImageNotes,
+    interpreter: &str,
+    build_id_checked: bool,
+) -> Vec<String> {
+    let mut missing = Vec::new();
+    if core.truncated > 0 {
+        missing.push(format!(
+            "memory: the core is truncated, {:.1} MiB of the process's memory are not in it",
+            core.truncated as f64 / (1 << 20) as f64
+        ));
+    }
+    if notes.missing_bytes > 0 {
+        missing.push(format!(
+            "memory: {:.1} MiB of mappings are neither in the core nor in a file pymem could read",
+            notes.missing_bytes as f64 / (1 << 20) as f64
+        ));
+    }
+    for (path, a, b) in &notes.mismatched {
+        missing.push(format!(
+            "files: {path} differs from the file the process mapped (build-id {b}, the core's {a}): its pages were not used"
+        ));
+    }
+    for (path, why) in &notes.unopened {
+        missing.push(format!("files: {path} could not be opened ({why})"));
+    }
+    if !build_id_checked {
+        missing.push(format!(
+            "files: the core does not keep {}'s build-id: the file read could not be checked",
+            interpreter
+        ));
+    }
+    missing
 }
 
 /// Why something the walk needs is not in the core.
