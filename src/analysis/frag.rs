@@ -354,40 +354,7 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
             1,
         );
     }
-    // Blocks the pool headers count but no object or buffer accounts for: free-listed
-    // objects, as many as the free lists printed at capture hold blocks of that size, charged
-    // to pinned arenas first (a free list fills as a burst of objects dies, so its blocks
-    // sit where the burst was; which blocks exactly is not recorded), and the rest.
-    let mut on_lists = free_lists_by_size(snap);
-    for (ai, a) in snap.arenas.iter().enumerate() {
-        if !pinned[ai] {
-            continue;
-        }
-        for p in a.pools.clone() {
-            let pool = &snap.pools[p as usize];
-            let extra = (pool.used_blocks as u64).saturating_sub(found_in_pool[p as usize] as u64);
-            let size = block_size(pool.size_class);
-            let mut listed = 0;
-            if let Some((names, left)) = on_lists.get_mut(&size) {
-                listed = extra.min(*left);
-                *left -= listed;
-                add(
-                    format!("free-listed {names} ({size}-byte blocks)"),
-                    PinKind::FreeListed,
-                    p,
-                    None,
-                    listed,
-                );
-            }
-            add(
-                format!("unattributed {size}-byte blocks"),
-                PinKind::Unattributed,
-                p,
-                None,
-                extra - listed,
-            );
-        }
-    }
+    unaccounted_blocks(snap, &pinned, &found_in_pool, &mut add);
 
     let mut findings = findings(groups, &arena_live, geo.arena_size, retention.as_ref());
 
@@ -433,6 +400,49 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         c_heap: super::c_heap::finding(snap),
         map: arena_map(snap, &geo, &arena_live, &pinned),
     })
+}
+
+/// Blocks the pool headers of pinned arenas count but no object or buffer accounts for, each
+/// `add`ed to a group: free-listed objects, as many as the free lists printed at capture hold
+/// blocks of that size, charged to pinned arenas first (a free list fills as a burst of
+/// objects dies, so its blocks sit where the burst was; which blocks exactly is not
+/// recorded), and the rest, unattributed.
+fn unaccounted_blocks(
+    snap: &Snapshot,
+    pinned: &[bool],
+    found_in_pool: &[u32],
+    add: &mut impl FnMut(String, PinKind, u32, Option<u32>, u64),
+) {
+    let mut on_lists = free_lists_by_size(snap);
+    for (ai, a) in snap.arenas.iter().enumerate() {
+        if !pinned[ai] {
+            continue;
+        }
+        for p in a.pools.clone() {
+            let pool = &snap.pools[p as usize];
+            let extra = (pool.used_blocks as u64).saturating_sub(found_in_pool[p as usize] as u64);
+            let size = block_size(pool.size_class);
+            let mut listed = 0;
+            if let Some((names, left)) = on_lists.get_mut(&size) {
+                listed = extra.min(*left);
+                *left -= listed;
+                add(
+                    format!("free-listed {names} ({size}-byte blocks)"),
+                    PinKind::FreeListed,
+                    p,
+                    None,
+                    listed,
+                );
+            }
+            add(
+                format!("unattributed {size}-byte blocks"),
+                PinKind::Unattributed,
+                p,
+                None,
+                extra - listed,
+            );
+        }
+    }
 }
 
 /// The groups as findings, the most attributed bytes first (ties: live bytes, then the key):

@@ -10,8 +10,9 @@
 #![allow(clippy::disallowed_macros)] // part of the binary: it writes
 
 use pymem::capture::{self, CaptureError, Options, ProcessInfo};
-use pymem::remote::binary::{self, NotFound};
+use pymem::remote::binary::{self, NotFound, PythonBinary};
 use pymem::remote::core::{build_id_hex, Core, FileRoots, ImageNotes};
+use pymem::remote::image::Image;
 use pymem::remote::memory::Memory;
 use pymem::remote::runtime::Runtime;
 use pymem::{Error, Result};
@@ -73,42 +74,7 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
     if core.anonymous_dumped() == 0 && core.truncated == 0 {
         return Err(bad("the core holds none of the process's anonymous memory, where the heap lives: its coredump_filter left it out (bit 0; the default 0x33 keeps it)".into()));
     }
-    // The interpreter pymem reads symbols from must be the one the process ran.
-    let in_core = core.build_id_of(&image, &binary.path);
-    let on_disk = binary.build_id.as_deref().map(build_id_hex);
-    if let (Some(a), Some(b)) = (&in_core, &on_disk) {
-        if a != b {
-            return Err(bad(format!(
-                "{} has build-id {b}, but the process ran a {} with build-id {a}: give the right file with --exe or --sysroot",
-                binary.opened.display(),
-                binary.path
-            )));
-        }
-    }
-    // Without a build-id in the core, file names still tell two versions apart.
-    let (ran, given) = (
-        python_version_in(&binary.path),
-        python_version_in(&binary.opened.display().to_string()),
-    );
-    if let (Some(ran), Some(given)) = (&ran, &given) {
-        if ran != given {
-            return Err(bad(format!(
-                "the process ran {} (CPython {ran}), but {} is CPython {given}: give the right file with --exe or --sysroot",
-                binary.path,
-                binary.opened.display()
-            )));
-        }
-    }
-    if image.read_u64(binary.symbols["_PyRuntime"]).is_err() {
-        let mut why = cut_or_filtered(&core, "the interpreter's state (_PyRuntime)");
-        if in_core.is_none() && binary.opened.display().to_string() != binary.path {
-            why.push_str(&format!(
-                "; or {} is not the interpreter the process ran (the core keeps no build-id to check)",
-                binary.opened.display()
-            ));
-        }
-        return Err(bad(why));
-    }
+    let in_core = check_interpreter_file(&core, &image, &binary).map_err(&bad)?;
     let runtime = Runtime::locate(&image, &binary)
         .map_err(|e| bad(format!("cannot read the interpreter: {e}")))?;
     super::read::check_supported(&format!("the process of core file {name}"), &runtime)?;
@@ -163,6 +129,53 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
     );
     crate::app::index_new_snapshot(&out);
     Ok(0)
+}
+
+/// The interpreter file pymem reads symbols from must be the one the process ran: the same
+/// build-id where the core keeps one, else the same version in its name; and its
+/// `_PyRuntime` must be in the core. Returns the build-id the core keeps, if any.
+fn check_interpreter_file(
+    core: &Core,
+    image: &Image,
+    binary: &PythonBinary,
+) -> std::result::Result<Option<String>, String> {
+    let in_core = core.build_id_of(image, &binary.path);
+    let on_disk = binary.build_id.as_deref().map(build_id_hex);
+    if let (Some(a), Some(b)) = (&in_core, &on_disk) {
+        if a != b {
+            return Err(format!(
+                "{} has build-id {b}, but the process ran a {} with build-id {a}: give the right file with --exe or --sysroot",
+                binary.opened.display(),
+                binary.path
+            ));
+        }
+    }
+    // Without a build-id in the core, file names still tell two versions apart.
+    let (ran, given) = (
+        python_version_in(&binary.path),
+        python_version_in(&binary.opened.display().to_string()),
+    );
+    if let (Some(ran), Some(given)) = (&ran, &given) {
+        if ran != given {
+            return Err(format!(
+                "the process ran {} (CPython {ran}), but {} is CPython {given}: give the right file with --exe or --sysroot",
+                binary.path,
+                binary.opened.display()
+            ));
+        }
+    }
+    let runtime_at = binary.symbols.get("_PyRuntime").copied().unwrap_or(0);
+    if image.read_u64(runtime_at).is_err() {
+        let mut why = cut_or_filtered(core, "the interpreter's state (_PyRuntime)");
+        if in_core.is_none() && binary.opened.display().to_string() != binary.path {
+            why.push_str(&format!(
+                "; or {} is not the interpreter the process ran (the core keeps no build-id to check)",
+                binary.opened.display()
+            ));
+        }
+        return Err(why);
+    }
+    Ok(in_core)
 }
 
 /// What the snapshot of `core` will lack, for its header and the user: memory the core cut
