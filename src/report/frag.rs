@@ -4,7 +4,7 @@ use super::fmt::{bytes, count, pct, signed_bytes, signed_count};
 use super::visible::{cell, visible};
 use super::{align_right, finish, new_table, overview, Report, Style};
 use crate::analysis::c_heap::CHeapFinding;
-use crate::analysis::frag::{Frag, FragChange, PinGroup, PinKind};
+use crate::analysis::frag::{Frag, FragChange, PinGroup, PinKind, Reconciliation};
 use std::fmt::Write;
 
 fn held_by(g: &PinGroup) -> String {
@@ -82,128 +82,10 @@ impl Report for Frag {
             c_heap(c, &mut out);
         }
         if !self.findings.is_empty() {
-            out.push_str(
-                "\nWhat pins them (held-but-unused bytes charged by share of live bytes):\n",
-            );
-            let mut t = new_table(
-                style,
-                &[
-                    "charged",
-                    "arenas",
-                    "sole",
-                    "reclaimable",
-                    "blocks",
-                    "live",
-                    "blocks of",
-                    "held by",
-                ],
-            );
-            for g in &self.findings {
-                t.add_row(vec![
-                    bytes(g.attributed_bytes),
-                    count(g.arenas),
-                    count(g.sole_arenas),
-                    bytes(g.reclaimable_bytes),
-                    count(g.blocks),
-                    bytes(g.live_bytes),
-                    cell(&g.key),
-                    held_by(g),
-                ]);
-            }
-            align_right(&mut t, &[0, 1, 2, 3, 4, 5]);
-            out.push_str(&finish(&t));
-            if self.more_findings > 0 {
-                let _ = writeln!(
-                    out,
-                    "... {} more groups (--limit to show more)",
-                    count(self.more_findings as u64)
-                );
-            }
-            out.push('\n');
-            for g in self.findings.iter().take(3) {
-                let _ = writeln!(out, "- {}", sentence(self, g));
-            }
+            pinning(self, style, &mut out);
         }
-        out.push_str("\nSize classes\n");
-        let mut t = new_table(
-            style,
-            &[
-                "class",
-                "block",
-                "pools",
-                "in use",
-                "free",
-                "at capture (pools/in use/avail)",
-            ],
-        );
-        for c in &self.classes {
-            t.add_row(vec![
-                c.class.to_string(),
-                format!("{} B", c.block_size),
-                count(c.pools),
-                count(c.blocks_in_use),
-                count(c.free_blocks),
-                c.mallocstats.map_or_else(
-                    || "-".into(),
-                    |[p, u, a]| format!("{} / {} / {}", count(p), count(u), count(a)),
-                ),
-            ]);
-        }
-        align_right(&mut t, &[0, 1, 2, 3, 4, 5]);
-        out.push_str(&finish(&t));
-        let r = &self.reconciliation;
-        let mut line = format!(
-            "Reconciliation with sys._debugmallocstats(): arenas {}",
-            count(r.arenas)
-        );
-        match r.mallocstats_arenas {
-            Some(m) if m == r.arenas => line.push_str(" (same)"),
-            Some(m) => {
-                let _ = write!(line, " vs {} printed (DIFFERENT)", count(m));
-            }
-            None => line.push_str(" (not printed)"),
-        }
-        let _ = write!(line, "; blocks in use {}", count(r.blocks_in_use));
-        match r.mallocstats_blocks_in_use {
-            Some(m) if m == r.blocks_in_use => line.push_str(" (same)"),
-            Some(m) => {
-                let _ = write!(
-                    line,
-                    " vs {} printed ({})",
-                    count(m),
-                    signed_count(m as i64 - r.blocks_in_use as i64)
-                );
-            }
-            None => {}
-        }
-        if !r.mismatched_classes.is_empty() {
-            let _ = write!(
-                line,
-                "; size classes that differ: {:?}",
-                r.mismatched_classes
-            );
-        }
-        if r.stale_pools > 0 {
-            let _ = write!(
-                line,
-                "; {} pool header(s) counted fewer blocks than objects found (allocated after the allocator was read)",
-                count(r.stale_pools)
-            );
-        }
-        let _ = writeln!(out, "{line}");
-        let fl: Vec<String> = r
-            .free_lists
-            .iter()
-            .filter(|(_, v)| *v > 0)
-            .map(|(k, v)| format!("{} {}", visible(k), count(*v)))
-            .collect();
-        if !fl.is_empty() {
-            let _ = writeln!(
-                out,
-                "Free lists at capture (blocks in use holding no live object): {}",
-                fl.join(", ")
-            );
-        }
+        size_classes(self, style, &mut out);
+        reconciliation(&self.reconciliation, &mut out);
         out
     }
 }
@@ -307,4 +189,134 @@ fn c_heap(c: &CHeapFinding, out: &mut String) {
         out,
         "- an allocator that returns memory more readily: jemalloc or mimalloc through LD_PRELOAD"
     );
+}
+
+/// What pins the arenas: one row per group, then the three largest as sentences.
+fn pinning(f: &Frag, style: &Style, out: &mut String) {
+    out.push_str("\nWhat pins them (held-but-unused bytes charged by share of live bytes):\n");
+    let mut t = new_table(
+        style,
+        &[
+            "charged",
+            "arenas",
+            "sole",
+            "reclaimable",
+            "blocks",
+            "live",
+            "blocks of",
+            "held by",
+        ],
+    );
+    for g in &f.findings {
+        t.add_row(vec![
+            bytes(g.attributed_bytes),
+            count(g.arenas),
+            count(g.sole_arenas),
+            bytes(g.reclaimable_bytes),
+            count(g.blocks),
+            bytes(g.live_bytes),
+            cell(&g.key),
+            held_by(g),
+        ]);
+    }
+    align_right(&mut t, &[0, 1, 2, 3, 4, 5]);
+    out.push_str(&finish(&t));
+    if f.more_findings > 0 {
+        let _ = writeln!(
+            out,
+            "... {} more groups (--limit to show more)",
+            count(f.more_findings as u64)
+        );
+    }
+    out.push('\n');
+    for g in f.findings.iter().take(3) {
+        let _ = writeln!(out, "- {}", sentence(f, g));
+    }
+}
+
+/// pymalloc's size classes: pools, blocks in use and free, and what the capture printed.
+fn size_classes(f: &Frag, style: &Style, out: &mut String) {
+    out.push_str("\nSize classes\n");
+    let mut t = new_table(
+        style,
+        &[
+            "class",
+            "block",
+            "pools",
+            "in use",
+            "free",
+            "at capture (pools/in use/avail)",
+        ],
+    );
+    for c in &f.classes {
+        t.add_row(vec![
+            c.class.to_string(),
+            format!("{} B", c.block_size),
+            count(c.pools),
+            count(c.blocks_in_use),
+            count(c.free_blocks),
+            c.mallocstats.map_or_else(
+                || "-".into(),
+                |[p, u, a]| format!("{} / {} / {}", count(p), count(u), count(a)),
+            ),
+        ]);
+    }
+    align_right(&mut t, &[0, 1, 2, 3, 4, 5]);
+    out.push_str(&finish(&t));
+}
+
+/// How the heap read agrees with `sys._debugmallocstats()` printed at capture.
+fn reconciliation(r: &Reconciliation, out: &mut String) {
+    let mut line = format!(
+        "Reconciliation with sys._debugmallocstats(): arenas {}",
+        count(r.arenas)
+    );
+    match r.mallocstats_arenas {
+        Some(m) if m == r.arenas => line.push_str(" (same)"),
+        Some(m) => {
+            let _ = write!(line, " vs {} printed (DIFFERENT)", count(m));
+        }
+        None => line.push_str(" (not printed)"),
+    }
+    let _ = write!(line, "; blocks in use {}", count(r.blocks_in_use));
+    match r.mallocstats_blocks_in_use {
+        Some(m) if m == r.blocks_in_use => line.push_str(" (same)"),
+        Some(m) => {
+            let _ = write!(
+                line,
+                " vs {} printed ({})",
+                count(m),
+                signed_count(m as i64 - r.blocks_in_use as i64)
+            );
+        }
+        None => {}
+    }
+    if !r.mismatched_classes.is_empty() {
+        let _ = write!(
+            line,
+            "; size classes that differ: {:?}",
+            r.mismatched_classes
+        );
+    }
+    if r.stale_pools > 0 {
+        let _ = write!(
+            line,
+            "; {} pool header(s) counted fewer blocks than objects found (allocated after the allocator was read)",
+            count(r.stale_pools)
+        );
+    }
+    let _ = writeln!(out, "{line}");
+    let fl: Vec<String> = r
+        .free_lists
+        .iter()
+        .filter(|(_, v)| *v > 0)
+        .map(|(k, v)| format!("{} {}", visible(k), count(*v)))
+        .collect();
+    if !fl.is_empty() {
+        let _ = writeln!(
+            out,
+            "Free lists at capture (blocks in use holding no live object): {}",
+            fl.join(", ")
+        );
+    }
 }
