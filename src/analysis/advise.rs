@@ -123,7 +123,6 @@ fn label(snap: &Snapshot, e: usize) -> Option<&str> {
 
 fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
     let snap = r.snap;
-    let objs = &snap.objects;
     let managed = snap
         .header
         .python
@@ -132,69 +131,7 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
         .nth(1)
         .and_then(|m| m.parse::<u32>().ok())
         .is_some_and(|m| m >= 11);
-    // Per class: instances, measured bytes, attributes.
-    #[derive(Default)]
-    struct Acc {
-        n: u64,
-        bytes: u64,
-        attrs: u64,
-        with_dict: u64,
-        /// A framework told by an attribute its instances carry.
-        framework: Option<&'static Framework>,
-    }
-    let mut per: HashMap<u32, Acc> = HashMap::new();
-    for v in 0..objs.count() {
-        let t = &snap.types[objs.type_id[v] as usize];
-        // Only what a programmer can change: not C types, not metaclasses (their instances
-        // are classes, whose namespace must be a dict).
-        // Nor the classes of C code (an extension's heap types, Cython's), of the standard
-        // library or of a framework itself.
-        if t.flags & HEAPTYPE == 0
-            || t.flags & TYPE_SUBCLASS != 0
-            || t.module == "builtins"
-            || t.name == "type"
-            || t.python_class == Some(false)
-            || frameworks::library_module(&t.module)
-        {
-            continue;
-        }
-        let id = ObjId(v as u32);
-        let mut bytes = r.own[v];
-        let mut attrs = 0;
-        let mut has_dict = managed && t.flags & MANAGED_DICT != 0;
-        let mut framework = None;
-        for e in objs.edge_range(id) {
-            match label(snap, e) {
-                Some(".__dict__") => {
-                    let d = objs.ref_targets[e];
-                    if snap.type_of(d).name == "dict" {
-                        bytes += r.own[d.index()];
-                        attrs += objs.len_of(d).unwrap_or(0);
-                        has_dict = true;
-                        framework = framework.or_else(|| {
-                            objs.edge_range(d)
-                                .find_map(|k| label(snap, k).and_then(frameworks::by_attribute))
-                        });
-                    }
-                }
-                Some(".__class__") => {}
-                Some(l) if l.starts_with('.') => {
-                    attrs += 1;
-                    framework = framework.or_else(|| frameworks::by_attribute(l));
-                }
-                _ => {}
-            }
-        }
-        if !has_dict {
-            continue;
-        }
-        let a = per.entry(objs.type_id[v]).or_default();
-        a.n += 1;
-        a.bytes += bytes;
-        a.attrs += attrs;
-        a.with_dict += 1;
-        a.framework = a.framework.or(framework);
-    }
+    let per = dict_instances_by_class(r, managed);
     let mut framework_items = Vec::new();
     let mut examples: Vec<Example> = per
         .into_iter()
@@ -253,6 +190,80 @@ fn slots(r: &Retention, opts: &AdviseOptions) -> Vec<AdviceItem> {
         })
         .chain(framework_items)
         .collect()
+}
+
+/// Per class: instances that keep a `__dict__`, their measured bytes and attributes.
+#[derive(Default)]
+struct ClassDicts {
+    n: u64,
+    bytes: u64,
+    attrs: u64,
+    with_dict: u64,
+    /// A framework told by an attribute its instances carry.
+    framework: Option<&'static Framework>,
+}
+
+/// The classes a programmer could give `__slots__` (Python classes of their own, not C
+/// types, metaclasses, the standard library's or a framework's), by type id, with what their
+/// instances that keep a `__dict__` hold. `managed`: the version keeps instance attributes
+/// in a managed dict (3.11+), so an instance has one without a `__dict__` edge.
+fn dict_instances_by_class(r: &Retention, managed: bool) -> HashMap<u32, ClassDicts> {
+    let snap = r.snap;
+    let objs = &snap.objects;
+    let mut per: HashMap<u32, ClassDicts> = HashMap::new();
+    for v in 0..objs.count() {
+        let t = &snap.types[objs.type_id[v] as usize];
+        // Only what a programmer can change: not C types, not metaclasses (their instances
+        // are classes, whose namespace must be a dict).
+        // Nor the classes of C code (an extension's heap types, Cython's), of the standard
+        // library or of a framework itself.
+        if t.flags & HEAPTYPE == 0
+            || t.flags & TYPE_SUBCLASS != 0
+            || t.module == "builtins"
+            || t.name == "type"
+            || t.python_class == Some(false)
+            || frameworks::library_module(&t.module)
+        {
+            continue;
+        }
+        let id = ObjId(v as u32);
+        let mut bytes = r.own[v];
+        let mut attrs = 0;
+        let mut has_dict = managed && t.flags & MANAGED_DICT != 0;
+        let mut framework = None;
+        for e in objs.edge_range(id) {
+            match label(snap, e) {
+                Some(".__dict__") => {
+                    let d = objs.ref_targets[e];
+                    if snap.type_of(d).name == "dict" {
+                        bytes += r.own[d.index()];
+                        attrs += objs.len_of(d).unwrap_or(0);
+                        has_dict = true;
+                        framework = framework.or_else(|| {
+                            objs.edge_range(d)
+                                .find_map(|k| label(snap, k).and_then(frameworks::by_attribute))
+                        });
+                    }
+                }
+                Some(".__class__") => {}
+                Some(l) if l.starts_with('.') => {
+                    attrs += 1;
+                    framework = framework.or_else(|| frameworks::by_attribute(l));
+                }
+                _ => {}
+            }
+        }
+        if !has_dict {
+            continue;
+        }
+        let a = per.entry(objs.type_id[v]).or_default();
+        a.n += 1;
+        a.bytes += bytes;
+        a.attrs += attrs;
+        a.with_dict += 1;
+        a.framework = a.framework.or(framework);
+    }
+    per
 }
 
 fn duplicate_strings(r: &Retention) -> Vec<AdviceItem> {
