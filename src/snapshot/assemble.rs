@@ -60,29 +60,7 @@ pub(super) fn assemble(
         })
         .collect();
 
-    // Address order.
-    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n);
-    for (c, off) in chunks.iter_mut().zip(&offsets) {
-        pairs.extend(
-            c.objs
-                .addr
-                .iter()
-                .enumerate()
-                .map(|(l, &a)| (a, (off + l) as u32)),
-        );
-        c.objs.addr = Vec::new(); // the sorted column replaces it
-    }
-    pairs.par_sort_unstable();
-    if let Some(w) = pairs.windows(2).position(|w| w[0].0 == w[1].0) {
-        return Err(duplicate_error(path, data, pairs[w].0));
-    }
-    let mut new_of = vec![0u32; n];
-    for (j, &(_, f)) in pairs.iter().enumerate() {
-        new_of[f as usize] = j as u32;
-    }
-    // In place (same allocation), then the unused half is returned.
-    let mut addr: Vec<u64> = pairs.into_iter().map(|p| p.0).collect();
-    addr.shrink_to_fit();
+    let (addr, new_of) = address_order(path, data, &mut chunks, &offsets, n)?;
     // Scalars first, so the chunks' copies are freed before references are resolved.
     let scalars = scatter_scalars(&mut chunks, &offsets, &new_of);
     if let Some(f) = opts.on_stage {
@@ -93,45 +71,12 @@ pub(super) fn assemble(
     let resolved: Vec<Resolved> = chunks.par_iter_mut().map(|c| resolve(c, &index)).collect();
     let (labels, label_map) = intern_labels(&chunks);
 
-    // CSR in address order.
-    let mut counts = vec![0u32; n + 1];
-    for ((r, off), _) in resolved.iter().zip(&offsets).zip(&chunks) {
-        let mut prev = 0u32;
-        for (l, &e) in r.ends.iter().enumerate() {
-            counts[new_of[off + l] as usize + 1] = e - prev;
-            prev = e;
-        }
-    }
-    let mut total = 0u64;
-    for c in counts.iter_mut() {
-        total += *c as u64;
-        if total >= u32::MAX as u64 {
-            return Err(Error::file(path, "more than 4 billion references"));
-        }
-        *c = total as u32;
-    }
-    let ref_start = counts;
-    let mut ref_targets = vec![ObjId(0); total as usize];
-    let mut edge_labels = Vec::new();
-    let mut dangling_refs = 0;
-    for (ci, (r, off)) in resolved.into_iter().zip(&offsets).enumerate() {
-        let mut prev = 0usize;
-        for (l, &e) in r.ends.iter().enumerate() {
-            let start = ref_start[new_of[off + l] as usize] as usize;
-            let e = e as usize;
-            ref_targets[start..start + e - prev].copy_from_slice(&r.targets[prev..e]);
-            prev = e;
-        }
-        for (l, pos, lid) in r.labels {
-            let start = ref_start[new_of[off + l as usize] as usize];
-            edge_labels.push(EdgeLabel {
-                edge: start + pos,
-                label: label_map[ci][lid as usize],
-            });
-        }
-        dangling_refs += r.dangling;
-    }
-    edge_labels.par_sort_unstable();
+    let References {
+        start: ref_start,
+        targets: ref_targets,
+        labels: edge_labels,
+        dangling: dangling_refs,
+    } = references_in_order(path, resolved, &offsets, &new_of, &label_map)?;
 
     let objects = sparse_columns(
         &chunks,
@@ -165,6 +110,108 @@ pub(super) fn assemble(
         searched: Default::default(),
         totals: Default::default(),
         loaded: Default::default(),
+    })
+}
+
+/// Objects in address order: the sorted addresses, and for each object in file order its
+/// dense id (its rank). Two objects at one address are an error. Frees the chunks' own
+/// address columns.
+fn address_order(
+    path: &Path,
+    data: &[u8],
+    chunks: &mut [Chunk],
+    offsets: &[usize],
+    n: usize,
+) -> Result<(Vec<u64>, Vec<u32>)> {
+    let mut pairs: Vec<(u64, u32)> = Vec::with_capacity(n);
+    for (c, off) in chunks.iter_mut().zip(offsets) {
+        pairs.extend(
+            c.objs
+                .addr
+                .iter()
+                .enumerate()
+                .map(|(l, &a)| (a, (off + l) as u32)),
+        );
+        c.objs.addr = Vec::new(); // the sorted column replaces it
+    }
+    pairs.par_sort_unstable();
+    if let Some(w) = pairs.windows(2).position(|w| w[0].0 == w[1].0) {
+        return Err(duplicate_error(path, data, pairs[w].0));
+    }
+    let mut new_of = vec![0u32; n];
+    for (j, &(_, f)) in pairs.iter().enumerate() {
+        new_of[f as usize] = j as u32;
+    }
+    // In place (same allocation), then the unused half is returned.
+    let mut addr: Vec<u64> = pairs.into_iter().map(|p| p.0).collect();
+    addr.shrink_to_fit();
+    Ok((addr, new_of))
+}
+
+/// The references of every object, in address order.
+struct References {
+    /// Where each object's references start (one more entry than objects).
+    start: Vec<u32>,
+    targets: Vec<ObjId>,
+    /// Sorted by edge.
+    labels: Vec<EdgeLabel>,
+    /// References to addresses that are no object.
+    dangling: u64,
+}
+
+/// The references as CSR in address order: where each object's references start, their
+/// targets, their labels (sorted by edge), and how many pointed at no object.
+fn references_in_order(
+    path: &Path,
+    resolved: Vec<Resolved>,
+    offsets: &[usize],
+    new_of: &[u32],
+    label_map: &[Vec<u32>],
+) -> Result<References> {
+    let n = new_of.len();
+    let mut counts = vec![0u32; n + 1];
+    for (r, off) in resolved.iter().zip(offsets) {
+        let mut prev = 0u32;
+        for (l, &e) in r.ends.iter().enumerate() {
+            counts[new_of[off + l] as usize + 1] = e - prev;
+            prev = e;
+        }
+    }
+    let mut total = 0u64;
+    for c in counts.iter_mut() {
+        total += *c as u64;
+        if total >= u32::MAX as u64 {
+            return Err(Error::file(path, "more than 4 billion references"));
+        }
+        *c = total as u32;
+    }
+    let ref_start = counts;
+    let mut ref_targets = vec![ObjId(0); total as usize];
+    let mut edge_labels = Vec::new();
+    let mut dangling_refs = 0;
+    for (ci, (r, off)) in resolved.into_iter().zip(offsets).enumerate() {
+        let mut prev = 0usize;
+        for (l, &e) in r.ends.iter().enumerate() {
+            let start = ref_start[new_of[off + l] as usize] as usize;
+            let e = e as usize;
+            ref_targets[start..start + e - prev].copy_from_slice(&r.targets[prev..e]);
+            prev = e;
+        }
+        for (l, pos, lid) in r.labels {
+            let start = ref_start[new_of[off + l as usize] as usize];
+            edge_labels.push(EdgeLabel {
+                edge: start + pos,
+                label: label_map[ci][lid as usize],
+            });
+        }
+        dangling_refs += r.dangling;
+    }
+    edge_labels.par_sort_unstable();
+    Ok(References {
+        start: ref_start,
+        targets: ref_targets,
+        labels: edge_labels,
+        dangling: dangling_refs,
     })
 }
 
