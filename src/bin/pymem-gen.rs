@@ -151,39 +151,7 @@ fn generate(a: &Args) -> std::io::Result<()> {
         w,
         r#"{{"k":"header","format":"pymem-snapshot","version":1,"python":{{"version":"3.12.1","implementation":"cpython","build":"synthetic"}},"allocator":{{"name":"pymalloc","debug_hooks":false,"arena_size":{ARENA},"pool_size":{POOL},"pool_overhead":48,"alignment":16,"small_threshold":512,"size_classes":32}},"pid":0,"argv":["pymem-gen"],"time":0,"values":false,"recorded":{{"objects":true,"refs":true,"labels":true,"pools":true,"values":false,"tracebacks":false}},"missing":["synthetic snapshot from pymem-gen"]}}"#
     )?;
-    // Arenas: 64-byte blocks (size class 3) in 16 KiB pools, 64 pools per arena.
-    let per_pool = (POOL - 48) / 64;
-    let pools = total.div_ceil(per_pool);
-    let arenas = pools.div_ceil(64);
-    let mut left = total;
-    for ar in 0..arenas {
-        write!(
-            w,
-            r#"{{"k":"arena","a":{},"index":{ar},"ntotal":64,"nfree":0,"pools":["#,
-            base + ar * ARENA
-        )?;
-        for p in 0..64 {
-            let used = left.min(per_pool);
-            left -= used;
-            if p > 0 {
-                w.write_all(b",")?;
-            }
-            write!(
-                w,
-                "[{},3,{used},{}]",
-                base + ar * ARENA + p * POOL,
-                48 + used.max(1) * 64
-            )?;
-        }
-        w.write_all(b"]}\n")?;
-    }
-    for (i, (name, module, size)) in TYPES.iter().enumerate() {
-        writeln!(
-            w,
-            r#"{{"k":"type","id":{i},"a":{},"name":"{name}","module":"{module}","flags":0,"basicsize":{size},"itemsize":0,"pre":16}}"#,
-            0x5500_0000_0000u64 + i as u64 * 1024
-        )?;
-    }
+    let arenas = write_arenas_and_types(&mut w, total, base)?;
     // Scrambled write order: blocks of 4096 objects in a permuted order.
     let block = 4096u64;
     let nblocks = total.div_ceil(block);
@@ -194,29 +162,7 @@ fn generate(a: &Args) -> std::io::Result<()> {
         }
         s
     };
-    // Spanning tree over the non-chain objects: parent[i] < i, children listed as CSR.
-    let objects = a.objects;
-    let mut child_start = vec![0u32; objects as usize + 1];
-    let mut parent = vec![0u32; objects as usize];
-    for i in 1..objects {
-        let p = if a.random || rng.below(10) == 0 {
-            rng.below(i)
-        } else {
-            i - 1 - rng.below(64.min(i))
-        };
-        parent[i as usize] = p as u32;
-        child_start[p as usize + 1] += 1;
-    }
-    for i in 1..child_start.len() {
-        child_start[i] += child_start[i - 1];
-    }
-    let mut fill = child_start.clone();
-    let mut children = vec![0u32; objects.saturating_sub(1) as usize];
-    for (i, &p) in parent.iter().enumerate().skip(1) {
-        children[fill[p as usize] as usize] = i as u32;
-        fill[p as usize] += 1;
-    }
-    drop((parent, fill));
+    let (child_start, children) = spanning_tree(a, &mut rng);
     let mut refs = Vec::new();
     let mut line = String::with_capacity(256);
     let extra_mean = (a.refs_per_object - 1.0).max(0.0);
@@ -306,6 +252,72 @@ fn generate(a: &Args) -> std::io::Result<()> {
         TYPES.len()
     )?;
     w.flush()
+}
+
+/// The arena records (64-byte blocks, size class 3, in 16 KiB pools, 64 pools per arena,
+/// enough for `total` objects from `base`) and the type records; returns how many arenas.
+fn write_arenas_and_types(w: &mut impl Write, total: u64, base: u64) -> std::io::Result<u64> {
+    let per_pool = (POOL - 48) / 64;
+    let pools = total.div_ceil(per_pool);
+    let arenas = pools.div_ceil(64);
+    let mut left = total;
+    for ar in 0..arenas {
+        write!(
+            w,
+            r#"{{"k":"arena","a":{},"index":{ar},"ntotal":64,"nfree":0,"pools":["#,
+            base + ar * ARENA
+        )?;
+        for p in 0..64 {
+            let used = left.min(per_pool);
+            left -= used;
+            if p > 0 {
+                w.write_all(b",")?;
+            }
+            write!(
+                w,
+                "[{},3,{used},{}]",
+                base + ar * ARENA + p * POOL,
+                48 + used.max(1) * 64
+            )?;
+        }
+        w.write_all(b"]}\n")?;
+    }
+    for (i, (name, module, size)) in TYPES.iter().enumerate() {
+        writeln!(
+            w,
+            r#"{{"k":"type","id":{i},"a":{},"name":"{name}","module":"{module}","flags":0,"basicsize":{size},"itemsize":0,"pre":16}}"#,
+            0x5500_0000_0000u64 + i as u64 * 1024
+        )?;
+    }
+    Ok(arenas)
+}
+
+/// A spanning tree over the non-chain objects (parent[i] < i: mostly a nearby object, one
+/// in ten anywhere before, or anywhere with `--shape random`), as CSR: where each object's
+/// children start, and the children.
+fn spanning_tree(a: &Args, rng: &mut Rng) -> (Vec<u32>, Vec<u32>) {
+    let objects = a.objects;
+    let mut child_start = vec![0u32; objects as usize + 1];
+    let mut parent = vec![0u32; objects as usize];
+    for i in 1..objects {
+        let p = if a.random || rng.below(10) == 0 {
+            rng.below(i)
+        } else {
+            i - 1 - rng.below(64.min(i))
+        };
+        parent[i as usize] = p as u32;
+        child_start[p as usize + 1] += 1;
+    }
+    for i in 1..child_start.len() {
+        child_start[i] += child_start[i - 1];
+    }
+    let mut fill = child_start.clone();
+    let mut children = vec![0u32; objects.saturating_sub(1) as usize];
+    for (i, &p) in parent.iter().enumerate().skip(1) {
+        children[fill[p as usize] as usize] = i as u32;
+        fill[p as usize] += 1;
+    }
+    (child_start, children)
 }
 
 fn gcd(a: u64, b: u64) -> u64 {
