@@ -286,19 +286,7 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         unused_ratio,
     } = place(snap, &pools, &geo, opts.threshold);
 
-    // (object, pool, is_buffer) of every block in a pinned arena.
-    let in_pinned = |p: &Option<u32>| p.filter(|p| pinned[pools.arena_of[*p as usize] as usize]);
-    let mut pinned_blocks: Vec<(u32, u32, bool)> = Vec::new();
-    for (i, p) in object_pool.iter().enumerate() {
-        if let Some(p) = in_pinned(p) {
-            pinned_blocks.push((i as u32, p, false));
-        }
-    }
-    for (b, p) in snap.buffers.iter().zip(&buffer_pool) {
-        if let Some(p) = in_pinned(p) {
-            pinned_blocks.push((b.owner.0, p, true));
-        }
-    }
+    let pinned_blocks = pinned_blocks(snap, &pools, &pinned, &object_pool, &buffer_pool);
 
     let needs_paths = !pinned_blocks.is_empty();
     let retention = needs_paths.then(|| Retention::compute(snap));
@@ -400,6 +388,30 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         c_heap: super::c_heap::finding(snap),
         map: arena_map(snap, &geo, &arena_live, &pinned),
     })
+}
+
+/// (object, pool, is_buffer) of every block in a pinned arena: objects first, in id order,
+/// then owned buffers.
+fn pinned_blocks(
+    snap: &Snapshot,
+    pools: &Pools,
+    pinned: &[bool],
+    object_pool: &[Option<u32>],
+    buffer_pool: &[Option<u32>],
+) -> Vec<(u32, u32, bool)> {
+    let in_pinned = |p: &Option<u32>| p.filter(|p| pinned[pools.arena_of[*p as usize] as usize]);
+    let mut pinned_blocks: Vec<(u32, u32, bool)> = Vec::new();
+    for (i, p) in object_pool.iter().enumerate() {
+        if let Some(p) = in_pinned(p) {
+            pinned_blocks.push((i as u32, p, false));
+        }
+    }
+    for (b, p) in snap.buffers.iter().zip(buffer_pool) {
+        if let Some(p) = in_pinned(p) {
+            pinned_blocks.push((b.owner.0, p, true));
+        }
+    }
+    pinned_blocks
 }
 
 /// Blocks the pool headers of pinned arenas count but no object or buffer accounts for, each

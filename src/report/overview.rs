@@ -20,37 +20,7 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
         alloc.push_str(" + debug hooks");
     }
     let _ = writeln!(out, "Python     {} ({alloc})", visible(&f.python));
-    let mut who = String::new();
-    if let Some(t) = f.time {
-        who.push_str(&utc(t));
-    }
-    if let Some(pid) = f.pid {
-        let _ = write!(who, ", pid {pid}");
-    }
-    if !f.argv.is_empty() {
-        let argv: Vec<_> = f.argv.iter().map(|a| visible(a)).collect();
-        let _ = write!(who, ", {}", argv.join(" "));
-    }
-    if !who.is_empty() {
-        let _ = writeln!(out, "Captured   {who}");
-    }
-    if f.method != "agent" {
-        let how = match (f.method.as_str(), f.stopped_ms) {
-            ("read", Some(ms)) => format!("read from outside (the process was stopped {ms:.0} ms)"),
-            ("core", _) => "read from a core file".to_string(),
-            (m, _) => visible(m).into_owned(),
-        };
-        let scanned = if f.scanned_objects > 0 {
-            format!(
-                "; references of {} objects of {} C types found by scanning their memory",
-                count(f.scanned_objects),
-                count(f.scanned_types)
-            )
-        } else {
-            String::new()
-        };
-        let _ = writeln!(out, "Method     {how}{scanned}");
-    }
+    capture(f, out);
     let _ = writeln!(
         out,
         "Objects    {} objects of {} types, {} in objects + {} in owned buffers",
@@ -59,37 +29,7 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
         bytes(f.bytes_in_objects),
         bytes(f.bytes_in_buffers)
     );
-    let mut refs = format!("{} references", count(f.refs));
-    if f.dangling_refs > 0 {
-        let _ = write!(refs, ", {} to objects not captured", count(f.dangling_refs));
-    }
-    let _ = writeln!(out, "           {refs}");
-    if f.rc_changed > 0 {
-        let _ = writeln!(
-            out,
-            "           {} reference counts changed during the capture (other threads), recorded as 0",
-            count(f.rc_changed)
-        );
-    }
-    if !f.cut.is_empty() {
-        let what: Vec<String> = f
-            .cut
-            .iter()
-            .map(|(t, n)| format!("{} {}", count(*n), visible(t)))
-            .collect();
-        let _ = writeln!(
-            out,
-            "           referents cut short where memory contradicts itself (a corrupt heap): {}",
-            what.join(", ")
-        );
-    }
-    if f.negative_refcounts > 0 {
-        let _ = writeln!(
-            out,
-            "           {} reference counts were negative in the process (a reference-counting bug), recorded as 0",
-            count(f.negative_refcounts)
-        );
-    }
+    references(f, out);
     let roots: Vec<String> = f
         .roots
         .iter()
@@ -131,5 +71,75 @@ pub fn render(f: &SnapshotFacts, out: &mut String) {
     }
     for m in &f.missing {
         let _ = writeln!(out, "Missing    {}", visible(m));
+    }
+}
+
+/// When, from which process and how the snapshot was captured.
+fn capture(f: &SnapshotFacts, out: &mut String) {
+    let mut who = String::new();
+    if let Some(t) = f.time {
+        who.push_str(&utc(t));
+    }
+    if let Some(pid) = f.pid {
+        let _ = write!(who, ", pid {pid}");
+    }
+    if !f.argv.is_empty() {
+        let argv: Vec<_> = f.argv.iter().map(|a| visible(a)).collect();
+        let _ = write!(who, ", {}", argv.join(" "));
+    }
+    if !who.is_empty() {
+        let _ = writeln!(out, "Captured   {who}");
+    }
+    if f.method != "agent" {
+        let how = match (f.method.as_str(), f.stopped_ms) {
+            ("read", Some(ms)) => format!("read from outside (the process was stopped {ms:.0} ms)"),
+            ("core", _) => "read from a core file".to_string(),
+            (m, _) => visible(m).into_owned(),
+        };
+        let scanned = if f.scanned_objects > 0 {
+            format!(
+                "; references of {} objects of {} C types found by scanning their memory",
+                count(f.scanned_objects),
+                count(f.scanned_types)
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(out, "Method     {how}{scanned}");
+    }
+}
+
+/// The references, and what the capture found wrong with them or with reference counts.
+fn references(f: &SnapshotFacts, out: &mut String) {
+    let mut refs = format!("{} references", count(f.refs));
+    if f.dangling_refs > 0 {
+        let _ = write!(refs, ", {} to objects not captured", count(f.dangling_refs));
+    }
+    let _ = writeln!(out, "           {refs}");
+    if f.rc_changed > 0 {
+        let _ = writeln!(
+            out,
+            "           {} reference counts changed during the capture (other threads), recorded as 0",
+            count(f.rc_changed)
+        );
+    }
+    if !f.cut.is_empty() {
+        let what: Vec<String> = f
+            .cut
+            .iter()
+            .map(|(t, n)| format!("{} {}", count(*n), visible(t)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "           referents cut short where memory contradicts itself (a corrupt heap): {}",
+            what.join(", ")
+        );
+    }
+    if f.negative_refcounts > 0 {
+        let _ = writeln!(
+            out,
+            "           {} reference counts were negative in the process (a reference-counting bug), recorded as 0",
+            count(f.negative_refcounts)
+        );
     }
 }
