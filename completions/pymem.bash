@@ -55,6 +55,9 @@ _pymem() {
             pymem,path)
                 cmd="pymem__subcmd__path"
                 ;;
+            pymem,report)
+                cmd="pymem__subcmd__report"
+                ;;
             pymem,run)
                 cmd="pymem__subcmd__run"
                 ;;
@@ -109,6 +112,9 @@ _pymem() {
             pymem__subcmd__help,path)
                 cmd="pymem__subcmd__help__subcmd__path"
                 ;;
+            pymem__subcmd__help,report)
+                cmd="pymem__subcmd__help__subcmd__report"
+                ;;
             pymem__subcmd__help,run)
                 cmd="pymem__subcmd__help__subcmd__run"
                 ;;
@@ -131,7 +137,7 @@ _pymem() {
 
     case "${cmd}" in
         pymem)
-            opts="-h -V --no-index --index --help --version summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help"
+            opts="-h -V --no-index --index --help --version summary top path show diff leaks gate caches advise frag run attach core watch agent index report completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -399,7 +405,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__help)
-            opts="summary top path show diff leaks gate caches advise frag run attach core watch agent index completions help"
+            opts="summary top path show diff leaks gate caches advise frag run attach core watch agent index report completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,6 +600,20 @@ _pymem() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        pymem__subcmd__help__subcmd__report)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         pymem__subcmd__help__subcmd__run)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -733,6 +753,36 @@ _pymem() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json dot" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        pymem__subcmd__report)
+            opts="-o -h --output --open --min-share --max-nodes --partial --no-index --index --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-share)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)

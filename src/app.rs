@@ -5,12 +5,13 @@
 use crate::cli::{
     AgentArgs, AttachArgs, CachesArgs, Cli, Command, CoreArgs, DiffArgs, DiffBy, DiffFormat,
     FragArgs, FragBy, GateArgs, GateFormat, IndexArgs, LeakFilterArgs, LoadArgs, OutputFormat,
-    PathArgs, PathFormat, RunArgs, Shell, SummaryArgs, SummaryBy, TopBy, WatchArgs,
+    PathArgs, PathFormat, ReportArgs, RunArgs, Shell, SummaryArgs, SummaryBy, TopBy, WatchArgs,
 };
 use clap::CommandFactory;
 use pymem::analysis::advise::{advise, AdviseOptions};
 use pymem::analysis::caches::caches;
 use pymem::analysis::diff::{self, diff};
+use pymem::analysis::explore::{explore, ExploreOptions};
 use pymem::analysis::frag::{self, frag, frag_change, FragOptions};
 use pymem::analysis::gate::{gate, GateOptions};
 use pymem::analysis::leaks::{leaks, LeakOptions, Leaks};
@@ -81,6 +82,7 @@ pub fn run(cli: Cli) -> Result<i32> {
         Command::Core(a) => core_command(a),
         Command::Agent(a) => agent_command(a),
         Command::Index(a) => index_command(a),
+        Command::Report(a) => report_command(a),
         Command::Completions { shell } => {
             let mut out = Vec::new();
             completions(shell, &mut out);
@@ -317,6 +319,62 @@ fn index_command(a: IndexArgs) -> Result<i32> {
         write_stdout(&format!("{}\n", written.display()))?;
     }
     Ok(0)
+}
+
+/// `report`: the interactive HTML page of one snapshot.
+fn report_command(a: ReportArgs) -> Result<i32> {
+    let [snapshot] = a.snapshots.as_slice() else {
+        return Err(Error::Usage(
+            "pymem report: a report of a series of snapshots (diff, leaks) is not yet supported; \
+             give one snapshot"
+                .into(),
+        ));
+    };
+    if !(0.0..=1.0).contains(&a.min_share) {
+        return Err(Error::Usage(format!(
+            "pymem report: --min-share {} is not a share between 0 and 1",
+            a.min_share
+        )));
+    }
+    let load = LoadArgs {
+        partial: a.partial,
+        format: OutputFormat::Table,
+    };
+    let snap = load_for_graph(snapshot, &load)?;
+    let r = Retention::compute(&snap);
+    let opts = ExploreOptions {
+        min_share: a.min_share,
+        max_nodes: a.max_nodes.max(1),
+        ..ExploreOptions::default()
+    };
+    let page = pymem::report::html::page(&explore(&r, &opts));
+    std::fs::write(&a.output, page).map_err(|e| Error::Io {
+        path: a.output.clone(),
+        source: e,
+    })?;
+    write_stdout(&format!("{}\n", a.output.display()))?;
+    if a.open {
+        open_in_browser(&a.output);
+    }
+    Ok(0)
+}
+
+/// Hand a written page to the desktop's browser, where there is one; a note otherwise.
+fn open_in_browser(page: &Path) {
+    let opened = std::process::Command::new("xdg-open")
+        .arg(page)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !opened {
+        note!(
+            "pymem: no browser to open {} (xdg-open failed)",
+            page.display()
+        );
+    }
 }
 
 /// Load two or three snapshots and find their leak roots.

@@ -170,6 +170,16 @@ with rm -r ~/.cache/pymem and the .pmi files beside the snapshots. An index can 
 place of its snapshot (pymem top heap.jsonl.pmi), even once the snapshot is gone."
     )]
     Index(IndexArgs),
+    /// One self-contained HTML page to explore a snapshot in a browser.
+    #[command(
+        after_help = "Examples:\n  pymem report heap.jsonl -o report.html\n  pymem report heap.jsonl -o report.html --open\n  pymem report heap.jsonl -o report.html --min-share 0.001 --max-nodes 5000\n\n\
+The page holds an overview (capture facts, resident memory by part, the biggest retainers),\n\
+the dominator tree as an icicle to click through and as an expandable list, an object panel\n\
+(path to a root, biggest referrers and referents) and a sortable table of types. Everything is\n\
+inline: the file opens from disk with no network. Objects retaining less than --min-share of\n\
+the heap are folded into one node per parent, so the page stays small for any heap."
+    )]
+    Report(ReportArgs),
     /// Print shell completions.
     #[command(
         after_help = "Examples:\n  pymem completions bash > /etc/bash_completion.d/pymem\n  pymem completions zsh > ~/.zfunc/_pymem\n  pymem completions fish > ~/.config/fish/completions/pymem.fish"
@@ -191,6 +201,28 @@ pub enum Shell {
 pub enum OutputFormat {
     Table,
     Json,
+}
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// Snapshot file (JSON Lines, optionally .gz). A series (diff, leaks) is not yet supported.
+    #[arg(required = true)]
+    pub snapshots: Vec<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short, long)]
+    pub output: PathBuf,
+    /// Open the page in the default browser once written (xdg-open).
+    #[arg(long)]
+    pub open: bool,
+    /// Objects retaining less than this share of the heap are folded (0..1).
+    #[arg(long, default_value_t = 0.0001)]
+    pub min_share: f64,
+    /// At most this many objects of the dominator tree in the page (the largest first).
+    #[arg(long, default_value_t = 50_000)]
+    pub max_nodes: usize,
+    /// Load a snapshot that has no end record.
+    #[arg(long)]
+    pub partial: bool,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@ pub mod advise;
 pub mod c_heap;
 pub mod caches;
 pub mod diff;
+pub mod explore;
 pub mod frag;
 pub mod frameworks;
 pub mod gate;

@@ -2,7 +2,7 @@
 
 use super::retention::Retention;
 use crate::graph::shortest_paths::Step;
-use crate::snapshot::{ObjId, RootKind, Snapshot};
+use crate::snapshot::{ObjId, Root, RootKind, Snapshot, TypeInfo};
 use serde::Serialize;
 
 /// How the path's first object is held.
@@ -42,12 +42,27 @@ pub fn hex(addr: u64) -> String {
 const TYPE_SUBCLASS: u64 = 1 << 31;
 
 fn root_info(snap: &Snapshot, r: &Retention, id: ObjId) -> RootInfo {
-    let t = &snap.type_of(id).name;
-    if let Some(root) = snap
+    let named = snap
         .roots
         .iter()
-        .find(|x| x.obj == id && x.kind != RootKind::External)
-    {
+        .find(|x| x.obj == id && x.kind != RootKind::External);
+    let addr = snap.objects.addr[id.index()];
+    let class = snap.types.iter().find(|ti| ti.addr == addr);
+    root_info_of(snap, r, id, named, class)
+}
+
+/// How `id` is held, given the first root record naming it that is not `External` and the
+/// type-table entry of the class at its address (looked up by the caller, who may have
+/// them indexed).
+pub(crate) fn root_info_of(
+    snap: &Snapshot,
+    r: &Retention,
+    id: ObjId,
+    named: Option<&Root>,
+    class: Option<&TypeInfo>,
+) -> RootInfo {
+    let t = &snap.type_of(id).name;
+    if let Some(root) = named {
         let kind = match root.kind {
             RootKind::Module => "module",
             RootKind::Frame => "frame",
@@ -73,7 +88,7 @@ fn root_info(snap: &Snapshot, r: &Retention, id: ObjId) -> RootInfo {
     // name says more than its address.
     // A class with no instances is not in the type table: its own name field says it.
     let is_class = snap.type_of(id).flags & TYPE_SUBCLASS != 0;
-    let name = match snap.types.iter().find(|ti| ti.addr == addr) {
+    let name = match class {
         Some(class) => format!("<class {} held from outside>", class.name),
         None => match snap.objects.name(id).filter(|_| is_class) {
             Some(n) => format!("<class {n} held from outside>"),
@@ -106,7 +121,7 @@ pub fn edge_text(snap: &Snapshot, parent: ObjId, e: u32) -> String {
 }
 
 /// `['name']` → `name` when `name` is a plain identifier.
-fn key_name(label: &str) -> Option<&str> {
+pub(crate) fn key_name(label: &str) -> Option<&str> {
     let inner = label.strip_prefix("['")?.strip_suffix("']")?;
     let mut chars = inner.chars();
     let first = chars.next()?;

@@ -146,7 +146,7 @@ pub fn rank_retainers(r: &Retention, limit: usize) -> (Vec<u32>, u64) {
 /// Retained bytes per type or module, each instance counted once: a depth-first walk of the
 /// dominator tree adds an object's retained size only when no dominator above it is in the
 /// same group.
-fn retained_by_group(r: &Retention, by: TopBy) -> Vec<TopGroup> {
+pub(crate) fn retained_by_group(r: &Retention, by: TopBy) -> Vec<TopGroup> {
     let snap = r.snap;
     let mut keys: Vec<String> = Vec::new();
     let mut index: HashMap<&str, u32> = HashMap::new();

@@ -6,6 +6,7 @@ mod caches;
 mod diff;
 pub mod fmt;
 mod frag;
+pub mod html;
 mod leaks;
 mod overview;
 mod retention;

@@ -54,6 +54,8 @@ mod pytest_plugin;
 mod real_capture;
 /// Real third-party heaps (lxml, requests, SQLAlchemy, Django, pydantic, numpy).
 mod real_heaps;
+/// `pymem report` in a real browser (chromium through the DevTools protocol).
+mod report_html;
 /// Captures under stress: threads mutating, very long chains, deep nesting.
 mod robust;
 /// The RSS account and the C-heap finding.

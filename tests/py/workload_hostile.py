@@ -44,6 +44,17 @@ for h in instances:
     setattr(h, "attr" + FORGED, 1)
 mod.handler = handler
 
+# Names that are markup and script: an HTML report must show them as text and run nothing.
+MARKUP = "</script><img src=x onerror=window.pwned=1><script>window.pwned=2</script>"
+
+
+class Markup:
+    pass
+
+
+Markup.__qualname__ = Markup.__name__ = MARKUP
+mod.markup = {"javascript:window.pwned=3": [Markup() for _ in range(200)], MARKUP: Markup()}
+
 
 def grow(n):
     for i in range(n):

@@ -235,3 +235,16 @@ fn frag_svg_is_the_same_on_every_run() {
     .collect();
     assert_deterministic(&args, Some(&svg));
 }
+
+#[test]
+fn html_report_is_the_same_on_every_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let page = tmp.path().join("report.html");
+    for name in ["shop-3.12.jsonl.gz", "leak-c.jsonl.gz"] {
+        let args: Vec<String> = ["report", &fixture(name), "-o", &page.display().to_string()]
+            .iter()
+            .map(|x| x.to_string())
+            .collect();
+        assert_deterministic(&args, Some(&page));
+    }
+}

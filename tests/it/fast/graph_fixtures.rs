@@ -173,3 +173,62 @@ fn top_lists_blocks_held_jointly() {
     assert!(text.contains("Held jointly"), "{text}");
     assert!(text.contains("m and n"), "{text}");
 }
+
+/// The report's shared path tree writes every embedded object's path as `pymem path` does,
+/// and its tree is the dominator tree's top, largest first, bounded as asked.
+#[test]
+fn report_paths_and_tree_agree_with_path_and_top() {
+    use pymem::analysis::explore::{explore, ExploreOptions};
+    use pymem::analysis::python_path::path_to;
+    use pymem::analysis::retention::Retention;
+    for name in ["shop-3.8.jsonl.gz", "shop-3.13.jsonl.gz", "leak-c.jsonl.gz"] {
+        let path = crate::common::repo().join("fixtures").join(name);
+        let snap = pymem::snapshot::load(&path, &pymem::snapshot::LoadOptions::default()).unwrap();
+        let r = Retention::compute(&snap);
+        for max_nodes in [1, 37, 50_000] {
+            let opts = ExploreOptions {
+                max_nodes,
+                ..ExploreOptions::default()
+            };
+            let e = explore(&r, &opts);
+            let objects = e.tree.obj.iter().filter(|&&o| o >= 0).count();
+            assert!(objects <= max_nodes, "{name}: {objects} nodes");
+            let mut last = u64::MAX;
+            for (i, &o) in e.tree.obj.iter().enumerate() {
+                if o < 0 {
+                    continue;
+                }
+                let addr = &e.objects.addr[o as usize];
+                let id = snap
+                    .objects
+                    .find(u64::from_str_radix(&addr[2..], 16).unwrap())
+                    .unwrap();
+                assert!(e.tree.bytes[i] <= last, "{name}: not largest first");
+                last = e.tree.bytes[i];
+                assert_eq!(e.tree.bytes[i], r.retained(id));
+                assert!(e.tree.bytes[i] >= e.min_retained);
+                let p = e.tree.parent[i];
+                if p >= 0 {
+                    let parent = &e.objects.addr[e.tree.obj[p as usize] as usize];
+                    let dom = r
+                        .idom(id)
+                        .map(|d| format!("0x{:x}", snap.objects.addr[d.index()]));
+                    assert_eq!(
+                        Some(parent),
+                        dom.as_ref(),
+                        "{name}: parent is not the dominator"
+                    );
+                }
+                let want = path_to(&r, id).map(|p| p.expr);
+                let got = (e.tree.path[i] >= 0).then(|| e.paths.expr(e.tree.path[i] as usize));
+                assert_eq!(got, want, "{name}: path of {addr}");
+            }
+            // Folded nodes and objects together account for every byte.
+            let top: u64 = (0..e.tree.parent.len())
+                .filter(|&i| e.tree.parent[i] < 0)
+                .map(|i| e.tree.bytes[i])
+                .sum();
+            assert_eq!(top, r.total(), "{name}: the top level does not add up");
+        }
+    }
+}
