@@ -72,6 +72,7 @@ impl<'s> Retention<'s> {
         let (parent, via, depth) = self.paths.tree();
         let g = &self.graph;
         let (ranked, ranked_of) = super::top::rank_retainers(self, RANKED_KEPT);
+        let [by_type, by_module] = super::top::retained_by_groups(self);
         Searched {
             root_succ: g.succ(g.root()).to_vec().into(),
             real_roots: g.real_roots() as u32,
@@ -88,6 +89,8 @@ impl<'s> Retention<'s> {
             ranked: ranked.into(),
             ranked_of,
             unreachable: self.unreachable(),
+            by_type,
+            by_module,
         }
     }
 

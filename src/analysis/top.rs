@@ -4,7 +4,8 @@ use super::joint::{joint_blocks, JointBlock};
 use super::overview::{facts, SnapshotFacts};
 use super::python_path::{hex, path_to, PyPath};
 use super::retention::Retention;
-use crate::snapshot::ObjId;
+use crate::graph::GroupRetained;
+use crate::snapshot::{ObjId, TypeInfo};
 use serde::Serialize;
 use std::collections::HashMap;
 
@@ -143,62 +144,98 @@ pub fn rank_retainers(r: &Retention, limit: usize) -> (Vec<u32>, u64) {
     (cand, all)
 }
 
-/// Retained bytes per type or module, each instance counted once: a depth-first walk of the
-/// dominator tree adds an object's retained size only when no dominator above it is in the
-/// same group.
+/// Retained bytes per type or module, each instance counted once: as an index kept them,
+/// else computed.
 pub(crate) fn retained_by_group(r: &Retention, by: TopBy) -> Vec<TopGroup> {
-    let snap = r.snap;
-    let mut keys: Vec<String> = Vec::new();
-    let mut index: HashMap<&str, u32> = HashMap::new();
-    let group_of_type: Vec<u32> = snap
-        .types
-        .iter()
-        .map(|t| {
-            let k = if by == TopBy::Module {
-                t.module.as_str()
+    let groups = match r.kept() {
+        Some(kept) if by == TopBy::Module => kept.by_module.clone(),
+        Some(kept) => kept.by_type.clone(),
+        None => {
+            let [types, modules] = retained_by_groups(r);
+            if by == TopBy::Module {
+                modules
             } else {
-                t.name.as_str()
-            };
-            *index.entry(k).or_insert_with(|| {
-                keys.push(k.to_string());
-                keys.len() as u32 - 1
-            })
+                types
+            }
+        }
+    };
+    groups
+        .into_iter()
+        .map(|g| TopGroup {
+            key: g.key,
+            count: g.count,
+            retained: g.retained,
+            share: 0.0,
         })
-        .collect();
-    let mut count = vec![0u64; keys.len()];
-    let mut retained = vec![0u64; keys.len()];
-    let mut active = vec![0u32; keys.len()];
+        .collect()
+}
+
+/// Retained bytes per type and per module, each instance counted once: one depth-first
+/// walk of the dominator tree adds an object's retained size to its group only when no
+/// dominator above it is in the same group. Groups in the order of the type table.
+pub(crate) fn retained_by_groups(r: &Retention) -> [Vec<GroupRetained>; 2] {
+    let snap = r.snap;
+    let grouping = |key: fn(&TypeInfo) -> &str| {
+        let mut keys: Vec<&str> = Vec::new();
+        let mut index: HashMap<&str, u32> = HashMap::new();
+        let of_type: Vec<u32> = snap
+            .types
+            .iter()
+            .map(|t| {
+                *index.entry(key(t)).or_insert_with(|| {
+                    keys.push(key(t));
+                    keys.len() as u32 - 1
+                })
+            })
+            .collect();
+        (keys, of_type)
+    };
+    let groupings = [
+        grouping(|t: &TypeInfo| t.name.as_str()),
+        grouping(|t: &TypeInfo| t.module.as_str()),
+    ];
+    let mut count: [Vec<u64>; 2] = [0, 1].map(|i| vec![0u64; groupings[i].0.len()]);
+    let mut retained = count.clone();
+    let mut active: [Vec<u32>; 2] = [0, 1].map(|i| vec![0u32; groupings[i].0.len()]);
     let (start, kids) = r.doms.children(&r.graph);
     let root = r.graph.root();
-    let group = |v: u32| group_of_type[snap.objects.type_id[v as usize] as usize] as usize;
+    let group =
+        |i: usize, v: u32| groupings[i].1[snap.objects.type_id[v as usize] as usize] as usize;
     let mut stack: Vec<(u32, u32)> = vec![(root, start[root as usize])];
     while let Some(top) = stack.last_mut() {
         let (v, next) = *top;
         if next < start[v as usize + 1] {
             top.1 += 1;
             let w = kids[next as usize];
-            let g = group(w);
-            if active[g] == 0 {
-                retained[g] = retained[g].saturating_add(r.retained[w as usize]);
+            for i in 0..2 {
+                let g = group(i, w);
+                if active[i][g] == 0 {
+                    retained[i][g] = retained[i][g].saturating_add(r.retained[w as usize]);
+                }
+                active[i][g] += 1;
+                count[i][g] += 1;
             }
-            active[g] += 1;
-            count[g] += 1;
             stack.push((w, start[w as usize]));
         } else {
             stack.pop();
             if v != root {
-                active[group(v)] -= 1;
+                for (i, a) in active.iter_mut().enumerate() {
+                    a[group(i, v)] -= 1;
+                }
             }
         }
     }
-    keys.into_iter()
-        .enumerate()
-        .filter(|(i, _)| count[*i] > 0)
-        .map(|(i, key)| TopGroup {
-            key,
-            count: count[i],
-            retained: retained[i],
-            share: 0.0,
-        })
-        .collect()
+    [0, 1].map(|i| {
+        groupings[i]
+            .0
+            .iter()
+            .enumerate()
+            .filter(|(g, _)| count[i][*g] > 0)
+            .map(|(g, key)| GroupRetained {
+                key: key.to_string(),
+                count: count[i][g],
+                retained: retained[i][g],
+            })
+            .collect()
+    })
 }

@@ -255,6 +255,18 @@ pub struct Searched {
     pub ranked_of: u64,
     /// Objects no real root reaches, and their own bytes.
     pub unreachable: (u64, u64),
+    /// What each type's instances retain, each counted once (`top --by type`), and each
+    /// module's (`top --by module`), in the order `top` computes them.
+    pub by_type: Vec<GroupRetained>,
+    pub by_module: Vec<GroupRetained>,
+}
+
+/// Instances of one type (or of the types of one module) and the bytes they retain.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct GroupRetained {
+    pub key: String,
+    pub count: u64,
+    pub retained: u64,
 }
 
 /// How many of `top`'s retainers an index keeps in order (a longer `--limit` ranks again).

@@ -278,6 +278,20 @@ pub fn searched(g: &Searched, s: &Snapshot, trusted: bool) -> Checked {
         g.unreachable.0 <= n as u64 && g.unreachable.1 <= total,
         || "more garbage than objects".into(),
     )?;
+    let names: std::collections::HashSet<&str> = s.types.iter().map(|t| t.name.as_str()).collect();
+    let modules: std::collections::HashSet<&str> =
+        s.types.iter().map(|t| t.module.as_str()).collect();
+    for (groups, keys) in [(&g.by_type, &names), (&g.by_module, &modules)] {
+        let mut seen: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        let counted = groups.iter().try_fold(0u64, |a, x| a.checked_add(x.count));
+        ensure(
+            counted.is_some_and(|c| c <= n as u64)
+                && groups.iter().all(|x| {
+                    x.retained <= total && keys.contains(x.key.as_str()) && seen.insert(&x.key)
+                }),
+            || "retained sizes of types or modules not in the snapshot".into(),
+        )?;
+    }
     ensure(
         g.shared.iter().all(|b| {
             (2..=4).contains(&b.holders.len())

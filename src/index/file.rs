@@ -20,7 +20,7 @@ use xxhash_rust::xxh3::xxh3_64;
 pub const MAGIC: &[u8; 8] = b"PYMEMIDX";
 /// The layout version; any change to what a section holds changes it (2: garbage no
 /// longer shares the dominance of live objects; 3: retained sizes and `top`'s ranking kept; 4: totals; 5: pools and edge labels as columns).
-pub const FORMAT: u32 = 5;
+pub const FORMAT: u32 = 6;
 const HEAD: usize = 64;
 const ROW: usize = 32;
 const ALIGN: usize = 64;

@@ -5,7 +5,7 @@
 use super::check;
 use super::file::{IndexFile, Section, Writer};
 use crate::column::Column;
-use crate::graph::{Searched, SharedBlock};
+use crate::graph::{GroupRetained, Searched, SharedBlock};
 use crate::snapshot::{
     Arena, CacheInfo, EndRecord, Header, Loaded, ObjId, Objects, OwnedBuffer, Pool, Root, Snapshot,
     Totals, Traceback, TypeInfo,
@@ -90,6 +90,8 @@ struct SearchMeta {
     shared: Vec<SharedBlock>,
     ranked_of: u64,
     unreachable: (u64, u64),
+    by_type: Vec<GroupRetained>,
+    by_module: Vec<GroupRetained>,
 }
 
 /// Sections of a complete snapshot (not one `--partial` cut short: those are not indexed).
@@ -162,6 +164,8 @@ pub fn searched_sections<'a>(s: &'a Searched, w: &mut Writer<'a>) {
         shared: s.shared.clone(),
         ranked_of: s.ranked_of,
         unreachable: s.unreachable,
+        by_type: s.by_type.clone(),
+        by_module: s.by_module.clone(),
     };
     w.bytes(
         SEARCH_META,
@@ -324,6 +328,8 @@ pub fn searched_of(file: &IndexFile, snap: &Snapshot) -> Result<Searched, String
         ranked: r.column(RANKED)?,
         ranked_of: meta.ranked_of,
         unreachable: meta.unreachable,
+        by_type: meta.by_type,
+        by_module: meta.by_module,
     };
     check::searched(&s, snap, file.trusted)?;
     Ok(s)

@@ -79,6 +79,7 @@ impl Case {
             vec!["top", target, "--format", "json"],
             vec!["show", target, &self.addr, "--format", "json"],
             vec!["path", target, "--type", "dict", "--format", "json"],
+            vec!["top", target, "--by", "type", "--format", "json"],
         ]
         .iter()
         .map(|q| q.iter().map(|s| s.to_string()).collect())
@@ -380,5 +381,43 @@ fn a_checked_index_is_trusted_only_as_it_was_checked() {
         assert_eq!(out, c.want[0], "after {wait} ms");
         assert_eq!(err.lines().count(), 1, "after {wait} ms: {err}");
         assert!(err.contains("checksum"), "{err}");
+    }
+}
+
+/// The retained bytes per type and module an index keeps (`top --by type`, the report's
+/// types table): a group the snapshot has no type for, a type twice, or counts beyond the
+/// objects are refused and the index rebuilt, so the answers are the snapshot's own.
+#[test]
+fn forged_type_and_module_totals_are_refused() {
+    const SEARCH_META: u32 = 20;
+    let c = Case::new();
+    assert!(c.opened().sections.iter().any(|s| s.kind == SEARCH_META));
+    let forge = |edit: &dyn Fn(&mut serde_json::Value)| {
+        c.forged(|s, b| {
+            if s.kind == SEARCH_META {
+                let mut meta: serde_json::Value = serde_json::from_slice(b).unwrap();
+                edit(&mut meta);
+                *b = serde_json::to_vec(&meta).unwrap();
+            }
+            None
+        })
+    };
+    type Edit<'a> = &'a dyn Fn(&mut serde_json::Value);
+    let cases: [(&str, Edit); 3] = [
+        ("a type not in the snapshot", &|m| {
+            m["by_type"][0]["key"] = "forged.Type".into()
+        }),
+        ("a type twice", &|m| {
+            // With no instances, so that only the duplicate gives it away.
+            let mut first = m["by_type"][0].clone();
+            first["count"] = 0.into();
+            m["by_type"].as_array_mut().unwrap().push(first);
+        }),
+        ("more instances than objects", &|m| {
+            m["by_type"][0]["count"] = u32::MAX.into()
+        }),
+    ];
+    for (what, edit) in cases {
+        c.check(&forge(edit), what, true);
     }
 }
