@@ -15,6 +15,7 @@ use super::summary::{summary, GroupBy};
 use super::top::{retained_by_group, TopBy};
 use crate::graph::shortest_paths::{IS_ROOT, UNSEEN};
 use crate::snapshot::{ObjId, RootKind};
+use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use serde::Serialize;
 use std::cmp::Reverse;
@@ -76,15 +77,19 @@ pub struct TreeColumns {
 pub struct PathColumns {
     pub obj: Vec<u32>,
     pub parent: Vec<i64>,
-    pub frag: Vec<String>,
-    pub dict: Vec<bool>,
-    /// For roots: how the root is held (`module`, `local`, `external`, ...), else empty.
-    pub root_kind: Vec<String>,
+    /// Indexes into `texts`.
+    pub frag: Vec<u32>,
+    /// 1 for a `__dict__`, else 0.
+    pub dict: Vec<u8>,
+    /// For roots: how the root is held (`module`, `local`, `external`, ...), else empty
+    /// (an index into `texts`).
+    pub root_kind: Vec<u32>,
 }
 
-/// One neighbour of an object: the other object (an index into `objects`) and the edge.
+/// One neighbour of an object: the other object (an index into `objects`) and the edge
+/// (an index into `texts`).
 #[derive(Debug, Clone, Serialize)]
-pub struct Neighbour(pub u32, pub String);
+pub struct Neighbour(pub u32, pub u32);
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TypeRow {
@@ -111,6 +116,8 @@ pub struct Explore {
     /// Whether `max_nodes` stopped the tree before `min_share` did.
     pub node_limited: bool,
     pub type_names: Vec<String>,
+    /// Path fragments, edges and root kinds, each once (most repeat: `[0]`, `.__dict__`).
+    pub texts: Vec<String>,
     pub objects: ObjectColumns,
     pub tree: TreeColumns,
     pub paths: PathColumns,
@@ -132,9 +139,21 @@ struct Mentioned<'r, 's> {
     types: HashMap<u32, u32>,
     type_names: Vec<String>,
     cols: ObjectColumns,
+    text_index: HashMap<String, u32>,
+    texts: Vec<String>,
 }
 
 impl<'r, 's> Mentioned<'r, 's> {
+    fn text(&mut self, t: String) -> u32 {
+        if let Some(&i) = self.text_index.get(&t) {
+            return i;
+        }
+        let i = self.texts.len() as u32;
+        self.texts.push(t.clone());
+        self.text_index.insert(t, i);
+        i
+    }
+
     fn of(&mut self, v: u32) -> u32 {
         if let Some(&i) = self.index.get(&v) {
             return i;
@@ -160,15 +179,17 @@ pub fn explore(r: &Retention, opts: &ExploreOptions) -> Explore {
     let snap = r.snap;
     let total = r.total();
     let min_retained = ((total as f64 * opts.min_share).ceil() as u64).max(1);
-    let children = r.doms.children(&r.graph);
-    let (nodes, node_limited) = select(r, &children, min_retained, opts.max_nodes);
+    let (nodes, node_limited) = select(r, min_retained, opts.max_nodes);
     let mut seen = Mentioned {
         r,
         index: HashMap::default(),
         types: HashMap::default(),
         type_names: Vec::new(),
         cols: ObjectColumns::default(),
+        text_index: HashMap::default(),
+        texts: Vec::new(),
     };
+    seen.text(String::new());
     let mut tree = TreeColumns::default();
     for n in &nodes {
         tree.parent.push(n.parent);
@@ -176,8 +197,7 @@ pub fn explore(r: &Retention, opts: &ExploreOptions) -> Explore {
         tree.bytes.push(r.retained[n.obj as usize]);
         tree.count.push(0);
     }
-    fold_smaller(r, &children.0, &nodes, &mut tree);
-    drop(children);
+    fold_smaller(r, &nodes, &mut tree);
     let objs: Vec<u32> = nodes.iter().map(|n| n.obj).collect();
     let (paths, path_of) = path_tree(r, &objs, &mut seen, opts.max_nodes.saturating_mul(4));
     tree.path = path_of;
@@ -196,6 +216,7 @@ pub fn explore(r: &Retention, opts: &ExploreOptions) -> Explore {
         min_retained,
         node_limited,
         type_names: seen.type_names,
+        texts: seen.texts,
         objects: seen.cols,
         tree,
         paths,
@@ -215,22 +236,24 @@ struct Node {
 
 /// The dominator tree from the top, largest retained first (ties by address), while an
 /// object retains at least `min_retained`, up to `max_nodes`: a best-first walk, so a
-/// parent always comes before its children and the slice is connected.
-fn select(
-    r: &Retention,
-    (start, kids): &(Vec<u32>, Vec<u32>),
-    min_retained: u64,
-    max_nodes: usize,
-) -> (Vec<Node>, bool) {
+/// parent always comes before its children and the slice is connected. Only objects
+/// retaining that much can be in it, and their dominators retain more: those are grouped
+/// by dominator, and no children lists of the whole tree are built.
+fn select(r: &Retention, min_retained: u64, max_nodes: usize) -> (Vec<Node>, bool) {
+    let idom = r.doms.idoms();
+    let retained = &r.retained;
+    let mut big: Vec<(u32, u32)> = (0..r.graph.objects() as u32)
+        .into_par_iter()
+        .filter(|&v| retained[v as usize] >= min_retained)
+        .map(|v| (idom[v as usize], v))
+        .collect();
+    big.par_sort_unstable();
     let addr = &r.snap.objects.addr;
     let mut heap: BinaryHeap<(u64, Reverse<u64>, u32, i64)> = BinaryHeap::new();
     let push_children = |heap: &mut BinaryHeap<_>, v: u32, at: i64| {
-        let range = start[v as usize] as usize..start[v as usize + 1] as usize;
-        for &w in &kids[range] {
-            let ret = r.retained[w as usize];
-            if ret >= min_retained {
-                heap.push((ret, Reverse(addr[w as usize]), w, at));
-            }
+        let from = big.partition_point(|&(d, _)| d < v);
+        for &(_, w) in big[from..].iter().take_while(|&&(d, _)| d == v) {
+            heap.push((retained[w as usize], Reverse(addr[w as usize]), w, at));
         }
     };
     push_children(&mut heap, r.graph.root(), -1);
@@ -246,9 +269,26 @@ fn select(
 }
 
 /// One folded node per parent (the virtual root included) for the children left out.
-fn fold_smaller(r: &Retention, start: &[u32], nodes: &[Node], tree: &mut TreeColumns) {
+fn fold_smaller(r: &Retention, nodes: &[Node], tree: &mut TreeColumns) {
     let root = r.graph.root();
-    // Per parent (index into `nodes`, the last for the virtual root): children kept, bytes.
+    // Per parent (index into `nodes`, the last for the virtual root): all its children,
+    // the children kept, their bytes.
+    let at: HashMap<u32, usize> = nodes.iter().enumerate().map(|(i, n)| (n.obj, i)).collect();
+    let mut is_parent = fixedbitset::FixedBitSet::with_capacity(r.graph.objects() + 1);
+    for n in nodes {
+        is_parent.insert(n.obj as usize);
+    }
+    let mut kids = vec![0u64; nodes.len() + 1];
+    for (v, &d) in r.doms.idoms().iter().enumerate() {
+        if v as u32 == root {
+            continue;
+        }
+        if d == root {
+            kids[nodes.len()] += 1;
+        } else if is_parent.contains(d as usize) {
+            kids[at[&d]] += 1;
+        }
+    }
     let mut kept = vec![(0u64, 0u64); nodes.len() + 1];
     for n in nodes {
         let p = if n.parent < 0 {
@@ -259,13 +299,7 @@ fn fold_smaller(r: &Retention, start: &[u32], nodes: &[Node], tree: &mut TreeCol
         kept[p].0 += 1;
         kept[p].1 += r.retained[n.obj as usize];
     }
-    let mut fold = |parent: i64, v: u32, (count, bytes): (u64, u64)| {
-        let kids = (start[v as usize + 1] - start[v as usize]) as u64;
-        let below = if v == root {
-            r.total()
-        } else {
-            r.retained[v as usize].saturating_sub(r.own[v as usize])
-        };
+    let mut fold = |parent: i64, below: u64, kids: u64, (count, bytes): (u64, u64)| {
         if kids > count {
             tree.parent.push(parent);
             tree.obj.push(-1);
@@ -273,9 +307,10 @@ fn fold_smaller(r: &Retention, start: &[u32], nodes: &[Node], tree: &mut TreeCol
             tree.count.push(kids - count);
         }
     };
-    fold(-1, root, kept[nodes.len()]);
+    fold(-1, r.total(), kids[nodes.len()], kept[nodes.len()]);
     for (i, n) in nodes.iter().enumerate() {
-        fold(i as i64, n.obj, kept[i]);
+        let below = r.retained[n.obj as usize].saturating_sub(r.own[n.obj as usize]);
+        fold(i as i64, below, kids[i], kept[i]);
     }
 }
 
@@ -358,7 +393,7 @@ fn path_tree(
                 (info.name, false, info.kind)
             } else {
                 let text = edge_text(snap, ObjId(parent[w as usize]), via[w as usize]);
-                if cols.dict[above as usize] {
+                if cols.dict[above as usize] == 1 {
                     let frag = match key_name(&text) {
                         Some(name) => format!(".{name}"),
                         None => format!(".__dict__{text}"),
@@ -372,9 +407,9 @@ fn path_tree(
             };
             cols.obj.push(obj);
             cols.parent.push(above);
-            cols.frag.push(frag);
-            cols.dict.push(dict);
-            cols.root_kind.push(kind);
+            cols.frag.push(seen.text(frag));
+            cols.dict.push(dict as u8);
+            cols.root_kind.push(seen.text(kind));
             entry.insert(w, i);
             above = i as i64;
         }
@@ -386,15 +421,15 @@ fn path_tree(
 impl PathColumns {
     /// The path expression of entry `i`, as `pymem path` writes it (the page does the same
     /// in script).
-    pub fn expr(&self, i: usize) -> String {
+    pub fn expr(&self, i: usize, texts: &[String]) -> String {
         let mut parts = Vec::new();
         let mut x = i as i64;
         while x >= 0 {
-            parts.push(self.frag[x as usize].as_str());
+            parts.push(texts[self.frag[x as usize] as usize].as_str());
             x = self.parent[x as usize];
         }
         let mut s: String = parts.into_iter().rev().collect();
-        if self.dict[i] {
+        if self.dict[i] == 1 {
             s.push_str(".__dict__");
         }
         s
@@ -434,7 +469,10 @@ fn referents(
             .collect();
         let list = biggest(cands, k)
             .into_iter()
-            .map(|(t, e)| Neighbour(seen.of(t), edge_text(snap, ObjId(v), e)))
+            .map(|(t, e)| {
+                let edge = seen.text(edge_text(snap, ObjId(v), e));
+                Neighbour(seen.of(t), edge)
+            })
             .collect();
         lists.push(list);
     }
@@ -492,7 +530,10 @@ fn referrers(
         .map(|b| {
             biggest(b, k)
                 .into_iter()
-                .map(|(s, e)| Neighbour(seen.of(s), edge_text(snap, ObjId(s), e)))
+                .map(|(s, e)| {
+                    let edge = seen.text(edge_text(snap, ObjId(s), e));
+                    Neighbour(seen.of(s), edge)
+                })
                 .collect()
         })
         .collect();

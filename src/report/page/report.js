@@ -5,7 +5,7 @@
 "use strict";
 (function () {
   const D = JSON.parse(document.getElementById("pymem-data").textContent);
-  const O = D.objects, T = D.tree, P = D.paths;
+  const O = D.objects, T = D.tree, P = D.paths, X = D.texts;
   const el = (tag, attrs, ...kids) => {
     const e = document.createElement(tag);
     for (const [k, v] of Object.entries(attrs || {})) {
@@ -35,12 +35,12 @@
   const pathExpr = (i, maxSteps) => {
     const parts = [];
     let x = i, steps = 0;
-    while (x >= 0 && steps < maxSteps) { parts.push(P.frag[x]); x = P.parent[x]; steps++; }
+    while (x >= 0 && steps < maxSteps) { parts.push(X[P.frag[x]]); x = P.parent[x]; steps++; }
     let s = (x >= 0 ? "\u2026" : "") + parts.reverse().join("");
-    if (P.dict[i]) s += ".__dict__";
+    if (P.dict[i] === 1) s += ".__dict__";
     return s;
   };
-  const rootKindOf = (i) => { let x = i; while (P.parent[x] >= 0) x = P.parent[x]; return P.root_kind[x]; };
+  const rootKindOf = (i) => { let x = i; while (P.parent[x] >= 0) x = P.parent[x]; return X[P.root_kind[x]]; };
 
   // The tree's children, largest first (nodes come largest first; folded ones last).
   const kids = T.parent.map(() => []);
@@ -215,7 +215,7 @@
       const n = nodeOfObj.get(o);
       const name = el(n != null ? "button" : "span", { class: n != null ? "link" : "", text: typeOf(o) + " " + O.addr[o] });
       if (n != null) name.addEventListener("click", () => select(n, true));
-      t.append(el("tr", {}, el("td", {}, el("code", { text: edge })), el("td", { class: "name" }, name),
+      t.append(el("tr", {}, el("td", {}, el("code", { text: X[edge] })), el("td", { class: "name" }, name),
         el("td", { class: "num", text: bytes(O.retained[o]) })));
     }
     box.append(t);

@@ -220,7 +220,8 @@ fn report_paths_and_tree_agree_with_path_and_top() {
                     );
                 }
                 let want = path_to(&r, id).map(|p| p.expr);
-                let got = (e.tree.path[i] >= 0).then(|| e.paths.expr(e.tree.path[i] as usize));
+                let got =
+                    (e.tree.path[i] >= 0).then(|| e.paths.expr(e.tree.path[i] as usize, &e.texts));
                 assert_eq!(got, want, "{name}: path of {addr}");
             }
             // Folded nodes and objects together account for every byte.
