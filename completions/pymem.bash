@@ -359,7 +359,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__gate)
-            opts="-h --max-growth --max-leaks --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --no-index --index --help"
+            opts="-h --max-growth --max-leaks --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --html --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -395,6 +395,10 @@ _pymem() {
                     ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json junit" -- "${cur}"))
+                    return 0
+                    ;;
+                --html)
+                    COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
                 *)
@@ -763,7 +767,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__report)
-            opts="-o -h --output --open --min-share --max-nodes --partial --no-index --index --help"
+            opts="-o -h --output --open --min-share --max-nodes --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -782,6 +786,22 @@ _pymem() {
                     return 0
                     ;;
                 --max-nodes)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --min-growth)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ignore)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --suppressions)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max-native-growth)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -117,6 +117,7 @@ complete -c pymem -n "__fish_pymem_using_subcommand gate" -l max-native-growth -
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l format -d 'Output format (junit: a JUnit XML report for CI systems)' -r -f -a "table\t''
 json\t''
 junit\t''"
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l html -d 'Also write the HTML report of the series, whatever the verdict (a CI artifact)' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l no-builtin-suppressions -d 'Do not suppress the built-in interpreter noise (import machinery, linecache, ...)'
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l partial -d 'Load snapshots that have no end record'
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
@@ -197,8 +198,13 @@ complete -c pymem -n "__fish_pymem_using_subcommand index" -s h -l help -d 'Prin
 complete -c pymem -n "__fish_pymem_using_subcommand report" -s o -l output -d 'The HTML file to write' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l min-share -d 'Objects retaining less than this share of the heap are folded (0..1)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l max-nodes -d 'At most this many objects of the dominator tree in the page (the largest first)' -r
+complete -c pymem -n "__fish_pymem_using_subcommand report" -l min-growth -d 'A root that grew in every round counts as a leak only if it grew at least this much per round' -r
+complete -c pymem -n "__fish_pymem_using_subcommand report" -l ignore -d 'Ignore leak roots whose path matches this wildcard pattern (`*`, `?`); repeatable' -r
+complete -c pymem -n "__fish_pymem_using_subcommand report" -l suppressions -d 'A file of patterns, one per line (`#` starts a comment); repeatable' -r -F
+complete -c pymem -n "__fish_pymem_using_subcommand report" -l max-native-growth -d 'Memory outside Python objects (C heap no object accounts for, other anonymous memory) that may grow in all, first snapshot to last, before growth in every round is a native leak' -r
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l open -d 'Open the page in the default browser once written (xdg-open)'
-complete -c pymem -n "__fish_pymem_using_subcommand report" -l partial -d 'Load a snapshot that has no end record'
+complete -c pymem -n "__fish_pymem_using_subcommand report" -l no-builtin-suppressions -d 'Do not suppress the built-in interpreter noise (import machinery, linecache, ...)'
+complete -c pymem -n "__fish_pymem_using_subcommand report" -l partial -d 'Load snapshots that have no end record'
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand report" -s h -l help -d 'Print help'

@@ -22,6 +22,7 @@ use pymem::analysis::show::show;
 use pymem::analysis::summary::{summary, GroupBy};
 use pymem::analysis::top::{self, top};
 use pymem::index::{self, Indexed};
+use pymem::report::html::Series;
 use pymem::report::{paths_dot, render, Format, Report, Style};
 use pymem::snapshot::{parse_address, LoadOptions, Loaded, ObjId, Snapshot};
 use pymem::{Error, Result};
@@ -164,7 +165,8 @@ fn diff_command(a: DiffArgs) -> Result<i32> {
 
 /// `gate`: leak roots judged against the limits; exit 1 when they are exceeded.
 fn gate_command(a: GateArgs) -> Result<i32> {
-    let found = find_leaks(&a.snapshots, &a.suppress, a.limit)?;
+    let snaps = load_series(&a.snapshots, &a.suppress)?;
+    let found = leaks_of(&snaps, &a.suppress, a.limit)?;
     let verdict = gate(
         found,
         GateOptions {
@@ -177,6 +179,26 @@ fn gate_command(a: GateArgs) -> Result<i32> {
         GateFormat::Json => render(&verdict, Format::Json, &style()),
         GateFormat::Junit => verdict.junit(),
     };
+    if let Some(page) = &a.html {
+        let passed = verdict.passed;
+        let series = Series {
+            diff: series_diff(&snaps),
+            leaks: None,
+            gate: Some(verdict),
+        };
+        // The page's path goes to stderr: stdout is the verdict (JUnit XML, JSON).
+        let last = &snaps[snaps.len() - 1].snap;
+        let r = Retention::compute(last);
+        let html =
+            pymem::report::html::page(&explore(&r, &ExploreOptions::default()), Some(&series));
+        std::fs::write(page, html).map_err(|e| Error::Io {
+            path: page.clone(),
+            source: e,
+        })?;
+        write_stdout(&text)?;
+        note!("report written to {}", page.display());
+        return Ok(if passed { 0 } else { 1 });
+    }
     write_stdout(&text)?;
     Ok(if verdict.passed { 0 } else { 1 })
 }
@@ -321,42 +343,59 @@ fn index_command(a: IndexArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `report`: the interactive HTML page of one snapshot.
+/// `report`: the interactive HTML page of one snapshot, or of a series.
 fn report_command(a: ReportArgs) -> Result<i32> {
-    let [snapshot] = a.snapshots.as_slice() else {
-        return Err(Error::Usage(
-            "pymem report: a report of a series of snapshots (diff, leaks) is not yet supported; \
-             give one snapshot"
-                .into(),
-        ));
-    };
     if !(0.0..=1.0).contains(&a.min_share) {
         return Err(Error::Usage(format!(
             "pymem report: --min-share {} is not a share between 0 and 1",
             a.min_share
         )));
     }
-    let load = LoadArgs {
-        partial: a.partial,
-        format: OutputFormat::Table,
-    };
-    let snap = load_for_graph(snapshot, &load)?;
-    let r = Retention::compute(&snap);
     let opts = ExploreOptions {
         min_share: a.min_share,
         max_nodes: a.max_nodes.max(1),
         ..ExploreOptions::default()
     };
-    let page = pymem::report::html::page(&explore(&r, &opts));
-    std::fs::write(&a.output, page).map_err(|e| Error::Io {
-        path: a.output.clone(),
-        source: e,
-    })?;
-    write_stdout(&format!("{}\n", a.output.display()))?;
+    let snaps = load_series(&a.snapshots, &a.suppress)?;
+    let series = match snaps.len() {
+        1 => None,
+        _ => Some(Series {
+            diff: series_diff(&snaps),
+            leaks: Some(leaks_of(&snaps, &a.suppress, SERIES_LEAK_ROOTS)?),
+            gate: None,
+        }),
+    };
+    write_report(&snaps, series.as_ref(), &opts, &a.output)?;
     if a.open {
         open_in_browser(&a.output);
     }
     Ok(0)
+}
+
+/// Leak roots a series report lists.
+const SERIES_LEAK_ROOTS: usize = 25;
+
+/// What changed from the first snapshot of a series to the last, by type.
+fn series_diff(snaps: &[Indexed]) -> pymem::analysis::diff::Diff {
+    let (first, last) = (&snaps[0].snap, &snaps[snaps.len() - 1].snap);
+    diff(first, last, diff::DiffBy::Type, 100)
+}
+
+/// Write the page of `snaps` (the tree of the last) and print its path.
+fn write_report(
+    snaps: &[Indexed],
+    series: Option<&Series>,
+    opts: &ExploreOptions,
+    output: &Path,
+) -> Result<()> {
+    let last = &snaps[snaps.len() - 1].snap;
+    let r = Retention::compute(last);
+    let page = pymem::report::html::page(&explore(&r, opts), series);
+    std::fs::write(output, page).map_err(|e| Error::Io {
+        path: output.to_path_buf(),
+        source: e,
+    })?;
+    write_stdout(&format!("{}\n", output.display()))
 }
 
 /// Hand a written page to the desktop's browser, where there is one; a note otherwise.
@@ -379,19 +418,25 @@ fn open_in_browser(page: &Path) {
 
 /// Load two or three snapshots and find their leak roots.
 fn find_leaks(paths: &[std::path::PathBuf], s: &LeakFilterArgs, limit: usize) -> Result<Leaks> {
+    leaks_of(&load_series(paths, s)?, s, limit)
+}
+
+/// Load snapshots of one process for the graph questions, each file once.
+fn load_series(paths: &[std::path::PathBuf], s: &LeakFilterArgs) -> Result<Vec<Indexed>> {
     let load = LoadArgs {
         partial: s.partial,
         format: OutputFormat::Table,
     };
+    distinct(&paths.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
+    paths.iter().map(|p| load_for_graph(p, &load)).collect()
+}
+
+/// The leak roots of loaded snapshots, oldest first.
+fn leaks_of(snaps: &[Indexed], s: &LeakFilterArgs, limit: usize) -> Result<Leaks> {
     let mut suppressions = Suppressions::new(!s.no_builtin_suppressions, &s.ignore);
     for f in &s.suppressions {
         suppressions.add_file(f)?;
     }
-    distinct(&paths.iter().map(|p| p.as_path()).collect::<Vec<_>>())?;
-    let snaps = paths
-        .iter()
-        .map(|p| load_for_graph(p, &load))
-        .collect::<Result<Vec<_>>>()?;
     let refs: Vec<&Snapshot> = snaps.iter().map(|s| &s.snap).collect();
     leaks(
         &refs,

@@ -78,7 +78,7 @@ typing/re caches, warning registries, test runners) is suppressed and reported a
     Leaks(LeaksArgs),
     /// CI leak gate: exit 0 pass, 1 fail (leak roots grew beyond the limits), 2 error.
     #[command(
-        after_help = "Examples:\n  pymem gate baseline.jsonl after-100.jsonl after-200.jsonl\n  pymem gate a.jsonl b.jsonl c.jsonl --max-growth 256KiB --format junit > pymem.xml\n  pymem gate a.jsonl b.jsonl c.jsonl --max-leaks 0\n\n\
+        after_help = "Examples:\n  pymem gate baseline.jsonl after-100.jsonl after-200.jsonl\n  pymem gate a.jsonl b.jsonl c.jsonl --max-growth 256KiB --format junit > pymem.xml\n  pymem gate a.jsonl b.jsonl c.jsonl --max-leaks 0\n  pymem gate a.jsonl b.jsonl c.jsonl --html pymem-report.html\n\n\
 A root counts as a leak when it grew (retained bytes or entries) between every pair of\n\
 consecutive snapshots, by at least --min-growth per round; bounded caches and rotating buffers\n\
 in steady state do not. The gate fails when the leak roots grew by more than --max-growth in\n\
@@ -172,7 +172,7 @@ place of its snapshot (pymem top heap.jsonl.pmi), even once the snapshot is gone
     Index(IndexArgs),
     /// One self-contained HTML page to explore a snapshot in a browser.
     #[command(
-        after_help = "Examples:\n  pymem report heap.jsonl -o report.html\n  pymem report heap.jsonl -o report.html --open\n  pymem report heap.jsonl -o report.html --min-share 0.001 --max-nodes 5000\n\n\
+        after_help = "Examples:\n  pymem report heap.jsonl -o report.html\n  pymem report heap.jsonl -o report.html --open\n  pymem report baseline.jsonl after-100.jsonl after-200.jsonl -o leaks.html\n  pymem report heap.jsonl -o report.html --min-share 0.001 --max-nodes 5000\n\n\
 The page holds an overview (capture facts, resident memory by part, the biggest retainers),\n\
 the dominator tree as an icicle to click through and as an expandable list, an object panel\n\
 (path to a root, biggest referrers and referents) and a sortable table of types. Everything is\n\
@@ -205,8 +205,9 @@ pub enum OutputFormat {
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Snapshot file (JSON Lines, optionally .gz). A series (diff, leaks) is not yet supported.
-    #[arg(required = true)]
+    /// One snapshot, or two or three of one process, oldest first (a series: the page adds
+    /// what changed and the leak roots; the tree is the last snapshot's).
+    #[arg(num_args = 1..=3, required = true, value_name = "SNAPSHOT")]
     pub snapshots: Vec<PathBuf>,
     /// The HTML file to write.
     #[arg(short, long)]
@@ -220,9 +221,8 @@ pub struct ReportArgs {
     /// At most this many objects of the dominator tree in the page (the largest first).
     #[arg(long, default_value_t = 50_000)]
     pub max_nodes: usize,
-    /// Load a snapshot that has no end record.
-    #[arg(long)]
-    pub partial: bool,
+    #[command(flatten)]
+    pub suppress: LeakFilterArgs,
 }
 
 #[derive(Debug, Args)]
@@ -430,6 +430,9 @@ pub struct GateArgs {
     /// Output format (junit: a JUnit XML report for CI systems).
     #[arg(long, value_enum, default_value_t = GateFormat::Table)]
     pub format: GateFormat,
+    /// Also write the HTML report of the series, whatever the verdict (a CI artifact).
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
 fn size(text: &str) -> Result<u64, String> {

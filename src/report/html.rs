@@ -4,12 +4,31 @@
 //! as text, and a Content-Security-Policy allows only the page's own script and style (by
 //! their hashes): a snapshot's names can never become markup or code.
 
+use crate::analysis::diff::Diff;
 use crate::analysis::explore::Explore;
+use crate::analysis::gate::Gate;
+use crate::analysis::leaks::Leaks;
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
 const SCRIPT: &str = include_str!("page/report.js");
 const STYLE: &str = include_str!("page/report.css");
+
+/// What a page of two or three snapshots adds: the change from the first to the last, and
+/// the leak roots (with the verdict, when `gate` writes the page).
+#[derive(Debug, serde::Serialize)]
+pub struct Series {
+    pub diff: Diff,
+    pub leaks: Option<Leaks>,
+    pub gate: Option<Gate>,
+}
+
+#[derive(serde::Serialize)]
+struct PageData<'a> {
+    #[serde(flatten)]
+    explore: &'a Explore,
+    series: Option<&'a Series>,
+}
 
 /// `'sha256-…'` of an inline element's text, as a CSP source.
 fn csp_hash(text: &str) -> String {
@@ -21,7 +40,7 @@ fn csp_hash(text: &str) -> String {
 }
 
 /// JSON safe inside a `<script>` element: no `<`, `>` or `&` can end it or open a comment.
-fn embeddable_json(data: &Explore) -> String {
+fn embeddable_json(data: &PageData) -> String {
     let json = serde_json::to_string(data).unwrap_or_else(|_| "{}".into());
     let mut out = String::with_capacity(json.len() + json.len() / 64);
     for c in json.chars() {
@@ -38,13 +57,13 @@ fn embeddable_json(data: &Explore) -> String {
 }
 
 /// The whole page.
-pub fn page(data: &Explore) -> String {
+pub fn page(explore: &Explore, series: Option<&Series>) -> String {
     let csp = format!(
         "default-src 'none'; script-src {}; style-src {}; img-src data:; base-uri 'none'; form-action 'none'",
         csp_hash(SCRIPT),
         csp_hash(STYLE)
     );
-    let json = embeddable_json(data);
+    let json = embeddable_json(&PageData { explore, series });
     let mut html = String::with_capacity(json.len() + SCRIPT.len() + STYLE.len() + 4096);
     html.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     html.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"");
@@ -80,6 +99,11 @@ const BODY: &str = r#"<header><h1>pymem report</h1><span class="sub" id="sub"></
 <div class="icicle" id="icicle" aria-label="dominator tree: click an object to zoom in, click the top bar to zoom out"></div>
 <h2>The same tree as a list</h2><ul class="tree" id="tree" role="tree"></ul>
 </div><aside class="panel" id="panel" aria-live="polite"></aside></div>
+</section>
+<section id="changes" role="tabpanel" hidden>
+<div id="verdict"></div>
+<h2>Leak roots</h2><p class="muted" id="leak-rule"></p><table id="leaks"></table>
+<h2>What changed, first snapshot to last, by type</h2><p class="muted" id="diff-note"></p><table id="diff"></table>
 </section>
 <section id="types" role="tabpanel" hidden>
 <div class="tools"><input type="search" id="types-filter" placeholder="Filter types or modules" aria-label="filter types"><span class="muted" id="types-note"></span></div>

@@ -136,3 +136,68 @@ fn report_of_a_hostile_heap_runs_none_of_its_names() {
     assert_eq!(got["errors"], j!([]), "{version}: console errors");
     assert_eq!(got["results"][2], j!([0, "undefined", true]), "{version}");
 }
+
+/// A series of three snapshots of a leaking program (the shipped leak fixtures): the page
+/// opens on the leak roots, the planted one first, and a click on it shows it in the tree;
+/// `gate --html` writes the page with the failed verdict and still exits 1.
+#[test]
+fn series_report_names_the_planted_leak_first_and_gate_writes_its_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures: Vec<String> = ["a", "b", "c"]
+        .iter()
+        .map(|x| {
+            repo()
+                .join(format!("fixtures/leak-{x}.jsonl.gz"))
+                .display()
+                .to_string()
+        })
+        .collect();
+    let page = dir.path().join("leaks.html");
+    let mut args: Vec<&str> = vec!["report"];
+    args.extend(fixtures.iter().map(String::as_str));
+    args.extend(["-o", page.to_str().unwrap()]);
+    pymem_ok(&args);
+    let got = drive(
+        &page,
+        &j!([
+            {"wait": "document.body.dataset.ready === '1'"},
+            {"eval": "document.getElementById('tab-changes').getAttribute('aria-selected')"},
+            {"eval": "document.querySelector('#leaks tbody tr code').textContent"},
+            {"shot": screens().join("series-leaks.png").display().to_string()},
+            {"click": "#leaks tbody tr button.link"},
+            {"eval": "[document.getElementById('retained').hidden, document.querySelector('#panel h3').textContent]"},
+        ]),
+    );
+    assert_eq!(got["errors"], j!([]));
+    let r = &got["results"];
+    assert_eq!(r[1], "true", "the page opens on the leaks");
+    assert_eq!(r[2], "leakshop._carts");
+    assert_eq!(r[5][0], false, "the tree is shown");
+    assert!(r[5][1].as_str().unwrap().starts_with("dict at 0x"), "{r}");
+
+    let gate_page = dir.path().join("gate.html");
+    let out = crate::common::pymem()
+        .arg("gate")
+        .args(&fixtures)
+        .arg("--html")
+        .arg(&gate_page)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "the gate fails");
+    let got = drive(
+        &gate_page,
+        &j!([
+            {"wait": "document.body.dataset.ready === '1'"},
+            {"eval": "document.getElementById('verdict-text').textContent"},
+            {"shot": screens().join("series-gate.png").display().to_string()},
+        ]),
+    );
+    assert_eq!(got["errors"], j!([]));
+    assert!(
+        got["results"][1]
+            .as_str()
+            .unwrap()
+            .starts_with("FAIL: 1 leak root, "),
+        "{got}"
+    );
+}

@@ -58,7 +58,9 @@
   };
 
   // Tabs.
+  const S = D.series;
   const tabs = [["overview", "Overview"], ["retained", "Retained memory"], ["types", "Types"]];
+  if (S) tabs.splice(1, 0, ["changes", S.gate ? "Leak gate" : "Leaks and changes"]);
   const nav = document.getElementById("tabs");
   const show = (id) => {
     for (const [t] of tabs) {
@@ -338,10 +340,92 @@
   filter.addEventListener("input", drawTypes);
   drawTypes();
 
+  // A series: the verdict, the leak roots with their growth per round, the diff.
+  const signed = (n) => (n > 0 ? "+" : n < 0 ? "\u2212" : "") + bytes(Math.abs(n));
+  const spark = (values) => {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    const w = 90, h = 24, v = values.map((x) => (x == null ? 0 : x));
+    const max = Math.max(...v, 1);
+    svg.setAttribute("width", w); svg.setAttribute("height", h); svg.setAttribute("class", "spark");
+    svg.setAttribute("role", "img");
+    svg.setAttribute("aria-label", "retained per snapshot: " + v.map(bytes).join(", "));
+    const pts = v.map((x, i) => [4 + i * (w - 8) / Math.max(v.length - 1, 1), h - 3 - (h - 6) * x / max]);
+    const line = document.createElementNS(ns, "polyline");
+    line.setAttribute("points", pts.map((p) => p.join(",")).join(" "));
+    svg.append(line);
+    for (const [x, y] of pts) {
+      const c = document.createElementNS(ns, "circle");
+      c.setAttribute("cx", x); c.setAttribute("cy", y); c.setAttribute("r", 2);
+      svg.append(c);
+    }
+    return svg;
+  };
+  // A leak root links to its node in the tree when the page embeds it.
+  const nodeOfAddr = new Map();
+  T.obj.forEach((o, i) => { if (o >= 0) nodeOfAddr.set(O.addr[o], i); });
+  const rootLink = (r) => {
+    const text = r.path ? r.path.expr : r.addr;
+    const n = nodeOfAddr.get(r.addr);
+    if (n == null) return el("code", { text });
+    const b = el("button", { class: "link" }, el("code", { text }));
+    b.addEventListener("click", () => { show("retained"); select(n, true); });
+    return b;
+  };
+  if (S) {
+    const L = S.gate ? S.gate.leaks : S.leaks;
+    if (S.gate) {
+      const g = S.gate;
+      const box = el("div", { class: "verdict " + (g.passed ? "pass" : "fail"), id: "verdict-text",
+        text: (g.passed ? "PASS" : "FAIL") + ": " + count(g.leak_roots) + (g.leak_roots === 1 ? " leak root, " : " leak roots, ") + bytes(g.growth) + " of growth" });
+      const ul = el("ul");
+      for (const b of g.breaches) {
+        const isBytes = b.limit !== "max_leaks";
+        ul.append(el("li", { text: b.limit + ": " + (isBytes ? bytes(b.value) : count(b.value)) + " (allowed " + (isBytes ? bytes(b.allowed) : count(b.allowed)) + ")" }));
+      }
+      document.getElementById("verdict").append(box, ul);
+    }
+    document.getElementById("leak-rule").textContent = L.rule;
+    const lt = document.getElementById("leaks");
+    lt.append(el("thead", {}, el("tr", {}, ...["Leak root", "Type", "Growth / round", "Entries", "Retained", "What accumulates"]
+      .map((h, i) => el("th", { class: i >= 2 && i <= 4 ? "num" : "", text: h })))));
+    const lb = el("tbody");
+    for (const r of L.roots) {
+      const what = r.types.slice(0, 3).map((t) => t.type + " \u00d7" + count(t.count)).join(", ");
+      lb.append(el("tr", {},
+        el("td", { class: "name" }, rootLink(r), r.leak ? "" : el("span", { class: "muted", text: " (not counted as a leak)" })),
+        el("td", { text: r.type + " (" + r.kind + ")" }),
+        el("td", { class: "num grow", text: signed(r.growth_per_round) }),
+        el("td", { class: "num", text: r.entries.map((e) => (e == null ? "?" : count(e))).join(" \u2192 ") }),
+        el("td", { class: "num" }, spark(r.retained), " " + r.retained.map((x) => (x == null ? "?" : bytes(x))).join(" \u2192 ")),
+        el("td", { class: "name", text: what })));
+    }
+    if (!L.roots.length) lb.append(el("tr", {}, el("td", { class: "muted", text: "No container grew." })));
+    lt.append(lb);
+    const dt = document.getElementById("diff");
+    const d = S.diff;
+    document.getElementById("diff-note").textContent = count(d.changed_groups) + " types changed; " +
+      signed(d.totals.bytes_delta) + " and " + (d.totals.count_delta >= 0 ? "+" : "") + count(d.totals.count_delta) + " objects in all" +
+      (d.identity_note ? ". " + d.identity_note : "");
+    dt.append(el("thead", {}, el("tr", {}, ...["Type", "Count", "Change", "Bytes", "Change", "New", "Gone"]
+      .map((h, i) => el("th", { class: i ? "num" : "", text: h })))));
+    const db = el("tbody");
+    for (const r of d.rows) {
+      db.append(el("tr", {}, el("td", { class: "name", text: r.key }),
+        el("td", { class: "num", text: count(r.count_a) + " \u2192 " + count(r.count_b) }),
+        el("td", { class: "num " + (r.count_delta > 0 ? "grow" : r.count_delta < 0 ? "shrink" : ""), text: (r.count_delta > 0 ? "+" : "") + count(r.count_delta) }),
+        el("td", { class: "num", text: bytes(r.bytes_a) + " \u2192 " + bytes(r.bytes_b) }),
+        el("td", { class: "num " + (r.bytes_delta > 0 ? "grow" : r.bytes_delta < 0 ? "shrink" : ""), text: signed(r.bytes_delta) }),
+        el("td", { class: "num", text: r.new == null ? "" : count(r.new) }),
+        el("td", { class: "num", text: r.gone == null ? "" : count(r.gone) })));
+    }
+    dt.append(db);
+  }
+
   document.getElementById("privacy").textContent = D.values
     ? "This snapshot was captured with --values: the page may hold string contents."
     : "This page holds what the snapshot holds: type, attribute, key and module names, addresses and sizes; no string contents.";
-  show("overview");
+  show(S ? "changes" : "overview");
   if (T.obj.length && T.obj[0] >= 0) select(0, false);
   document.body.dataset.ready = "1";
 })();
