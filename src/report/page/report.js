@@ -141,7 +141,9 @@
     if (document.getElementById("retained").hidden) return;
     ice.textContent = "";
     const width = ice.clientWidth;
+    let deepest = 0;
     const place = (i, x, w, depth) => {
+      deepest = Math.max(deepest, depth);
       const d = el("div", { class: "node" + (T.obj[i] < 0 ? " folded" : "") + (i === selected ? " selected" : ""),
         title: label(i), "data-node": String(i), tabindex: "0", role: "button" });
       d.textContent = label(i);
@@ -153,6 +155,7 @@
     const rest = (x, w, n, b, depth) => {
       if (w < 2) return;
       const d = el("div", { class: "node folded", title: count(n) + " objects, " + bytes(b) });
+      deepest = Math.max(deepest, depth);
       d.textContent = count(n) + " more, " + bytes(b);
       d.style.left = x + "px"; d.style.top = depth * ROW + "px"; d.style.width = Math.max(w - 1, 1) + "px";
       ice.append(d);
@@ -180,6 +183,7 @@
       place(focus, 0, width, 0);
       layout(kids[focus], 0, width, T.bytes[focus], 1);
     }
+    ice.style.height = Math.max(6, deepest + 2) * ROW + "px";
     crumbs.textContent = "";
     const home = el("button", { text: "all objects" });
     home.addEventListener("click", () => zoom(-1));
@@ -217,7 +221,7 @@
       const n = nodeOfObj.get(o);
       const name = el(n != null ? "button" : "span", { class: n != null ? "link" : "", text: typeOf(o) + " " + O.addr[o] });
       if (n != null) name.addEventListener("click", () => select(n, true));
-      t.append(el("tr", {}, el("td", {}, el("code", { text: X[edge] })), el("td", { class: "name" }, name),
+      t.append(el("tr", {}, el("td", { class: "edge", title: X[edge] }, el("code", { text: X[edge] })), el("td", { class: "name" }, name),
         el("td", { class: "num", text: bytes(O.retained[o]) })));
     }
     box.append(t);
