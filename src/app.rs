@@ -8,8 +8,8 @@ use crate::cli::{
     PathArgs, PathFormat, ReportArgs, RunArgs, Shell, SummaryArgs, SummaryBy, TopBy, WatchArgs,
 };
 use clap::CommandFactory;
-use pymem::analysis::advise::{advise, AdviseOptions};
-use pymem::analysis::caches::caches;
+use pymem::analysis::advise::{advise, advise_in, AdviseOptions};
+use pymem::analysis::caches::{caches, caches_in};
 use pymem::analysis::diff::{self, diff};
 use pymem::analysis::explore::{explore, ExploreOptions};
 use pymem::analysis::frag::{self, frag, frag_change, FragOptions};
@@ -22,7 +22,7 @@ use pymem::analysis::show::show;
 use pymem::analysis::summary::{summary, GroupBy};
 use pymem::analysis::top::{self, top};
 use pymem::index::{self, Indexed};
-use pymem::report::html::Series;
+use pymem::report::html::{Findings, Series};
 use pymem::report::{paths_dot, render, Format, Report, Style};
 use pymem::snapshot::{parse_address, LoadOptions, Loaded, ObjId, Snapshot};
 use pymem::{Error, Result};
@@ -187,10 +187,7 @@ fn gate_command(a: GateArgs) -> Result<i32> {
             gate: Some(verdict),
         };
         // The page's path goes to stderr: stdout is the verdict (JUnit XML, JSON).
-        let last = &snaps[snaps.len() - 1].snap;
-        let r = Retention::compute(last);
-        let html =
-            pymem::report::html::page(&explore(&r, &ExploreOptions::default()), Some(&series));
+        let html = report_page(&snaps, Some(&series), &ExploreOptions::default());
         std::fs::write(page, html).map_err(|e| Error::Io {
             path: page.clone(),
             source: e,
@@ -388,14 +385,41 @@ fn write_report(
     opts: &ExploreOptions,
     output: &Path,
 ) -> Result<()> {
-    let last = &snaps[snaps.len() - 1].snap;
-    let r = Retention::compute(last);
-    let page = pymem::report::html::page(&explore(&r, opts), series);
-    std::fs::write(output, page).map_err(|e| Error::Io {
+    std::fs::write(output, report_page(snaps, series, opts)).map_err(|e| Error::Io {
         path: output.to_path_buf(),
         source: e,
     })?;
     write_stdout(&format!("{}\n", output.display()))
+}
+
+/// The HTML page of `snaps`: the tree, caches, advice and fragmentation of the last one
+/// (with `caches`', `advise`'s and `frag`'s default options).
+fn report_page(snaps: &[Indexed], series: Option<&Series>, opts: &ExploreOptions) -> String {
+    let last = &snaps[snaps.len() - 1].snap;
+    let r = Retention::compute(last);
+    let refs: Vec<&Snapshot> = snaps.iter().map(|s| &s.snap).collect();
+    let advice_opts = AdviseOptions {
+        min_instances: 100,
+        min_list: 1000,
+    };
+    let frag_opts = FragOptions {
+        by: frag::FragBy::Type,
+        threshold: 0.25,
+        limit: 10,
+    };
+    // Independent read-only passes over one heap: fragmentation (the longest) on one core,
+    // the rest on the other.
+    let (fragmentation, (tree, (caches, advice))) = rayon::join(
+        || frag(last, &frag_opts).map_err(|e| e.to_string()),
+        || {
+            rayon::join(
+                || explore(&r, opts),
+                || (caches_in(&r, &refs, 100, 20), advise_in(&r, &advice_opts)),
+            )
+        },
+    );
+    let findings = Findings::new(caches, advice, fragmentation);
+    pymem::report::html::page(&tree, &findings, series)
 }
 
 /// Hand a written page to the desktop's browser, where there is one; a note otherwise.

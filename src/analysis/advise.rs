@@ -80,15 +80,20 @@ fn round16(n: u64) -> u64 {
 }
 
 pub fn advise(snap: &Snapshot, opts: &AdviseOptions) -> Advice {
-    let r = Retention::compute(snap);
+    advise_in(&Retention::compute(snap), opts)
+}
+
+/// [`advise`] for a snapshot whose retention is at hand.
+pub fn advise_in(r: &Retention, opts: &AdviseOptions) -> Advice {
+    let snap = r.snap;
     let mut items = Vec::new();
-    items.extend(slots(&r, opts));
-    items.extend(duplicate_strings(&r));
-    items.extend(empty_containers(&r, opts));
-    items.extend(overallocated_lists(&r));
-    items.extend(number_lists(&r, opts));
+    items.extend(slots(r, opts));
+    items.extend(duplicate_strings(r));
+    items.extend(empty_containers(r, opts));
+    items.extend(overallocated_lists(r));
+    items.extend(number_lists(r, opts));
     // Large mappings and lru_caches without a bound (a long list is more often data).
-    let found = caches_in(&r, &[snap], opts.min_instances, usize::MAX);
+    let found = caches_in(r, &[snap], opts.min_instances, usize::MAX);
     let large = found
         .caches
         .into_iter()

@@ -2,10 +2,16 @@
 //! fetched) that draws [`Explore`]. The data goes in as JSON inside a non-executable script
 //! element with `<`, `>` and `&` escaped, the page's own script reads it and sets every name
 //! as text, and a Content-Security-Policy allows only the page's own script and style (by
-//! their hashes): a snapshot's names can never become markup or code.
+//! their hashes): a snapshot's names can never become markup or code. Names are written in
+//! their visible form, as in every other report (`\x1b`, `\u{202e}`): a direction override
+//! cannot reorder the page's text.
 
+use super::visible::visible;
+use crate::analysis::advise::Advice;
+use crate::analysis::caches::Caches;
 use crate::analysis::diff::Diff;
 use crate::analysis::explore::Explore;
+use crate::analysis::frag::Frag;
 use crate::analysis::gate::Gate;
 use crate::analysis::leaks::Leaks;
 use base64::Engine;
@@ -23,10 +29,89 @@ pub struct Series {
     pub gate: Option<Gate>,
 }
 
+/// The bytes at stake beyond the tree: caches, advice, fragmentation (of the last snapshot).
+#[derive(Debug, serde::Serialize)]
+pub struct Findings {
+    pub caches: Caches,
+    pub advice: Advice,
+    /// `None` when the snapshot has no pools (`frag_missing` says why).
+    pub frag: Option<Frag>,
+    pub frag_missing: Option<String>,
+    pub arena_map: Option<ArenaMap>,
+}
+
+/// The arena map as compact data for the page to draw (the picture `frag --svg` writes
+/// would be megabytes for a big heap): one row per arena in address order, one character
+/// per pool slot (`-` empty, else `a` + its fill level in twentieths), and the colours.
+#[derive(Debug, serde::Serialize)]
+pub struct ArenaMap {
+    /// Colour of each fill level, 0 to 20 twentieths (the SVG's scale).
+    pub palette: Vec<String>,
+    pub empty: &'static str,
+    pub pinned_colour: &'static str,
+    pub rows: Vec<String>,
+    /// Per row: pinned, and its share used.
+    pub pinned: Vec<bool>,
+    pub used: Vec<f64>,
+    /// Arenas not drawn (past the row limit).
+    pub more: usize,
+}
+
+/// Rows of the arena map a page draws at most.
+const MAP_ROWS: usize = 4000;
+
+impl ArenaMap {
+    fn of(f: &Frag) -> Self {
+        let level = |u: f32| -> char {
+            if u < 0.0 {
+                '-'
+            } else {
+                char::from(b'a' + (u.clamp(0.0, 1.0) * 20.0).round() as u8)
+            }
+        };
+        let shown = &f.map[..f.map.len().min(MAP_ROWS)];
+        ArenaMap {
+            palette: (0..=20)
+                .map(|i| super::svg::fill(i as f32 / 20.0))
+                .collect(),
+            empty: super::svg::EMPTY,
+            pinned_colour: super::svg::PINNED,
+            rows: shown
+                .iter()
+                .map(|a| a.pools.iter().map(|&u| level(u)).collect())
+                .collect(),
+            pinned: shown.iter().map(|a| a.pinned).collect(),
+            used: shown.iter().map(|a| a.utilisation).collect(),
+            more: f.map.len() - shown.len(),
+        }
+    }
+}
+
+impl Findings {
+    pub fn new(caches: Caches, advice: Advice, frag: Result<Frag, String>) -> Self {
+        let (frag, frag_missing) = match frag {
+            Ok(f) => (Some(f), None),
+            Err(why) => (None, Some(why)),
+        };
+        let arena_map = frag
+            .as_ref()
+            .filter(|f| !f.map.is_empty())
+            .map(ArenaMap::of);
+        Findings {
+            caches,
+            advice,
+            frag,
+            frag_missing,
+            arena_map,
+        }
+    }
+}
+
 #[derive(serde::Serialize)]
 struct PageData<'a> {
     #[serde(flatten)]
     explore: &'a Explore,
+    findings: &'a Findings,
     series: Option<&'a Series>,
 }
 
@@ -39,9 +124,46 @@ fn csp_hash(text: &str) -> String {
     )
 }
 
+/// Every string of `v` (keys too) in its visible form (`visible`: control, direction and
+/// invisible characters as escapes), as every other report writes names. An explicit stack:
+/// the depth is the page data's own nesting, but nothing here recurses.
+fn make_visible(v: &mut serde_json::Value) {
+    use serde_json::Value;
+    let mut stack: Vec<&mut Value> = vec![v];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::String(s) => {
+                if let std::borrow::Cow::Owned(o) = visible(s) {
+                    *s = o;
+                }
+            }
+            Value::Array(a) => stack.extend(a.iter_mut()),
+            Value::Object(m) => {
+                if m.keys()
+                    .any(|k| matches!(visible(k), std::borrow::Cow::Owned(_)))
+                {
+                    let old = std::mem::take(m);
+                    *m = old
+                        .into_iter()
+                        .map(|(k, v)| (visible(&k).into_owned(), v))
+                        .collect();
+                }
+                stack.extend(m.values_mut());
+            }
+            _ => {}
+        }
+    }
+}
+
 /// JSON safe inside a `<script>` element: no `<`, `>` or `&` can end it or open a comment.
 fn embeddable_json(data: &PageData) -> String {
-    let json = serde_json::to_string(data).unwrap_or_else(|_| "{}".into());
+    let json = match serde_json::to_value(data) {
+        Ok(mut v) => {
+            make_visible(&mut v);
+            v.to_string()
+        }
+        Err(_) => "{}".into(),
+    };
     let mut out = String::with_capacity(json.len() + json.len() / 64);
     for c in json.chars() {
         match c {
@@ -57,13 +179,17 @@ fn embeddable_json(data: &PageData) -> String {
 }
 
 /// The whole page.
-pub fn page(explore: &Explore, series: Option<&Series>) -> String {
+pub fn page(explore: &Explore, findings: &Findings, series: Option<&Series>) -> String {
     let csp = format!(
         "default-src 'none'; script-src {}; style-src {}; img-src data:; base-uri 'none'; form-action 'none'",
         csp_hash(SCRIPT),
         csp_hash(STYLE)
     );
-    let json = embeddable_json(&PageData { explore, series });
+    let json = embeddable_json(&PageData {
+        explore,
+        findings,
+        series,
+    });
     let mut html = String::with_capacity(json.len() + SCRIPT.len() + STYLE.len() + 4096);
     html.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     html.push_str("<meta http-equiv=\"Content-Security-Policy\" content=\"");
@@ -104,6 +230,11 @@ const BODY: &str = r#"<header><h1>pymem report</h1><span class="sub" id="sub"></
 <div id="verdict"></div>
 <h2>Leak roots</h2><p class="muted" id="leak-rule"></p><table id="leaks"></table>
 <h2>What changed, first snapshot to last, by type</h2><p class="muted" id="diff-note"></p><table id="diff"></table>
+</section>
+<section id="stake" role="tabpanel" hidden>
+<h2>Caches</h2><p class="muted" id="caches-note"></p><table id="caches"></table>
+<h2>Advice</h2><div id="advice"></div>
+<h2>Fragmentation</h2><div id="frag"></div>
 </section>
 <section id="types" role="tabpanel" hidden>
 <div class="tools"><input type="search" id="types-filter" placeholder="Filter types or modules" aria-label="filter types"><span class="muted" id="types-note"></span></div>

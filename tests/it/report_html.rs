@@ -129,12 +129,26 @@ fn report_of_a_hostile_heap_runs_none_of_its_names() {
         &j!([
             {"wait": "document.body.dataset.ready === '1'"},
             {"click": "#tab-types"},
-            {"eval": "[document.querySelectorAll('img, iframe, object, embed, a[href]').length, typeof window.pwned, document.getElementById('types-body').textContent.includes('Evil\\u001b]0;pwned')]"},
+            {"eval": "[document.querySelectorAll('img, iframe, object, embed, a[href]').length, typeof window.pwned, document.getElementById('types-body').textContent.includes('Evil\\\\x1b]0;pwned\\\\x07Q\\\\x1b[2J\\\\x1b[31m\\\\u{202e}'), /[\\u0000-\\u0008\\u000b-\\u001f\\u202e]/.test(document.body.innerText)]"},
             {"shot": screens().join("hostile-types.png").display().to_string()},
+            {"click": "#tab-stake"},
+            {"eval": "[document.querySelectorAll('img, iframe, object, embed, a[href]').length, typeof window.pwned]"},
+            {"shot": screens().join("hostile-stake.png").display().to_string()},
+            {"click": "#tab-retained"},
+            {"click": "#search"},
+            {"type": "</script><img"},
+            {"eval": "[document.getElementById('results').textContent.includes('</script><img src=x'), typeof window.pwned]"},
+            {"shot": screens().join("hostile-search.png").display().to_string()},
         ]),
     );
     assert_eq!(got["errors"], j!([]), "{version}: console errors");
-    assert_eq!(got["results"][2], j!([0, "undefined", true]), "{version}");
+    assert_eq!(
+        got["results"][2],
+        j!([0, "undefined", true, false]),
+        "{version}: a name's escapes are shown, never live"
+    );
+    assert_eq!(got["results"][5], j!([0, "undefined"]), "{version}");
+    assert_eq!(got["results"][10], j!([true, "undefined"]), "{version}");
 }
 
 /// A series of three snapshots of a leaking program (the shipped leak fixtures): the page

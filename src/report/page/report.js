@@ -59,7 +59,7 @@
 
   // Tabs.
   const S = D.series;
-  const tabs = [["overview", "Overview"], ["retained", "Retained memory"], ["types", "Types"]];
+  const tabs = [["overview", "Overview"], ["retained", "Retained memory"], ["stake", "Caches and advice"], ["types", "Types"]];
   if (S) tabs.splice(1, 0, ["changes", S.gate ? "Leak gate" : "Leaks and changes"]);
   const nav = document.getElementById("tabs");
   const show = (id) => {
@@ -424,6 +424,82 @@
         el("td", { class: "num", text: r.gone == null ? "" : count(r.gone) })));
     }
     dt.append(db);
+  }
+
+  // The arena map on a canvas: one row per arena, one cell per pool shaded by use, pinned
+  // arenas marked in red at the left.
+  const arenaMap = (M) => {
+    const pools = M.rows.reduce((a, r) => Math.max(a, r.length), 1);
+    const cell = Math.max(2, Math.min(10, Math.floor(1000 / pools)));
+    const rowH = Math.max(2, Math.min(10, Math.floor(1200 / Math.max(M.rows.length, 1))));
+    const left = 8;
+    const c = el("canvas", { class: "arenas", role: "img",
+      "aria-label": "arena map: " + M.rows.length + " arenas, " + M.pinned.filter(Boolean).length + " pinned" });
+    c.width = left + pools * cell; c.height = M.rows.length * rowH;
+    const g = c.getContext("2d");
+    M.rows.forEach((r, y) => {
+      if (M.pinned[y]) { g.fillStyle = M.pinned_colour; g.fillRect(0, y * rowH, left - 2, rowH); }
+      for (let x = 0; x < r.length; x++) {
+        const ch = r.charCodeAt(x);
+        g.fillStyle = ch === 45 ? M.empty : M.palette[Math.min(ch - 97, 20)] || M.empty;
+        g.fillRect(left + x * cell, y * rowH, cell - (cell > 3 ? 1 : 0), rowH - (rowH > 3 ? 1 : 0));
+      }
+    });
+    const legend = el("div", { class: "legend" });
+    for (const [name, colour] of [["1 % used", M.palette[0]], ["50 %", M.palette[10]], ["100 %", M.palette[20]], ["empty pool", M.empty], ["pinned arena", M.pinned_colour]]) {
+      const sw = el("span", { class: "sw" }); sw.style.background = colour;
+      legend.append(el("span", {}, sw, name));
+    }
+    const box = el("div", {}, legend, c);
+    if (M.more) box.append(el("p", { class: "muted", text: count(M.more) + " more arenas not drawn" }));
+    return box;
+  };
+
+  // Caches, advice and fragmentation, each with the bytes at stake.
+  const Fd = D.findings;
+  const table = (id, heads, rows) => {
+    const t = document.getElementById(id);
+    if (!rows.length) return;
+    t.append(el("thead", {}, el("tr", {}, ...heads.map(([h, num]) => el("th", { class: num ? "num" : "", text: h })))));
+    const b = el("tbody");
+    for (const r of rows) b.append(el("tr", {}, ...r));
+    t.append(b);
+  };
+  const C = Fd.caches;
+  document.getElementById("caches-note").textContent = C.caches.length
+    ? "Containers of at least " + count(C.min_entries) + " entries reached from a module or the interpreter" + (C.more ? "; " + count(C.more) + " more not shown" : "") + "."
+    : "No container of " + count(C.min_entries) + " entries or more acts as a cache.";
+  table("caches", [["Cache"], ["Kind"], ["Entries", 1], ["Bound", 1], ["Retained", 1], ["Verdict"], ["Holds"]],
+    C.caches.map((c) => [el("td", { class: "name" }, rootLink(c)), el("td", { text: c.kind }),
+      el("td", { class: "num", text: c.entries.map((e) => (e == null ? "?" : count(e))).join(" \u2192 ") }),
+      el("td", { class: "num", text: c.bound == null ? "none" : count(c.bound) }),
+      el("td", { class: "num", text: bytes(c.retained) }), el("td", { text: c.verdict }),
+      el("td", { class: "name", text: c.value_types.slice(0, 3).map((t) => t.type + " \u00d7" + count(t.count)).join(", ") })]));
+  const adv = document.getElementById("advice");
+  if (!Fd.advice.items.length) adv.append(el("p", { class: "muted", text: "Nothing to advise." }));
+  for (const a of Fd.advice.items) {
+    const ul = el("ul");
+    for (const x of a.examples.slice(0, 5)) {
+      ul.append(el("li", {}, el("code", { text: x.what }), " \u00d7" + count(x.count) + ", " + bytes(x.saving)));
+    }
+    adv.append(el("h3", { text: a.title + " \u2014 " + bytes(a.saving) + " at stake" }), ul);
+  }
+  const fr = document.getElementById("frag");
+  if (Fd.frag) {
+    const f = Fd.frag;
+    fr.append(el("p", { text: count(f.arenas) + " arenas hold " + bytes(f.held_bytes) + ", of it " + bytes(f.live_bytes) +
+      " in live blocks (" + (100 * f.fragmentation).toFixed(1) + " % fragmentation). " + count(f.pinned_arenas) +
+      " arenas are pinned (used below " + (100 * f.threshold).toFixed(0) + " %), keeping " + bytes(f.pinned_unused_bytes) + " unused but resident." }));
+    if (Fd.arena_map) fr.append(arenaMap(Fd.arena_map));
+    const ft = el("table", { id: "pins" });
+    fr.append(el("h3", { text: "What pins them" }), ft);
+    table("pins", [["Type or owner"], ["Kind"], ["Blocks", 1], ["Live", 1], ["Arenas", 1], ["Unused bytes charged", 1], ["Held by"]],
+      f.findings.map((g) => [el("td", { class: "name", text: g.key }), el("td", { text: g.kind }),
+        el("td", { class: "num", text: count(g.blocks) }), el("td", { class: "num", text: bytes(g.live_bytes) }),
+        el("td", { class: "num", text: count(g.arenas) }), el("td", { class: "num", text: bytes(g.attributed_bytes) }),
+        el("td", { class: "name" }, el("code", { text: g.held_by ? g.held_by.expr : "" }))]));
+  } else {
+    fr.append(el("p", { class: "muted", text: "No arena map: " + Fd.frag_missing }));
   }
 
   document.getElementById("privacy").textContent = D.values
