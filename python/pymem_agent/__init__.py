@@ -33,6 +33,6 @@ from ._capture import CaptureBusy, dump
 from ._arming import _attach, _run_main, install  # noqa: F401 (_attach, _run_main: entry points of attach and run)
 
 # `pytest -p pymem_agent` (where the wheel's entry point does not load the plugin itself).
-from .pytest_plugin import pytest_configure, pytest_pyfunc_call  # noqa: F401 (the plugin's hooks)
+from .pytest_plugin import pytest_addoption, pytest_configure, pytest_pyfunc_call  # noqa: F401 (the plugin's hooks)
 
 __all__ = ["CaptureBusy", "FORMAT", "UnsupportedPython", "VERSION", "__version__", "dump", "install"]

@@ -11,7 +11,9 @@ each of two more snapshots, and `pymem gate` judges the three (the `pymem` binar
 $PYMEM, else the one installed beside this interpreter, else PATH). A failing gate fails the
 test with the leak roots; the snapshots are then kept and their directory named. Other
 options: max_leaks=N, min_growth=SIZE, ignore=[patterns]. Fixtures are set up once and
-shared by every call; coroutine tests are not supported."""
+shared by every call; coroutine tests are not supported. With `--pymem-report-dir DIR`, a
+failing leak test also leaves `pymem report`'s HTML page of its three snapshots in DIR
+(named after the test), for a reviewer to open."""
 
 import os
 import sys
@@ -19,6 +21,27 @@ import sys
 from ._capture import dump
 
 _LEAK_OPTIONS = ("max_growth", "max_leaks", "min_growth", "rounds", "warmup", "ignore")
+
+
+def pytest_addoption(parser):
+    parser.getgroup("pymem").addoption(
+        "--pymem-report-dir",
+        default=None,
+        metavar="DIR",
+        help="write an HTML report (pymem gate --html) for every failing pymem_leaks test into DIR",
+    )
+
+
+def _report_path(item):
+    """DIR/<test id>.html for a failing test, or None without --pymem-report-dir."""
+    import re
+
+    directory = item.config.getoption("pymem_report_dir", None)
+    if not directory:
+        return None
+    os.makedirs(directory, exist_ok=True)
+    name = re.sub(r"[^A-Za-z0-9._-]+", "_", item.nodeid).strip("_")[:200] or "test"
+    return os.path.join(directory, name + ".html")
 
 
 def pytest_configure(config):
@@ -97,9 +120,14 @@ def _run_leak_check(item, marker):
         cmd += ["--min-growth", str(opts["min_growth"])]
     for pattern in opts.get("ignore", ()):
         cmd += ["--ignore", pattern]
+    report = _report_path(item)
+    if report:
+        cmd += ["--html", report]
     proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, universal_newlines=True)
     if proc.returncode == 0:
         shutil.rmtree(directory, ignore_errors=True)
+        if report and os.path.exists(report):
+            os.remove(report)  # a report for failing tests only
         return
     if proc.returncode != 1:
         pytest.fail("pymem_leaks: pymem gate failed: %s" % proc.stderr.strip(), pytrace=False)
@@ -114,4 +142,6 @@ def _run_leak_check(item, marker):
                 % (where, root["kind"], root["growth_bytes"], root["entries"], (root.get("sample") or {}).get("expr", "-"))
             )
     lines.append("snapshots: %s (pymem leaks %s)" % (directory, " ".join(paths)))
+    if report:
+        lines.append("report: %s" % report)
     pytest.fail("\n".join(lines), pytrace=False)

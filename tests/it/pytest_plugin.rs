@@ -46,6 +46,8 @@ fn marked_tests_fail_on_leaks_and_pass_in_steady_state() {
             ])
             .arg(repo().join("tests/py/plugin_cases.py"))
             .arg(format!("--basetemp={}", tmp.path().join("pt").display()))
+            .arg("--pymem-report-dir")
+            .arg(tmp.path().join("reports"))
             .current_dir(tmp.path())
             .env("PYMEM", &pymem)
             .env(
@@ -77,5 +79,20 @@ fn marked_tests_fail_on_leaks_and_pass_in_steady_state() {
                 && Path::new(&kept).join("final.jsonl").exists(),
             "{version}: {kept:?}"
         );
+        // --pymem-report-dir: one HTML page, for the failing test only, with the verdict.
+        let reports: Vec<String> = std::fs::read_dir(tmp.path().join("reports"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert!(
+            reports.len() == 1 && reports[0].ends_with("plugin_cases.py_test_registry_leaks.html"),
+            "{version}: {reports:?}"
+        );
+        let page = std::fs::read_to_string(tmp.path().join("reports").join(&reports[0])).unwrap();
+        assert!(
+            page.contains("\"passed\":false") && page.contains("plugin_cases._seen"),
+            "{version}: the page holds the verdict and the leak root"
+        );
+        assert!(text.contains("report: "), "{version}: {text}");
     }
 }
