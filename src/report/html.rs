@@ -164,6 +164,12 @@ fn embeddable_json(data: &PageData) -> String {
         }
         Err(_) => "{}".into(),
     };
+    script_safe(&json)
+}
+
+/// `json` with `<`, `>`, `&` and the two JavaScript line terminators as `\u` escapes (the
+/// same value to `JSON.parse`).
+fn script_safe(json: &str) -> String {
     let mut out = String::with_capacity(json.len() + json.len() / 64);
     for c in json.chars() {
         match c {
@@ -250,10 +256,24 @@ mod tests {
 
     #[test]
     fn the_csp_hash_is_of_the_exact_text() {
-        // echo -n "" | openssl dgst -sha256 -binary | base64
+        // printf abc | openssl dgst -sha256 -binary | base64
         assert_eq!(
-            csp_hash(""),
-            "'sha256-47DEQpj8HBSa+/TjejMDLbOkmzxQa0kIUZZo1OIJSU0='"
+            csp_hash("abc"),
+            "'sha256-ungWv48Bz+pBQUDeXa4iI7ADYaOWF3qctBD/YfIAFa0='"
         );
+    }
+
+    #[test]
+    fn embedded_names_cannot_close_the_script_or_act() {
+        let mut v = serde_json::json!({"</script><b>": ["a\u{202e}b", "x&y\u{2028}"]});
+        make_visible(&mut v);
+        let text = script_safe(&v.to_string());
+        assert!(
+            !text.contains(['<', '>', '&', '\u{2028}', '\u{202e}']),
+            "{text}"
+        );
+        let back: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(back["</script><b>"][0], "a\\u{202e}b");
+        assert_eq!(back["</script><b>"][1], "x&y\\u{2028}");
     }
 }
