@@ -344,7 +344,7 @@ fn index_command(a: IndexArgs) -> Result<i32> {
 fn report_command(a: ReportArgs) -> Result<i32> {
     if !(0.0..=1.0).contains(&a.min_share) {
         return Err(Error::Usage(format!(
-            "pymem report: --min-share {} is not a share between 0 and 1",
+            "--min-share {} is not a share between 0 and 1",
             a.min_share
         )));
     }
