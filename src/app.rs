@@ -9,7 +9,7 @@ use crate::cli::{
 };
 use clap::CommandFactory;
 use pymem::analysis::advise::{advise, advise_in, AdviseOptions};
-use pymem::analysis::caches::{caches, caches_in};
+use pymem::analysis::caches::{self, caches, caches_in};
 use pymem::analysis::diff::{self, diff};
 use pymem::analysis::explore::{explore, ExploreOptions};
 use pymem::analysis::frag::{self, frag, frag_change, FragOptions};
@@ -179,25 +179,24 @@ fn gate_command(a: GateArgs) -> Result<i32> {
         GateFormat::Json => render(&verdict, Format::Json, &style()),
         GateFormat::Junit => verdict.junit(),
     };
+    let passed = verdict.passed;
     if let Some(page) = &a.html {
-        let passed = verdict.passed;
         let series = Series {
             diff: series_diff(&snaps),
             leaks: None,
             gate: Some(verdict),
         };
-        // The page's path goes to stderr: stdout is the verdict (JUnit XML, JSON).
-        let html = report_page(&snaps, Some(&series), &ExploreOptions::default());
-        std::fs::write(page, html).map_err(|e| Error::Io {
-            path: page.clone(),
-            source: e,
-        })?;
-        write_stdout(&text)?;
-        note!("report written to {}", page.display());
-        return Ok(if passed { 0 } else { 1 });
+        write_page(
+            page,
+            &report_page(&snaps, Some(&series), &ExploreOptions::default()),
+        )?;
     }
     write_stdout(&text)?;
-    Ok(if verdict.passed { 0 } else { 1 })
+    if let Some(page) = &a.html {
+        // The page's path goes to stderr: stdout is the verdict (JUnit XML, JSON).
+        note!("report written to {}", page.display());
+    }
+    Ok(if passed { 0 } else { 1 })
 }
 
 /// `caches`: containers that grow across snapshots (the graph of the last one).
@@ -385,11 +384,15 @@ fn write_report(
     opts: &ExploreOptions,
     output: &Path,
 ) -> Result<()> {
-    std::fs::write(output, report_page(snaps, series, opts)).map_err(|e| Error::Io {
-        path: output.to_path_buf(),
-        source: e,
-    })?;
+    write_page(output, &report_page(snaps, series, opts))?;
     write_stdout(&format!("{}\n", output.display()))
+}
+
+fn write_page(path: &Path, html: &str) -> Result<()> {
+    std::fs::write(path, html).map_err(|e| Error::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })
 }
 
 /// The HTML page of `snaps`: the tree, caches, advice and fragmentation of the last one
@@ -399,12 +402,12 @@ fn report_page(snaps: &[Indexed], series: Option<&Series>, opts: &ExploreOptions
     let r = Retention::compute(last);
     let refs: Vec<&Snapshot> = snaps.iter().map(|s| &s.snap).collect();
     let advice_opts = AdviseOptions {
-        min_instances: 100,
-        min_list: 1000,
+        min_instances: pymem::analysis::advise::DEFAULT_MIN_INSTANCES,
+        min_list: pymem::analysis::advise::DEFAULT_MIN_LIST,
     };
     let frag_opts = FragOptions {
         by: frag::FragBy::Type,
-        threshold: 0.25,
+        threshold: frag::DEFAULT_THRESHOLD_PCT / 100.0,
         limit: 10,
     };
     // Independent read-only passes over one heap: fragmentation (the longest) on one core,
@@ -414,7 +417,17 @@ fn report_page(snaps: &[Indexed], series: Option<&Series>, opts: &ExploreOptions
         || {
             rayon::join(
                 || explore(&r, opts),
-                || (caches_in(&r, &refs, 100, 20), advise_in(&r, &advice_opts)),
+                || {
+                    (
+                        caches_in(
+                            &r,
+                            &refs,
+                            caches::DEFAULT_MIN_ENTRIES,
+                            caches::DEFAULT_LIMIT,
+                        ),
+                        advise_in(&r, &advice_opts),
+                    )
+                },
             )
         },
     );

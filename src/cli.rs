@@ -445,10 +445,10 @@ pub struct AdviseArgs {
     /// Snapshot file (JSON Lines, optionally .gz).
     pub snapshot: PathBuf,
     /// Instances (or containers) a pattern needs before it is worth advice.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = pymem::analysis::advise::DEFAULT_MIN_INSTANCES)]
     pub min_instances: u64,
     /// Entries a list of numbers needs before array.array is suggested.
-    #[arg(long, value_name = "N", default_value_t = 1000)]
+    #[arg(long, value_name = "N", default_value_t = pymem::analysis::advise::DEFAULT_MIN_LIST)]
     pub min_list: u64,
     #[command(flatten)]
     pub load: LoadArgs,
@@ -460,10 +460,10 @@ pub struct CachesArgs {
     #[arg(num_args = 1.., required = true, value_name = "SNAPSHOT")]
     pub snapshots: Vec<PathBuf>,
     /// Containers with fewer entries are not listed.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = pymem::analysis::caches::DEFAULT_MIN_ENTRIES)]
     pub min_entries: u64,
     /// Caches to show.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = pymem::analysis::caches::DEFAULT_LIMIT)]
     pub limit: usize,
     #[command(flatten)]
     pub load: LoadArgs,
@@ -485,7 +485,7 @@ pub struct FragArgs {
     #[arg(num_args = 1..=2, required = true, value_name = "SNAPSHOT")]
     pub snapshots: Vec<PathBuf>,
     /// Arenas used below this percentage are pinned.
-    #[arg(long, value_name = "PCT", default_value_t = 25.0)]
+    #[arg(long, value_name = "PCT", default_value_t = pymem::analysis::frag::DEFAULT_THRESHOLD_PCT)]
     pub threshold: f64,
     /// How blocks in pinned arenas are grouped.
     #[arg(long, value_enum, default_value_t = FragBy::Type)]

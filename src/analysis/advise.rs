@@ -62,6 +62,10 @@ pub struct Advice {
     pub items: Vec<AdviceItem>,
 }
 
+/// `advise`'s defaults (the CLI's, and the HTML report's).
+pub const DEFAULT_MIN_INSTANCES: u64 = 100;
+pub const DEFAULT_MIN_LIST: u64 = 1000;
+
 pub struct AdviseOptions {
     /// Classes need this many instances for `__slots__` advice; containers this many to
     /// count as a pattern.

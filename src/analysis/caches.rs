@@ -69,6 +69,10 @@ pub struct Caches {
     pub more: usize,
 }
 
+/// `caches`' defaults (the CLI's, and the HTML report's): smallest container listed, rows.
+pub const DEFAULT_MIN_ENTRIES: u64 = 100;
+pub const DEFAULT_LIMIT: usize = 20;
+
 const LARGE_ENTRIES: u64 = 10_000;
 const LARGE_BYTES: u64 = 1 << 20;
 

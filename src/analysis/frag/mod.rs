@@ -158,6 +158,10 @@ struct Acc {
     holders: HashMap<u32, u64>,
 }
 
+/// `frag`'s default: arenas used below this percentage are pinned (the CLI's, and the HTML
+/// report's).
+pub const DEFAULT_THRESHOLD_PCT: f64 = 25.0;
+
 pub struct FragOptions {
     pub by: FragBy,
     /// Arenas used below this share (0..1) are pinned.
