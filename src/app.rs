@@ -107,7 +107,7 @@ fn summary_command(a: SummaryArgs) -> Result<i32> {
         SummaryBy::Traceback if !snap.has_tracebacks() => return Err(no_tracebacks(&snap)),
         SummaryBy::Traceback => GroupBy::Traceback,
     };
-    emit(&summary(&snap, by, a.limit, a.fold), &a.load)
+    emit(&summary(&snap, by, a.frames.into(), a.limit, a.fold), &a.load)
 }
 
 /// `path`: why an object (or every object of a type) is alive, as a table, JSON or DOT.
@@ -153,7 +153,7 @@ fn diff_command(a: DiffArgs) -> Result<i32> {
         DiffBy::Traceback if !sb.has_tracebacks() => return Err(no_tracebacks(&sb)),
         DiffBy::Traceback => diff::DiffBy::Traceback,
     };
-    let d = diff(&sa, &sb, by, a.limit);
+    let d = diff(&sa, &sb, by, a.frames.into(), a.limit);
     let text = match a.format {
         DiffFormat::Table => render(&d, Format::Table, &style()),
         DiffFormat::Json => render(&d, Format::Json, &style()),
@@ -240,6 +240,7 @@ fn frag_command(a: FragArgs) -> Result<i32> {
     };
     let opts = |limit| FragOptions {
         by,
+        frames: a.frames.into(),
         threshold: a.threshold / 100.0,
         limit,
     };
@@ -374,7 +375,7 @@ const SERIES_LEAK_ROOTS: usize = 25;
 /// What changed from the first snapshot of a series to the last, by type.
 fn series_diff(snaps: &[Indexed]) -> pymem::analysis::diff::Diff {
     let (first, last) = (&snaps[0].snap, &snaps[snaps.len() - 1].snap);
-    diff(first, last, diff::DiffBy::Type, 100)
+    diff(first, last, diff::DiffBy::Type, Default::default(), 100)
 }
 
 /// Write the page of `snaps` (the tree of the last) and print its path.
@@ -407,6 +408,7 @@ fn report_page(snaps: &[Indexed], series: Option<&Series>, opts: &ExploreOptions
     };
     let frag_opts = FragOptions {
         by: frag::FragBy::Type,
+        frames: Default::default(),
         threshold: frag::DEFAULT_THRESHOLD_PCT / 100.0,
         limit: 10,
     };
@@ -482,6 +484,7 @@ fn leaks_of(snaps: &[Indexed], s: &LeakFilterArgs, limit: usize) -> Result<Leaks
             min_growth: s.min_growth,
             suppressions,
             max_native_growth: s.max_native_growth,
+            frames: s.frames.into(),
         },
     )
 }

@@ -232,6 +232,25 @@ pub struct IndexArgs {
     pub snapshots: Vec<PathBuf>,
 }
 
+/// Which frames of an allocation traceback name where an object was allocated.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq)]
+pub enum FramesArg {
+    /// The innermost frame in your own code (not the standard library, site-packages or
+    /// frozen importlib).
+    User,
+    /// The whole recorded stack, innermost first.
+    All,
+}
+
+impl From<FramesArg> for pymem::analysis::sites::Frames {
+    fn from(f: FramesArg) -> Self {
+        match f {
+            FramesArg::User => Self::User,
+            FramesArg::All => Self::All,
+        }
+    }
+}
+
 /// Options every snapshot-reading command shares.
 #[derive(Debug, Args)]
 pub struct LoadArgs {
@@ -264,6 +283,9 @@ pub struct SummaryArgs {
     /// Count each instance's own __dict__ in its class's row (heapy's "dict of class").
     #[arg(long)]
     pub fold: bool,
+    /// Which frames of an allocation traceback name the site (snapshots taken with tracemalloc).
+    #[arg(long, value_enum, default_value_t = FramesArg::User)]
+    pub frames: FramesArg,
     #[command(flatten)]
     pub load: LoadArgs,
 }
@@ -357,6 +379,9 @@ pub struct DiffArgs {
     /// Rows (and new/gone objects) to show.
     #[arg(long, default_value_t = 25)]
     pub limit: usize,
+    /// Which frames of an allocation traceback name the site (snapshots taken with tracemalloc).
+    #[arg(long, value_enum, default_value_t = FramesArg::User)]
+    pub frames: FramesArg,
     /// Load snapshots that have no end record.
     #[arg(long)]
     pub partial: bool,
@@ -384,6 +409,9 @@ pub struct LeakFilterArgs {
     /// that may grow in all, first snapshot to last, before growth in every round is a native leak.
     #[arg(long, value_name = "SIZE", default_value = "4MiB", value_parser = size)]
     pub max_native_growth: u64,
+    /// Which frames of an allocation traceback name the site (snapshots taken with tracemalloc).
+    #[arg(long, value_enum, default_value_t = FramesArg::User)]
+    pub frames: FramesArg,
     /// Load snapshots that have no end record.
     #[arg(long)]
     pub partial: bool,
@@ -496,6 +524,9 @@ pub struct FragArgs {
     /// Groups to show.
     #[arg(long, default_value_t = 10)]
     pub limit: usize,
+    /// Which frames of an allocation traceback name the site (snapshots taken with tracemalloc).
+    #[arg(long, value_enum, default_value_t = FramesArg::User)]
+    pub frames: FramesArg,
     #[command(flatten)]
     pub load: LoadArgs,
 }

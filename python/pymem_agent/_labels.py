@@ -293,7 +293,11 @@ def _code_edges(co):
     """A code object's name, referents and labels (gc.get_referents() gives none: code
     objects are not traversed), so its constants, names, tables and nested code are in the
     snapshot, held by it."""
-    extra = ',"name":%s' % _js(co.co_qualname if FACTS.code_qualname else co.co_name)
+    extra = ',"name":%s,"at":[%s,%d]' % (
+        _js(co.co_qualname if FACTS.code_qualname else co.co_name),
+        _js(co.co_filename),
+        co.co_firstlineno,
+    )
     refs = [get(co) for _n, get, _l in _CODE_MEMBERS]
     labels = [label for _n, _g, label in _CODE_MEMBERS]
     if _CO_LOCALSPLUS is not None:

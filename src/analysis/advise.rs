@@ -13,6 +13,7 @@
 //! - the largest unbounded caches (10,000+ entries or 1 MiB+ retained; see `caches`).
 
 use super::caches::{caches_in, Verdict};
+use super::method_cache;
 use super::frameworks::{self, Framework};
 use super::overview::{facts, SnapshotFacts};
 use super::python_path::path_to;
@@ -44,6 +45,8 @@ pub enum AdviceKind {
     NumberLists,
     /// A large unbounded cache.
     Cache,
+    /// An `lru_cache` on a method, which keeps every instance it was called on alive.
+    MethodCache,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,17 +101,40 @@ pub fn advise_in(r: &Retention, opts: &AdviseOptions) -> Advice {
     items.extend(number_lists(r, opts));
     // Large mappings and lru_caches without a bound (a long list is more often data).
     let found = caches_in(r, &[snap], opts.min_instances, usize::MAX);
+    for c in found.caches.iter().filter(|c| c.keeps_instances_of.is_some()) {
+        let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
+        let place = c
+            .defined_at
+            .as_ref()
+            .map_or(String::new(), |p| format!(" (defined at {p})"));
+        items.push(AdviceItem {
+            kind: AdviceKind::MethodCache,
+            title: format!(
+                "lru_cache {name}{place} holds {} entries keyed by {} instances: {}",
+                c.entries.last().copied().flatten().unwrap_or(0),
+                c.keeps_instances_of.as_deref().unwrap_or_default(),
+                method_cache::ADVICE
+            ),
+            saving: c.retained,
+            examples: Vec::new(),
+        });
+    }
     let large = found
         .caches
         .into_iter()
         .filter(|c| c.kind != "list" && c.verdict == Verdict::Large)
+        .filter(|c| c.keeps_instances_of.is_none())
         .take(3);
     for c in large {
         let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
+        let place = c
+            .defined_at
+            .as_ref()
+            .map_or(String::new(), |p| format!(" (defined at {p})"));
         items.push(AdviceItem {
             kind: AdviceKind::Cache,
             title: format!(
-                "{} {name} retains this much with {} entries and no bound: bound it (functools.lru_cache(maxsize=...), a deque maxlen) or evict",
+                "{} {name}{place} retains this much with {} entries and no bound: bound it (functools.lru_cache(maxsize=...), a deque maxlen) or evict",
                 c.kind,
                 c.entries.last().copied().flatten().unwrap_or(0),
             ),

@@ -9,6 +9,8 @@
 //! no other qualifying container lies on its path (the outermost cache is the finding; what
 //! it holds shows in its sample path and types).
 
+use super::defined::defined_near;
+use super::method_cache::instances_kept;
 use super::identity::{counterpart, incomparable};
 use super::overview::{facts, SnapshotFacts};
 use super::python_path::{hex, path_to, PyPath};
@@ -58,6 +60,10 @@ pub struct Cache {
     pub key_types: Vec<TypeShare>,
     pub value_types: Vec<TypeShare>,
     pub verdict: Verdict,
+    /// Where the cached function is defined (`file:line`), for an `lru_cache`.
+    pub defined_at: Option<String>,
+    /// The class whose every instance this `lru_cache` on its method keeps alive (B019).
+    pub keeps_instances_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -275,5 +281,9 @@ fn describe(
         key_types: top_types(last, keys.into_iter()),
         value_types: top_types(last, values.into_iter()),
         verdict,
+        defined_at: defined_near(r, id),
+        keeps_instances_of: (kind == "lru_cache")
+            .then(|| instances_kept(last, id))
+            .flatten(),
     }
 }

@@ -4,7 +4,7 @@
 use super::identity::{gone_mask, incomparable, match_objects, NO_MATCH};
 use super::overview::{facts, SnapshotFacts};
 use super::python_path::hex;
-use super::sites::Sites;
+use super::sites::{Frames, Sites};
 use crate::snapshot::{ObjId, Snapshot};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -81,6 +81,7 @@ pub struct Diff {
 fn group_of_objects(
     snap: &Snapshot,
     by: DiffBy,
+    frames: Frames,
     keys: &mut Vec<String>,
     index: &mut HashMap<String, usize>,
 ) -> Vec<usize> {
@@ -93,7 +94,7 @@ fn group_of_objects(
         keys.len() - 1
     };
     if by == DiffBy::Traceback {
-        let sites = Sites::new(snap);
+        let sites = Sites::new(snap, frames);
         let per_site: Vec<usize> = sites.names.iter().map(|n| key(n)).collect();
         return sites.of.iter().map(|&s| per_site[s as usize]).collect();
     }
@@ -131,11 +132,11 @@ fn largest(snap: &Snapshot, owned: &[u64], mask: &[bool], limit: usize) -> Vec<C
         .collect()
 }
 
-pub fn diff(a: &Snapshot, b: &Snapshot, by: DiffBy, limit: usize) -> Diff {
+pub fn diff(a: &Snapshot, b: &Snapshot, by: DiffBy, frames: Frames, limit: usize) -> Diff {
     let mut keys: Vec<String> = Vec::new();
     let mut index = HashMap::new();
-    let ga = group_of_objects(a, by, &mut keys, &mut index);
-    let gb = group_of_objects(b, by, &mut keys, &mut index);
+    let ga = group_of_objects(a, by, frames, &mut keys, &mut index);
+    let gb = group_of_objects(b, by, frames, &mut keys, &mut index);
     let identity_note = incomparable(a, b);
     let zero = identity_note.is_none().then_some(0);
     let mut rows: Vec<DiffRow> = keys

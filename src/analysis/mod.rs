@@ -3,6 +3,7 @@
 pub mod advise;
 pub mod c_heap;
 pub mod caches;
+pub mod defined;
 pub mod diff;
 pub mod explore;
 pub mod frag;
@@ -12,6 +13,7 @@ pub mod growth;
 pub mod identity;
 pub mod joint;
 pub mod leaks;
+pub mod method_cache;
 pub mod native;
 pub mod noise;
 pub mod overview;

@@ -1,7 +1,9 @@
 //! `show`: one object with its sizes, why it is alive, and its neighbours.
 
 use super::python_path::{edge_text, hex, path_to, PyPath};
+use super::defined::defined_at;
 use super::retention::Retention;
+use super::sites::Frames;
 use crate::snapshot::ObjId;
 use serde::Serialize;
 
@@ -41,6 +43,27 @@ pub struct Inspect {
     /// Totals before `limit` was applied.
     pub referrers_total: u64,
     pub referents_total: u64,
+    /// `file:line` where its code is defined (a function, method, class, code object, or
+    /// the function an `lru_cache` wraps).
+    pub defined_at: Option<String>,
+    /// Where tracemalloc saw it allocated (snapshots taken while tracing).
+    pub allocated_at: Option<Allocation>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Allocation {
+    /// The innermost frame in the program's own code (see `sites::Frames::User`).
+    pub site: String,
+    /// Every recorded frame as `file:line`, innermost first.
+    pub stack: Vec<String>,
+}
+
+fn allocation(snap: &crate::snapshot::Snapshot, id: ObjId) -> Option<Allocation> {
+    let t = snap.allocated_at(id)?;
+    Some(Allocation {
+        site: t.site_as(Frames::User),
+        stack: t.frames.iter().map(|(f, l)| format!("{f}:{l}")).collect(),
+    })
 }
 
 fn neighbour(r: &Retention, id: ObjId, edge: String) -> Neighbour {
@@ -121,5 +144,7 @@ pub fn show(r: &Retention, id: ObjId, limit: usize) -> Inspect {
             v.len() as u64
         },
         referents_total: objs.refs(id).len() as u64,
+        defined_at: defined_at(snap, id),
+        allocated_at: allocation(snap, id),
     }
 }

@@ -2,7 +2,7 @@
 
 use super::overview::{facts, SnapshotFacts};
 use super::rss::{rss_breakdown, RssBreakdown};
-use super::sites::Sites;
+use super::sites::{Frames, Sites};
 use crate::snapshot::{EdgeLabel, Snapshot};
 use serde::Serialize;
 
@@ -77,7 +77,7 @@ fn is_class(snap: &Snapshot, id: usize) -> bool {
     snap.types.iter().any(|t| t.addr == addr)
 }
 
-pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize, fold: bool) -> Summary {
+pub fn summary(snap: &Snapshot, by: GroupBy, frames: Frames, limit: usize, fold: bool) -> Summary {
     let totals = snap.totals();
     let mut count = totals.type_counts.clone();
     let mut bytes = totals.type_bytes.clone();
@@ -99,7 +99,7 @@ pub fn summary(snap: &Snapshot, by: GroupBy, limit: usize, fold: bool) -> Summar
         folded_dicts = Some((n, b));
     }
     let mut groups: std::collections::HashMap<&str, (u64, u64)> = Default::default();
-    let sites = (by == GroupBy::Traceback).then(|| Sites::new(snap));
+    let sites = (by == GroupBy::Traceback).then(|| Sites::new(snap, frames));
     if let Some(sites) = &sites {
         for (i, b) in snap.owned_bytes().into_iter().enumerate() {
             let e = groups.entry(sites.name(i)).or_default();

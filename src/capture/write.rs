@@ -238,6 +238,13 @@ impl<W: Write> Lines<W> {
             b.extend_from_slice(b",\"name\":");
             push_json_str(b, name);
         }
+        if let Some((file, line)) = &d.at {
+            b.extend_from_slice(b",\"at\":[");
+            push_json_str(b, file);
+            b.push(b',');
+            b.extend_from_slice(n.format(*line).as_bytes());
+            b.push(b']');
+        }
         if let Some(bound) = d.bound {
             b.extend_from_slice(b",\"bound\":");
             b.extend_from_slice(n.format(bound).as_bytes());

@@ -75,6 +75,7 @@ pub fn snapshot(s: &Snapshot, trusted: bool) -> Checked {
     sorted_ids(o.values.iter().map(|h| h.0), n, "values")?;
     sorted_ids(o.caches.iter().map(|h| h.0), n, "caches")?;
     sorted_ids(o.traceback.iter().map(|h| h.0), n, "tracebacks")?;
+    sorted_ids(o.defined.iter().map(|h| h.0), n, "definitions")?;
     sorted_ids(o.big_sizes.iter().map(|h| h.0), n, "large sizes")?;
     ensure(
         o.traceback

@@ -19,8 +19,9 @@ use xxhash_rust::xxh3::xxh3_64;
 
 pub const MAGIC: &[u8; 8] = b"PYMEMIDX";
 /// The layout version; any change to what a section holds changes it (2: garbage no
-/// longer shares the dominance of live objects; 3: retained sizes and `top`'s ranking kept; 4: totals; 5: pools and edge labels as columns).
-pub const FORMAT: u32 = 6;
+/// longer shares the dominance of live objects; 3: retained sizes and `top`'s ranking kept; 4: totals; 5: pools and edge labels as columns; 6: retained bytes by type and module;
+/// 7: where code objects were defined).
+pub const FORMAT: u32 = 7;
 const HEAD: usize = 64;
 const ROW: usize = 32;
 const ALIGN: usize = 64;

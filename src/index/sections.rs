@@ -63,6 +63,7 @@ struct MetaOut<'a> {
     values: &'a [(ObjId, Box<str>)],
     caches: &'a [(ObjId, CacheInfo)],
     traceback: &'a [(ObjId, u32)],
+    defined: &'a [(ObjId, Box<str>)],
 }
 
 #[derive(Deserialize)]
@@ -81,6 +82,7 @@ struct MetaIn {
     values: Vec<(ObjId, Box<str>)>,
     caches: Vec<(ObjId, CacheInfo)>,
     traceback: Vec<(ObjId, u32)>,
+    defined: Vec<(ObjId, Box<str>)>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -112,6 +114,7 @@ pub fn snapshot_sections<'a>(snap: &'a Snapshot, w: &mut Writer<'a>) {
         values: &o.values,
         caches: &o.caches,
         traceback: &o.traceback,
+        defined: &o.defined,
     };
     w.bytes(
         META,
@@ -270,6 +273,7 @@ pub fn snapshot_of(file: &IndexFile, path: &Path, loaded: Loaded) -> Result<Snap
         values: meta.values,
         caches: meta.caches,
         traceback: meta.traceback,
+        defined: meta.defined,
     };
     let snap = Snapshot {
         path: path.to_path_buf(),

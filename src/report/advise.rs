@@ -18,7 +18,7 @@ impl Report for Advice {
             return out;
         }
         for (i, item) in self.items.iter().enumerate() {
-            let what = if item.kind == AdviceKind::Cache {
+            let what = if matches!(item.kind, AdviceKind::Cache | AdviceKind::MethodCache) {
                 "retained"
             } else {
                 "saves"

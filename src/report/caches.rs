@@ -84,6 +84,20 @@ impl Report for Caches {
         }
         align_right(&mut t, &[2, 3, 4, 5]);
         out.push_str(&finish(&t));
+        for c in &self.caches {
+            let name = c.path.as_ref().map_or(c.addr.as_str(), |p| p.expr.as_str());
+            if let Some(place) = &c.defined_at {
+                let _ = writeln!(out, "{} is defined at {}", visible(name), visible(place));
+            }
+            if let Some(class) = &c.keeps_instances_of {
+                let _ = writeln!(
+                    out,
+                    "  an lru_cache on a method of {}: {}",
+                    visible(class),
+                    crate::analysis::method_cache::ADVICE
+                );
+            }
+        }
         if self.more > 0 {
             let _ = writeln!(
                 out,

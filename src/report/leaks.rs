@@ -96,6 +96,17 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
     if let Some(site) = &r.root_allocated_at {
         let _ = writeln!(out, "   root made {}", visible(site));
     }
+    if let Some(place) = &r.defined_at {
+        let _ = writeln!(out, "   defined   {}", visible(place));
+    }
+    if let Some(class) = &r.keeps_instances_of {
+        let _ = writeln!(
+            out,
+            "   advice    an lru_cache on a method of {}: {}",
+            visible(class),
+            crate::analysis::method_cache::ADVICE
+        );
+    }
     if let Some(p) = &r.path {
         let mut held = format!(
             "   held by   {} {}",

@@ -1,5 +1,6 @@
 //! Table and DOT rendering of `top`, `path` and `show`.
 
+use crate::analysis::sites::is_library_file;
 use super::fmt::{bytes, count, pct};
 use super::visible::{cell, visible};
 use super::{align_right, finish, new_table, overview, Report, Style};
@@ -259,6 +260,19 @@ impl Report for Inspect {
                 visible(&p.root.kind),
                 visible(&p.root.name)
             );
+        }
+        if let Some(place) = &self.defined_at {
+            let _ = writeln!(out, "Defined    {}", visible(place));
+        }
+        if let Some(a) = &self.allocated_at {
+            let _ = writeln!(out, "Allocated  {}", visible(&a.site));
+            if a.stack.len() > 1 {
+                for frame in &a.stack {
+                    let own = frame.rsplit_once(':').is_some_and(|(f, _)| !is_library_file(f));
+                    let mark = if *frame == a.site && own { "  <- your code" } else { "" };
+                    let _ = writeln!(out, "             at {}{mark}", visible(frame));
+                }
+            }
         }
         if let Some(d) = &self.dominator {
             let _ = writeln!(

@@ -17,10 +17,10 @@ impl Report for Summary {
             render_memory(m, &mut out);
         }
         out.push('\n');
-        let key = match self.by {
-            GroupBy::Type => "type",
-            GroupBy::Module => "module",
-            GroupBy::Traceback => "allocated at",
+        let (key, groups) = match self.by {
+            GroupBy::Type => ("type", "types"),
+            GroupBy::Module => ("module", "modules"),
+            GroupBy::Traceback => ("allocated at", "allocation sites"),
         };
         let mut t = new_table(style, &[key, "count", "bytes", "share"]);
         for r in &self.rows {
@@ -35,7 +35,7 @@ impl Report for Summary {
         out.push_str(&finish(&t));
         if self.groups > self.rows.len() {
             out.push_str(&format!(
-                "... {} more {key}s (--limit to show more)\n",
+                "... {} more {groups} (--limit to show more)\n",
                 count((self.groups - self.rows.len()) as u64)
             ));
         }

@@ -406,6 +406,7 @@ fn sparse_columns(
     let mut values = Vec::new();
     let mut caches = Vec::new();
     let mut traceback = Vec::new();
+    let mut defined = Vec::new();
     for (c, &off) in chunks.iter().zip(offsets) {
         caches.extend(c.objs.caches.iter().map(|&(l, x)| (remap(off, l), x)));
         traceback.extend(c.objs.tracebacks.iter().map(|&(l, t)| (remap(off, l), t)));
@@ -416,6 +417,12 @@ fn sparse_columns(
                 .names
                 .iter()
                 .map(|(l, s)| (remap(off, *l), Box::from(&**s))),
+        );
+        defined.extend(
+            c.objs
+                .defined
+                .iter()
+                .map(|(l, s)| (remap(off, *l), Box::from(s.as_str()))),
         );
         values.extend(
             c.objs
@@ -430,6 +437,7 @@ fn sparse_columns(
     values.sort_unstable_by_key(|x: &(ObjId, Box<str>)| x.0);
     caches.sort_unstable_by_key(|x| x.0);
     traceback.sort_unstable();
+    defined.sort_unstable_by_key(|x: &(ObjId, Box<str>)| x.0);
     Objects {
         addr: addr.into(),
         type_id: scalars.type_id.into(),
@@ -445,6 +453,7 @@ fn sparse_columns(
         values,
         caches,
         traceback,
+        defined,
     }
 }
 

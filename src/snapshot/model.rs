@@ -323,6 +323,9 @@ pub struct Objects {
     pub caches: Vec<(ObjId, CacheInfo)>,
     /// Sparse allocation traceback ids (into [`Snapshot::tracebacks`]), sorted by id.
     pub traceback: Vec<(ObjId, u32)>,
+    /// Sparse `file:line` of code objects (where their function or class body begins),
+    /// sorted by id.
+    pub defined: Vec<(ObjId, Box<str>)>,
 }
 
 /// A label on one reference: the edge's index (into `ref_targets`) and the label's (into
@@ -339,15 +342,6 @@ pub struct EdgeLabel {
 pub struct Traceback {
     /// (file, line), innermost frame first.
     pub frames: Vec<(Box<str>, u32)>,
-}
-
-impl Traceback {
-    /// The innermost frame as `file:line` (the allocation site).
-    pub fn site(&self) -> String {
-        self.frames
-            .first()
-            .map_or_else(|| "<unknown>".into(), |(f, l)| format!("{f}:{l}"))
-    }
 }
 
 pub use super::records::CacheInfo;
@@ -418,6 +412,14 @@ impl Objects {
             .binary_search_by_key(&id, |(i, _)| *i)
             .ok()
             .map(|i| &*self.names[i].1)
+    }
+
+    /// `file:line` where a code object's function or class body begins.
+    pub fn defined_at(&self, id: ObjId) -> Option<&str> {
+        self.defined
+            .binary_search_by_key(&id, |(i, _)| *i)
+            .ok()
+            .map(|i| &*self.defined[i].1)
     }
 
     /// Allocation traceback id, for objects allocated while tracemalloc traced.
@@ -514,10 +516,10 @@ impl Snapshot {
             .unwrap_or(false)
     }
 
-    /// The allocation site (`file:line`) of an object, if traced.
-    pub fn site_of(&self, id: ObjId) -> Option<String> {
+    /// The allocation traceback of an object, if traced.
+    pub fn allocated_at(&self, id: ObjId) -> Option<&Traceback> {
         let t = self.objects.traceback_of(id)?;
-        self.tracebacks.get(t as usize).map(Traceback::site)
+        self.tracebacks.get(t as usize)
     }
 
     /// Whether the capture had pymalloc's arena table.

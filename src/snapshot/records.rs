@@ -95,6 +95,8 @@ pub struct ObjColumns<'a> {
     pub caches: Vec<(u32, CacheInfo)>,
     /// (local object, traceback id)
     pub tracebacks: Vec<(u32, u32)>,
+    /// (local object, `file:line`) where a code object's function or class body begins.
+    pub defined: Vec<(u32, String)>,
 }
 
 /// What a bounded container or cache says of itself: a deque's `maxlen`, an `lru_cache`'s
@@ -225,6 +227,10 @@ impl<'de: 'a, 'a> Visitor<'de> for ObjSeed<'_, 'a> {
                 "tb" => {
                     let id: u32 = map.next_value()?;
                     cols.tracebacks.push((local, id));
+                }
+                "at" => {
+                    let (file, line): (Cow<'de, str>, u32) = map.next_value()?;
+                    cols.defined.push((local, format!("{file}:{line}")));
                 }
                 "bound" => cache.bound = map.next_value()?,
                 "hits" => cache.hits = map.next_value()?,

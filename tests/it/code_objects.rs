@@ -31,6 +31,24 @@ fn code_objects_hold_their_constants_names_and_tables_on_every_cpython() {
             edges.insert(o["a"].as_u64().unwrap(), labelled);
         }
         let codes = truth["codes"].as_object().unwrap();
+        // Where each code object's function or class body begins: its `at` field.
+        let at: HashMap<u64, serde_json::Value> = std::fs::read_to_string(&snap)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|o| o["k"] == "o" && !o["at"].is_null())
+            .map(|o| (o["a"].as_u64().unwrap(), o["at"].clone()))
+            .collect();
+        for (addr, place) in truth["places"].as_object().unwrap() {
+            assert_eq!(
+                at.get(&addr.parse::<u64>().unwrap()),
+                Some(place),
+                "{version}: code object {addr}"
+            );
+        }
+        let holder = truth["holder"].as_u64().unwrap().to_string();
+        let s = json(&["show", snap.to_str().unwrap(), &holder]);
+        assert_eq!(s["defined_at"], truth["holder_place"], "{version}");
         assert!(codes.len() > 500, "{version}: {} code objects", codes.len());
         for (addr, fields) in codes {
             let held = edges

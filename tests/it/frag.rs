@@ -159,6 +159,7 @@ fn the_arena_map_is_drawn_as_the_analysis_says() {
         &s,
         &FragOptions {
             by: FragBy::Type,
+            frames: Default::default(),
             threshold: 0.25,
             limit: 10,
         },

@@ -519,7 +519,7 @@ fn read_equals_agent(version: &str, python: &Path, env: &[(&str, &str)], tol: To
                 // The interpreter's table of interned strings (a dict recorded without
                 // edges) loses the mortal names freed between the two captures.
                 let interned = tn == "dict" && ea.is_empty() && x["n"].as_u64() > Some(0);
-                for f in ["n", "bound", "hits", "misses", "name", "b"] {
+                for f in ["n", "bound", "hits", "misses", "name", "at", "b"] {
                     if interned && (f == "n" || f == "b") {
                         let (na, nr) = (x["n"].as_u64().unwrap(), y["n"].as_u64().unwrap());
                         assert!(

@@ -40,6 +40,47 @@ fn allocation_sites_match_tracemalloc_on_every_cpython() {
             "{version}: {row}"
         );
 
+        // Records copied by copy.deepcopy: allocated in the standard library, charged to
+        // the line in this program that called it; `show` prints the whole stack.
+        for r in truth["copied"].as_array().unwrap() {
+            let addr = r["addr"].as_u64().unwrap().to_string();
+            let s = json(&["show", &a, &addr]);
+            let allocated = &s["allocated_at"];
+            assert_eq!(allocated["stack"], r["stack"], "{version}: {r}");
+            assert_eq!(allocated["site"], r["site"], "{version}: {r}");
+            let stack = r["stack"].as_array().unwrap();
+            assert!(
+                !stack[0].as_str().unwrap().contains("workload_traced.py"),
+                "{version}: the innermost frame is the standard library's: {r}"
+            );
+        }
+        let site_of_copies = truth["copied"][0]["site"].as_str().unwrap();
+        let rows = |args: &[&str]| {
+            json(&[&["summary", &a, "--by", "traceback", "--limit", "100000"], args].concat())
+                ["rows"]
+                .as_array()
+                .unwrap()
+                .clone()
+        };
+        let copies = rows(&[])
+            .into_iter()
+            .find(|r| r["key"] == site_of_copies)
+            .unwrap_or_else(|| panic!("{version}: no row for {site_of_copies}"));
+        assert!(copies["count"].as_u64() >= Some(50), "{version}: {copies}");
+        let whole = truth["copied"][0]["stack"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f.as_str().unwrap())
+            .collect::<Vec<_>>()
+            .join(" <- ");
+        assert!(
+            rows(&["--frames", "all"])
+                .iter()
+                .any(|r| r["key"] == whole.as_str()),
+            "{version}: no row for the whole stack {whole}"
+        );
+
         let l = json(&["leaks", &a, &b, &c]);
         let root = &l["roots"][0];
         assert_eq!(

@@ -51,6 +51,9 @@ truth = {
     "planted": id(consts[planted_index]),
     "planted_index": planted_index,
     "consts_tuples": len({id(c.co_consts) for c in codes.values()}),
+    "places": {str(a): [c.co_filename, c.co_firstlineno] for a, c in codes.items()},
+    "holder": id(holder),
+    "holder_place": "%s:%d" % (holder.__code__.co_filename, holder.__code__.co_firstlineno),
 }
 del consts
 pymem_agent.dump(sys.argv[2])

@@ -4,11 +4,15 @@ usage: workload_traced.py AGENT_DIR OUT_DIR
 
 Writes OUT_DIR/a.jsonl, b.jsonl, c.jsonl and truth.json: the Orders' allocation site
 (`file:line` of the innermost frame, as tracemalloc reports it in this process) and, at each
-snapshot, how many live objects tracemalloc places at that site."""
+snapshot, how many live objects tracemalloc places at that site. Also Records copied by
+copy.deepcopy (allocated inside the standard library): for a few of them, the whole stack and
+the innermost frame outside the standard library, told apart here by sysconfig's paths."""
+import copy
 import gc
 import json
 import os
 import sys
+import sysconfig
 import tracemalloc
 
 tracemalloc.start(5)
@@ -31,6 +35,36 @@ def take(count):
         orders.append(Order(i))  # the allocation site
 
 
+class Record:
+    __slots__ = ("tags",)  # 3.11 finds no traceback for an object with a managed __dict__
+
+    def __init__(self):
+        self.tags = [1, 2]
+
+
+template = Record()
+copies = []
+
+
+def clone(count):
+    for _ in range(count):
+        copies.append(copy.deepcopy(template))  # allocated in the standard library, called here
+
+
+LIBRARY = tuple(
+    p.rstrip("/") + "/"
+    for p in {sysconfig.get_paths()[k] for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+) + (os.path.dirname(pymem_agent.__file__) + "/",)
+
+
+def user_site(frames):
+    """Innermost first: the first frame outside the standard library and installed packages."""
+    for f in frames:
+        if not f.filename.startswith("<frozen ") and not f.filename.startswith(LIBRARY):
+            return "%s:%d" % (f.filename, f.lineno)
+    return None
+
+
 def at_site(site):
     n = 0
     for o in gc.get_objects():
@@ -41,9 +75,20 @@ def at_site(site):
 
 
 take(10)
+clone(50)
 first = tracemalloc.get_object_traceback(orders[0])[-1]  # innermost (Traceback runs oldest first)
 site = "%s:%d" % (first.filename, first.lineno)
-truth = {"site": site, "counts": []}
+copied = []
+for r in copies[:3]:
+    frames = list(reversed(tracemalloc.get_object_traceback(r)))  # innermost first
+    copied.append(
+        {
+            "addr": id(r),
+            "stack": ["%s:%d" % (f.filename, f.lineno) for f in frames],
+            "site": user_site(frames),
+        }
+    )
+truth = {"site": site, "counts": [], "copied": copied}
 for name in ("a", "b", "c"):
     pymem_agent.dump(os.path.join(sys.argv[2], name + ".jsonl"))
     truth["counts"].append(at_site(site))

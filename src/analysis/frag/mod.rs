@@ -13,7 +13,7 @@
 use super::overview::{facts, SnapshotFacts};
 use super::python_path::{path_to, PyPath};
 use super::retention::Retention;
-use super::sites::Sites;
+use super::sites::{Frames, Sites};
 use crate::error::Result;
 use crate::snapshot::{ObjId, Snapshot};
 use serde::Serialize;
@@ -164,6 +164,8 @@ pub const DEFAULT_THRESHOLD_PCT: f64 = 25.0;
 
 pub struct FragOptions {
     pub by: FragBy,
+    /// Which traceback frames name a site, with `FragBy::Traceback`.
+    pub frames: Frames,
     /// Arenas used below this share (0..1) are pinned.
     pub threshold: f64,
     pub limit: usize,
@@ -214,7 +216,7 @@ pub fn frag(snap: &Snapshot, opts: &FragOptions) -> Result<Frag> {
         (steps.len() >= 2).then(|| steps[steps.len() - 2].node)
     };
     let mut owner_keys: HashMap<u32, String> = HashMap::new();
-    let sites = (opts.by == FragBy::Traceback).then(|| Sites::new(snap));
+    let sites = (opts.by == FragBy::Traceback).then(|| Sites::new(snap, opts.frames));
     for &(obj, pool, is_buffer) in &pinned_blocks {
         let holder = holder_of(obj, is_buffer);
         let key = group_key(

@@ -20,7 +20,7 @@ use super::noise::Suppressions;
 use super::overview::{facts, SnapshotFacts};
 use super::python_path::PyPath;
 use super::retention::{retained_sizes, Retention};
-use super::sites::Sites;
+use super::sites::{Frames, Sites};
 use crate::error::Result;
 use crate::snapshot::Snapshot;
 use fixedbitset::FixedBitSet;
@@ -84,6 +84,11 @@ pub struct LeakRoot {
     pub allocated_at: Vec<SiteCount>,
     /// Where the root itself was allocated, when recorded.
     pub root_allocated_at: Option<String>,
+    /// Where the root's code is defined (`file:line`): an `lru_cache`'s function, a
+    /// function's default or closure.
+    pub defined_at: Option<String>,
+    /// The class whose every instance this `lru_cache` on its method keeps alive (B019).
+    pub keeps_instances_of: Option<String>,
 }
 
 /// A bounded container that grew in every round: it will stop at its bound.
@@ -146,6 +151,8 @@ pub struct LeakOptions {
     pub suppressions: Suppressions,
     /// Growth outside Python objects, in all, beyond which it is a native leak.
     pub max_native_growth: u64,
+    /// Which traceback frames name an allocation site.
+    pub frames: Frames,
 }
 
 /// Candidates charged to one root while grouping. Groups live in `BTreeMap`s keyed by their
@@ -240,7 +247,7 @@ pub fn leaks(snaps: &[&Snapshot], opts: &LeakOptions) -> Result<Leaks> {
     };
     out.native = native_growth(snaps, &out.snapshots, opts.max_native_growth);
 
-    let sites = last.has_tracebacks().then(|| Sites::new(last));
+    let sites = last.has_tracebacks().then(|| Sites::new(last, opts.frames));
     let mut groups = charge(
         &r,
         &near_old,

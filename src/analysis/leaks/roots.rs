@@ -2,6 +2,8 @@
 //! namespace or an `lru_cache`'s internal dict, whether one object dominates another, and
 //! the kind and description of a root.
 
+use crate::analysis::defined::defined_near;
+use crate::analysis::method_cache::instances_kept;
 use super::{Group, LeakRoot, TypeCount, LRU_WRAPPER};
 use crate::analysis::caches::container_kind;
 use crate::analysis::identity::counterpart;
@@ -241,5 +243,9 @@ pub(super) fn describe(
         sample: path_to(r, ObjId(g.best.1)),
         allocated_at: Vec::new(),
         root_allocated_at: None,
+        defined_at: valid.then(|| defined_near(r, ObjId(d))).flatten(),
+        keeps_instances_of: (valid && type_name(last, d) == "functools._lru_cache_wrapper")
+            .then(|| instances_kept(last, ObjId(d)))
+            .flatten(),
     }
 }

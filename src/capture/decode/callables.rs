@@ -182,6 +182,15 @@ impl Decoder<'_, '_> {
         });
     }
 
+    /// Where a code object's function or class body begins: `co_filename`, `co_firstlineno`.
+    pub(super) fn code_place(&self, code: u64) -> Option<(String, u32)> {
+        let h = self.heap;
+        let file = strings::exact_str(h, &self.types.builtins, h.word(code + h.off.co_filename)?)?;
+        let line = h.u32(code + h.off.co_firstlineno)?;
+        // An int field; a negative or absurd line is memory that contradicts itself.
+        (line as i32 >= 0).then_some((file, line))
+    }
+
     pub(super) fn code_name(&self, code: u64) -> Option<String> {
         let h = self.heap;
         let off = h.off.co_qualname.unwrap_or(h.off.co_name);

@@ -61,6 +61,8 @@ pub struct Decoded {
     pub bound: Option<i64>,
     pub hits: Option<u64>,
     pub misses: Option<u64>,
+    /// A code object's `co_filename` and `co_firstlineno` (the `at` field).
+    pub at: Option<(String, u32)>,
     /// Whether the referents were found by scanning memory.
     pub scanned: bool,
 }
@@ -77,6 +79,7 @@ impl Decoded {
         self.bound = None;
         self.hits = None;
         self.misses = None;
+        self.at = None;
         self.scanned = false;
     }
 }
@@ -270,7 +273,10 @@ impl<'a, 'h> Decoder<'a, 'h> {
             Kind::Instance => self.instance(addr, &info, out),
         }
         match info.kind {
-            Kind::Code => out.name = self.code_name(addr),
+            Kind::Code => {
+                out.name = self.code_name(addr);
+                out.at = self.code_place(addr);
+            }
             Kind::Type => {
                 // The name of the class itself (the object is a type).
                 out.name = self
