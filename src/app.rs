@@ -107,7 +107,10 @@ fn summary_command(a: SummaryArgs) -> Result<i32> {
         SummaryBy::Traceback if !snap.has_tracebacks() => return Err(no_tracebacks(&snap)),
         SummaryBy::Traceback => GroupBy::Traceback,
     };
-    emit(&summary(&snap, by, a.frames.into(), a.limit, a.fold), &a.load)
+    emit(
+        &summary(&snap, by, a.frames.into(), a.limit, a.fold),
+        &a.load,
+    )
 }
 
 /// `path`: why an object (or every object of a type) is alive, as a table, JSON or DOT.

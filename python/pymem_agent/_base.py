@@ -90,11 +90,12 @@ class _Now:
     """The capture in progress: its memory reader and the marker in the youngest generation
     after which every tracked object is the capture's own (both None between captures)."""
 
-    __slots__ = ("mem", "mark")
+    __slots__ = ("mem", "mark", "waiting")
 
     def __init__(self):
         self.mem = None
         self.mark = None
+        self.waiting = 0  # threads waiting, doing nothing, for the capture's (see _traced)
 
 
 _NOW = _Now()

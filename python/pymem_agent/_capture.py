@@ -23,6 +23,7 @@ from ._allocator import (
 from ._support import UnsupportedPython, _unsafe_traversals, _unsupported
 from ._types import _Types
 from ._roots import _roots, _traceback_getter
+from ._traced import _traced_apart
 from ._walk import _json_value, _walk
 
 
@@ -99,7 +100,7 @@ def _dump(path, tmp, values, t0):
     where = None
     if mem is not None and hasattr(sys, "_debugmallocstats"):
         try:
-            where, why = _locate_allocator(mem)
+            where, why = _traced_apart(_locate_allocator, (mem,))
         except Exception as e:  # never let allocator archaeology kill the capture
             where, why = None, "%s: %s" % (type(e).__name__, e)
     arenas = None
@@ -203,7 +204,8 @@ def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0, un
             % (address, idx, ntotal, nfree, ",".join("[%d,%d,%d,%d]" % p for p in plist))
         )
     types = _Types(out, debug_shift)
-    n_obj, n_refs, n_changed = _walk(out, types, values, pools, arenas, frozenset(unsafe))
+    walk_args = (out, types, values, pools, arenas, frozenset(unsafe))
+    n_obj, n_refs, n_changed = _traced_apart(_walk, walk_args)
     n_roots = _roots(out)
     w(
         '{"k":"end","objects":%d,"refs":%d,"types":%d,"arenas":%d,"pools":%d,"roots":%d,"elapsed":%.3f,"rc_changed":%d}\n'

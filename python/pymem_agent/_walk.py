@@ -285,7 +285,7 @@ def _walk(out, types, values, pools, arenas, unsafe):
     # frame's stack can hold borrowed references (not counted), so a count no longer says
     # that the referent has one holder: there, too, every untracked object is remembered.
     try:
-        alone = len(sys._current_frames()) <= 1
+        alone = len(sys._current_frames()) <= 1 + _NOW.waiting
     except Exception:
         alone = False
     sole = _sole_reference_count() if alone and not FACTS.stack_refs_borrowed else -1

@@ -13,8 +13,8 @@
 //! - the largest unbounded caches (10,000+ entries or 1 MiB+ retained; see `caches`).
 
 use super::caches::{caches_in, Verdict};
-use super::method_cache;
 use super::frameworks::{self, Framework};
+use super::method_cache;
 use super::overview::{facts, SnapshotFacts};
 use super::python_path::path_to;
 use super::retention::Retention;
@@ -101,7 +101,11 @@ pub fn advise_in(r: &Retention, opts: &AdviseOptions) -> Advice {
     items.extend(number_lists(r, opts));
     // Large mappings and lru_caches without a bound (a long list is more often data).
     let found = caches_in(r, &[snap], opts.min_instances, usize::MAX);
-    for c in found.caches.iter().filter(|c| c.keeps_instances_of.is_some()) {
+    for c in found
+        .caches
+        .iter()
+        .filter(|c| c.keeps_instances_of.is_some())
+    {
         let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
         let place = c
             .defined_at

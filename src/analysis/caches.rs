@@ -10,8 +10,8 @@
 //! it holds shows in its sample path and types).
 
 use super::defined::defined_near;
-use super::method_cache::instances_kept;
 use super::identity::{counterpart, incomparable};
+use super::method_cache::instances_kept;
 use super::overview::{facts, SnapshotFacts};
 use super::python_path::{hex, path_to, PyPath};
 use super::retention::Retention;

@@ -80,10 +80,12 @@ fn next_hop(snap: &Snapshot, id: ObjId) -> Option<ObjId> {
 fn first_method(snap: &Snapshot, class: ObjId) -> Option<String> {
     let o = &snap.objects;
     let range = o.edge_range(class);
-    let dict = range.zip(o.ref_targets[o.edge_range(class)].iter()).find_map(|(e, &to)| {
-        let label = o.edge_label(e)?;
-        (&*snap.labels[label as usize] == ".__dict__").then_some(to)
-    })?;
+    let dict = range
+        .zip(o.ref_targets[o.edge_range(class)].iter())
+        .find_map(|(e, &to)| {
+            let label = o.edge_label(e)?;
+            (&*snap.labels[label as usize] == ".__dict__").then_some(to)
+        })?;
     o.refs(dict)
         .iter()
         .filter_map(|&m| code_place(snap, m))

@@ -543,11 +543,12 @@ fn referrers(
 /// Types by retained bytes (then name): count, own and retained bytes.
 fn type_rows(r: &Retention, limit: usize) -> (Vec<TypeRow>, u64) {
     let snap = r.snap;
-    let own: HashMap<String, (u64, u64)> = summary(snap, GroupBy::Type, Default::default(), usize::MAX, false)
-        .rows
-        .into_iter()
-        .map(|row| (row.key, (row.count, row.bytes)))
-        .collect();
+    let own: HashMap<String, (u64, u64)> =
+        summary(snap, GroupBy::Type, Default::default(), usize::MAX, false)
+            .rows
+            .into_iter()
+            .map(|row| (row.key, (row.count, row.bytes)))
+            .collect();
     let mut module: HashMap<&str, &str> = HashMap::default();
     for t in &snap.types {
         module.entry(t.name.as_str()).or_insert(t.module.as_str());

@@ -1,7 +1,7 @@
 //! `show`: one object with its sizes, why it is alive, and its neighbours.
 
-use super::python_path::{edge_text, hex, path_to, PyPath};
 use super::defined::defined_at;
+use super::python_path::{edge_text, hex, path_to, PyPath};
 use super::retention::Retention;
 use super::sites::Frames;
 use crate::snapshot::ObjId;

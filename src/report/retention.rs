@@ -1,12 +1,12 @@
 //! Table and DOT rendering of `top`, `path` and `show`.
 
-use crate::analysis::sites::is_library_file;
 use super::fmt::{bytes, count, pct};
 use super::visible::{cell, visible};
 use super::{align_right, finish, new_table, overview, Report, Style};
 use crate::analysis::path::Paths;
 use crate::analysis::python_path::PyPath;
 use crate::analysis::show::{Inspect, Neighbour};
+use crate::analysis::sites::is_library_file;
 use crate::analysis::top::{Top, TopBy};
 use std::fmt::Write;
 
@@ -268,8 +268,14 @@ impl Report for Inspect {
             let _ = writeln!(out, "Allocated  {}", visible(&a.site));
             if a.stack.len() > 1 {
                 for frame in &a.stack {
-                    let own = frame.rsplit_once(':').is_some_and(|(f, _)| !is_library_file(f));
-                    let mark = if *frame == a.site && own { "  <- your code" } else { "" };
+                    let own = frame
+                        .rsplit_once(':')
+                        .is_some_and(|(f, _)| !is_library_file(f));
+                    let mark = if *frame == a.site && own {
+                        "  <- your code"
+                    } else {
+                        ""
+                    };
                     let _ = writeln!(out, "             at {}{mark}", visible(frame));
                 }
             }

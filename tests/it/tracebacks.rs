@@ -56,8 +56,13 @@ fn allocation_sites_match_tracemalloc_on_every_cpython() {
         }
         let site_of_copies = truth["copied"][0]["site"].as_str().unwrap();
         let rows = |args: &[&str]| {
-            json(&[&["summary", &a, "--by", "traceback", "--limit", "100000"], args].concat())
-                ["rows"]
+            json(
+                &[
+                    &["summary", &a, "--by", "traceback", "--limit", "100000"],
+                    args,
+                ]
+                .concat(),
+            )["rows"]
                 .as_array()
                 .unwrap()
                 .clone()

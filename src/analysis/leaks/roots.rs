@@ -2,11 +2,11 @@
 //! namespace or an `lru_cache`'s internal dict, whether one object dominates another, and
 //! the kind and description of a root.
 
-use crate::analysis::defined::defined_near;
-use crate::analysis::method_cache::instances_kept;
 use super::{Group, LeakRoot, TypeCount, LRU_WRAPPER};
 use crate::analysis::caches::container_kind;
+use crate::analysis::defined::defined_near;
 use crate::analysis::identity::counterpart;
+use crate::analysis::method_cache::instances_kept;
 use crate::analysis::python_path::{hex, path_to};
 use crate::analysis::retention::Retention;
 use crate::snapshot::{ObjId, Snapshot};
