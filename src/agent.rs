@@ -37,6 +37,7 @@ pub const MODULES: &[(&str, &str)] = &[
     module!("_numpy.py"),
     module!("_roots.py"),
     module!("_walk.py"),
+    module!("_traced.py"),
     module!("_capture.py"),
     module!("_arming.py"),
     module!("pytest_plugin.py"),

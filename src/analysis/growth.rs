@@ -109,6 +109,7 @@ pub fn judge(row: &mut LeakRoot, nested: &[u64], snapshots: usize, min_growth: u
                 .iter()
                 .all(|e| *e == Some(b))
     });
+    row.first_seen = row.retained.iter().position(Option::is_some).unwrap_or(0);
     row.grew_every_round = rising(&row.entries) || (rising(&own) && !at_bound);
     // Without the retained size at both ends, the bytes charged to it stand in.
     row.growth_bytes = match (own.first(), own.last()) {

@@ -39,15 +39,12 @@ pub const BUILTIN: &[&str] = &[
     "struct.*",
     "tracemalloc.*",
     "dataclasses.*",
-    "pymem_agent*",
     "_pytest*",
     "pytest*",
     "pluggy*",
     "unittest.*",
     "*/_pytest/*",
     "*/pluggy/*",
-    "*pymem_agent.py*",
-    "*/pymem_agent/*",
     // The iterator of a loop that is running while the snapshot is taken (`for i, x in
     // enumerate(...)` around the capture) sits on its frame's value stack, which no capture
     // records: it is held from outside, and new in every snapshot.
@@ -59,6 +56,10 @@ pub const BUILTIN: &[&str] = &[
     "<reversed 0x* held from outside>*",
     "<itertools.* 0x* held from outside>*",
 ];
+
+/// What the capture itself holds (the in-app agent, the pytest plugin): never a leak root of
+/// the program's, whatever the options.
+const CAPTURE_OWN: &[&str] = &["pymem_agent*", "*pymem_agent.py*", "*/pymem_agent/*"];
 
 /// The origin of the built-in patterns.
 const BUILTIN_ORIGIN: &str = "builtin";
@@ -95,6 +96,8 @@ impl Pattern {
 #[derive(Debug, Clone, Default)]
 pub struct Suppressions {
     pub patterns: Vec<Pattern>,
+    /// [`CAPTURE_OWN`], in force always.
+    capture_own: Vec<Pattern>,
 }
 
 impl Suppressions {
@@ -105,7 +108,21 @@ impl Suppressions {
             patterns.extend(BUILTIN.iter().map(|p| Pattern::new(p, BUILTIN_ORIGIN)));
         }
         patterns.extend(ignore.iter().map(|p| Pattern::new(p, "--ignore")));
-        Suppressions { patterns }
+        let capture_own = CAPTURE_OWN
+            .iter()
+            .map(|p| Pattern::new(p, BUILTIN_ORIGIN))
+            .collect();
+        Suppressions {
+            patterns,
+            capture_own,
+        }
+    }
+
+    /// Whether a root with these subjects (its path, its frame) is the capture's own.
+    pub fn is_capture_own(&self, subjects: &[&str]) -> bool {
+        self.capture_own
+            .iter()
+            .any(|p| subjects.iter().any(|s| p.matches(s)))
     }
 
     /// Add a suppressions file: one pattern per line; blank lines and `#` comments skipped.

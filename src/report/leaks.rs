@@ -28,29 +28,53 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
         format!("{} {}", visible(&r.kind), visible(&r.type_name))
     };
     let _ = writeln!(out, "#{} {name}  ({what}, {})", i + 1, r.addr);
+    // Growth is measured from the first snapshot the root is in: a root new since B has
+    // one round of growth at most, no rate per round, and no "every round".
+    let rounds = r.retained.len().saturating_sub(1);
+    let since = r.first_seen;
+    let every = if rounds >= 2 { " in every round" } else { "" };
+    let verdict = if since > 0 {
+        format!(
+            "   new in {}: not in A, so no trend yet",
+            LETTERS.get(since).unwrap_or(&"a later snapshot")
+        )
+    } else if r.leak && rounds >= 2 {
+        "   LEAK: grew in every round".to_string()
+    } else if r.leak {
+        "   LEAK: grew (one round: a third snapshot tells a trend from a step)".to_string()
+    } else if r.grew_every_round && r.bound.is_some() {
+        format!("   grew{every}, bounded")
+    } else if r.grew_every_round {
+        format!("   grew{every}, below the minimum growth")
+    } else if rounds >= 2 {
+        "   did not grow in every round".to_string()
+    } else {
+        "   did not grow".to_string()
+    };
     let _ = writeln!(
         out,
-        "   new       {} objects, {}{}",
+        "   new       {} objects, {}{verdict}",
         count(r.new_objects),
         bytes(r.new_bytes),
-        if r.leak {
-            "   LEAK: grew in every round"
-        } else if r.grew_every_round && r.bound.is_some() {
-            "   grew in every round, bounded"
-        } else if r.grew_every_round {
-            "   grew in every round, below the minimum growth"
-        } else {
-            "   did not grow in every round"
-        }
     );
+    let seen = |xs: &[Option<u64>], f: fn(u64) -> String| match since {
+        0 => series(xs, f),
+        s => format!(
+            "{} (new in {})",
+            series(&xs[s.min(xs.len())..], f),
+            LETTERS.get(s).unwrap_or(&"?")
+        ),
+    };
     if r.entries.iter().any(Option::is_some) {
-        let mut line = format!("   entries   {}", series(&r.entries, count));
-        if let Some(per) = r.entries_per_round {
+        let mut line = format!("   entries   {}", seen(&r.entries, count));
+        if let (Some(per), 0) = (r.entries_per_round, since) {
             let _ = write!(line, "   ({} per round)", signed_count(per.round() as i64));
         }
         let _ = writeln!(out, "{line}");
     }
-    if r.nested_growth_bytes != 0 {
+    if since > 0 {
+        let _ = writeln!(out, "   retained  {}", seen(&r.retained, bytes));
+    } else if r.nested_growth_bytes != 0 {
         let _ = writeln!(
             out,
             "   retained  {}   ({} per round of its own; {} in leak roots it holds, listed on their own)",
@@ -64,6 +88,15 @@ fn render_root(i: usize, r: &LeakRoot, out: &mut String) {
             "   retained  {}   ({} per round)",
             series(&r.retained, bytes),
             signed_bytes(r.growth_per_round)
+        );
+    }
+    if r.same_path > 0 {
+        let _ = writeln!(
+            out,
+            "   alike     {} more root{} at this same path, {} more growth (folded into this one)",
+            count(r.same_path),
+            if r.same_path == 1 { "" } else { "s" },
+            signed_bytes(r.same_path_growth_bytes)
         );
     }
     if let Some(b) = r.bound {
@@ -260,8 +293,9 @@ impl Report for Leaks {
         if self.more_roots > 0 {
             let _ = writeln!(
                 out,
-                "... {} more leak roots (--limit to show more)",
-                count(self.more_roots)
+                "... {} more leak root{} (--limit to show more)",
+                count(self.more_roots),
+                if self.more_roots == 1 { "" } else { "s" }
             );
         }
         if let Some(n) = &self.native {
@@ -366,9 +400,21 @@ impl Gate {
             out,
             "<testsuite name=\"pymem gate\" tests=\"{cases}\" failures=\"{failures}\">"
         );
-        let detail =
-            quick_xml::escape::escape(for_terminal(&self.leaks.table(&Style::default()), false))
-                .into_owned();
+        // One line per leak root: its path and how fast it grows (`pymem leaks` has the rest).
+        let detail: String = self
+            .leaks
+            .counted
+            .iter()
+            .map(|c| {
+                format!(
+                    "{}: {} per round, {} in all\n",
+                    visible(&c.root),
+                    signed_bytes(c.growth_per_round),
+                    signed_bytes(c.growth_bytes)
+                )
+            })
+            .collect();
+        let detail = quick_xml::escape::escape(for_terminal(&detail, false)).into_owned();
         if self.leaks.counted.is_empty() {
             let _ = writeln!(
                 out,
@@ -412,10 +458,10 @@ impl Gate {
                     bytes(n.growth_bytes.max(0).unsigned_abs()),
                     bytes(n.max_growth)
                 );
+                let msg = quick_xml::escape::escape(&msg);
                 let _ = writeln!(
                     out,
-                    ">\n    <failure message=\"{}\">{detail}</failure>\n  </testcase>",
-                    quick_xml::escape::escape(&msg)
+                    ">\n    <failure message=\"{msg}\">{msg}</failure>\n  </testcase>",
                 );
             } else {
                 out.push_str("/>\n");

@@ -40,6 +40,8 @@ mod hostile;
 mod layouts;
 /// `leaks`, `gate` and `diff` on real leaking programs.
 mod leaks;
+/// Where cached functions are defined; the lru_cache on a method (B019).
+mod method_cache;
 /// A real mypy heap (mypyc-compiled).
 mod mypy_build;
 /// Native leaks (pydantic-core 2.14.5) outside the Python heap.

@@ -68,6 +68,13 @@ pub struct LeakRoot {
     pub entries_per_round: Option<f64>,
     /// Retained bytes or entries rose between every pair of consecutive snapshots.
     pub grew_every_round: bool,
+    /// The first snapshot (0 = the first given) the root is in. A root that was not in the
+    /// first has no trend to judge: it never grew in every round and is never a leak.
+    pub first_seen: usize,
+    /// Other roots with this very path, folded into this row (not listed on their own).
+    pub same_path: u64,
+    /// Their growth, first snapshot to last (not in `growth_bytes`).
+    pub same_path_growth_bytes: i64,
     /// Counted as a leak: grew in every round, by at least the minimum growth per round.
     pub leak: bool,
     /// The container's bound (a deque's maxlen, an lru_cache's maxsize), when it has one:
@@ -106,6 +113,7 @@ pub struct BoundedGrowth {
 pub struct CountedLeak {
     pub root: String,
     pub growth_bytes: i64,
+    pub growth_per_round: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -436,10 +444,22 @@ fn name_roots(
     named
 }
 
+fn counted(root: &LeakRoot) -> CountedLeak {
+    CountedLeak {
+        root: root
+            .path
+            .as_ref()
+            .map_or_else(|| root.addr.clone(), |p| p.expr.clone()),
+        growth_bytes: root.growth_bytes,
+        growth_per_round: root.growth_per_round,
+    }
+}
+
 /// Sort the judged roots into `out`: suppressed ones by pattern, counted leaks, growth up to
 /// a bound, and the roots shown (the first `opts.limit`).
 fn sift(rows: Vec<(LeakRoot, Group)>, opts: &LeakOptions, out: &mut Leaks) {
     let mut suppressed: Vec<SuppressedGroup> = Vec::new();
+    let mut same_path: BTreeMap<String, usize> = BTreeMap::new();
     for (root_row, g) in rows {
         let mut subjects: Vec<&str> = Vec::new();
         if let Some(p) = &root_row.path {
@@ -447,6 +467,9 @@ fn sift(rows: Vec<(LeakRoot, Group)>, opts: &LeakOptions, out: &mut Leaks) {
             if let Some(f) = &p.root.frame {
                 subjects.push(f);
             }
+        }
+        if opts.suppressions.is_capture_own(&subjects) {
+            continue;
         }
         // Built-in patterns name interpreter state that settles as a program warms up, not a
         // container gaining 100+ entries every round; the user's own patterns always apply.
@@ -484,17 +507,36 @@ fn sift(rows: Vec<(LeakRoot, Group)>, opts: &LeakOptions, out: &mut Leaks) {
                 at_bound_bytes: root_row.at_bound_bytes,
             });
         }
+        // Roots written with one path (objects reached through one unlabelled edge, such
+        // as the results an lru_cache keeps) are one line with a count, one counted leak.
+        let expr = root_row.path.as_ref().map(|p| p.expr.clone());
+        if let Some(first) = expr.as_ref().and_then(|e| same_path.get(e)) {
+            if root_row.leak {
+                match out
+                    .counted
+                    .iter_mut()
+                    .find(|c| Some(&c.root) == expr.as_ref())
+                {
+                    Some(c) => {
+                        c.growth_bytes += root_row.growth_bytes;
+                        c.growth_per_round += root_row.growth_per_round;
+                    }
+                    None => out.counted.push(counted(&root_row)),
+                }
+            }
+            if let Some(shown) = out.roots.get_mut(*first) {
+                shown.same_path += 1;
+                shown.same_path_growth_bytes += root_row.growth_bytes;
+            }
+            continue;
+        }
         if root_row.leak {
-            let name = root_row
-                .path
-                .as_ref()
-                .map_or_else(|| root_row.addr.clone(), |p| p.expr.clone());
-            out.counted.push(CountedLeak {
-                root: name,
-                growth_bytes: root_row.growth_bytes,
-            });
+            out.counted.push(counted(&root_row));
         }
         if out.roots.len() < opts.limit {
+            if let Some(e) = expr {
+                same_path.insert(e, out.roots.len());
+            }
             out.roots.push(root_row);
         } else {
             out.more_roots += 1;

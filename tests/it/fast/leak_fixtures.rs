@@ -373,3 +373,188 @@ fn gate_junit_names_each_leak_root() {
         String::from_utf8_lossy(&out.stdout)
     );
 }
+
+fn table(args: &[&std::ffi::OsStr]) -> String {
+    let out = pymem().args(args).output().unwrap();
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Items `first..first + n` (100 bytes each), labelled by index for a list.
+fn items(first: u64, n: u64) -> (Vec<(u64, &'static str)>, Vec<O>) {
+    let ids: Vec<u64> = (0..n).map(|k| first + 10 * k).collect();
+    (
+        ids.iter().map(|&x| (x, "")).collect(),
+        ids.iter()
+            .map(|&x| O(x, "app.Item", vec![], None))
+            .collect(),
+    )
+}
+
+#[test]
+fn a_root_not_in_the_first_snapshot_has_no_rate_and_no_trend() {
+    let dir = tempfile::tempdir().unwrap();
+    // A dict held from outside (by C code: its reference count exceeds the references
+    // found), made after A, gaining an item between B and C.
+    let held = |n: u64| -> Vec<O> {
+        let (refs, mut objs) = items(5000, n);
+        let mut v = app(&[], vec![O(3000, "list", refs, Some(n))]);
+        v.append(&mut objs);
+        v
+    };
+    let a = write(
+        dir.path(),
+        "a.jsonl",
+        1,
+        &app(&[], vec![]),
+        &[(1000, "app")],
+    );
+    let b = write(dir.path(), "b.jsonl", 2, &held(2), &[(1000, "app")]);
+    let c = write(dir.path(), "c.jsonl", 3, &held(3), &[(1000, "app")]);
+    let r = leaks(&[&a, &b, &c], &["--min-growth", "0"]);
+    let root = &r["roots"][0];
+    assert_eq!(root["first_seen"], 1, "{r:#}");
+    assert_eq!(root["grew_every_round"], false, "{r:#}");
+    assert_eq!(root["leak"], false, "{r:#}");
+    let t = table(&[
+        "leaks".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        c.as_os_str(),
+        "--min-growth".as_ref(),
+        "0".as_ref(),
+    ]);
+    let entries = t.lines().find(|l| l.contains("entries")).unwrap();
+    assert_eq!(entries.trim(), "entries   2 -> 3 (new in B)", "{t}");
+    assert!(t.contains("new in B: not in A, so no trend yet"), "{t}");
+    assert!(!t.contains('?') && !t.contains("per round"), "{t}");
+}
+
+#[test]
+fn one_round_of_growth_is_not_every_round() {
+    let dir = tempfile::tempdir().unwrap();
+    let (r1, o1) = items(5000, 1);
+    let (r2, o2) = items(5000, 30);
+    let a = write(dir.path(), "a.jsonl", 1, &app(&r1, o1), &[(1000, "app")]);
+    let b = write(dir.path(), "b.jsonl", 2, &app(&r2, o2), &[(1000, "app")]);
+    let r = leaks(&[&a, &b], &["--min-growth", "0"]);
+    assert_eq!(r["roots"][0]["leak"], true, "{r:#}");
+    let t = table(&[
+        "leaks".as_ref(),
+        a.as_os_str(),
+        b.as_os_str(),
+        "--min-growth".as_ref(),
+        "0".as_ref(),
+    ]);
+    assert!(t.contains("LEAK: grew (one round"), "{t}");
+    assert!(!t.contains("every round"), "{t}");
+}
+
+/// module `app` -> namespace -> `pools` (a Registry) -> three lists through unlabelled
+/// edges, each gaining `n` items: three roots written `app.pools -> <list>`.
+fn three_lists(n: u64) -> Vec<O> {
+    let mut v = vec![
+        O(1000, "module", vec![(1100, ".__dict__")], None),
+        O(1100, "dict", vec![(1200, "['pools']")], Some(1)),
+        O(
+            1200,
+            "app.Registry",
+            vec![(1300, ""), (1400, ""), (1500, "")],
+            None,
+        ),
+    ];
+    for (k, list) in [1300u64, 1400, 1500].into_iter().enumerate() {
+        let (refs, mut objs) = items(10_000 * (k as u64 + 1), n);
+        v.push(O(list, "list", refs, Some(n)));
+        v.append(&mut objs);
+    }
+    v
+}
+
+#[test]
+fn roots_with_one_path_are_one_row_and_one_counted_leak() {
+    let dir = tempfile::tempdir().unwrap();
+    let snaps: Vec<PathBuf> = (0..3)
+        .map(|i| {
+            let name = format!("{i}.jsonl");
+            write(
+                dir.path(),
+                &name,
+                i + 1,
+                &three_lists(1 + 20 * i),
+                &[(1000, "app")],
+            )
+        })
+        .collect();
+    let r = leaks(&[&snaps[0], &snaps[1], &snaps[2]], &["--min-growth", "0"]);
+    let roots = r["roots"].as_array().unwrap();
+    assert_eq!(roots.len(), 1, "{r:#}");
+    assert_eq!(roots[0]["path"]["expr"], "app.pools -> <list>", "{r:#}");
+    assert_eq!(roots[0]["same_path"], 2, "{r:#}");
+    let g = roots[0]["growth_bytes"].as_i64().unwrap();
+    assert_eq!(
+        roots[0]["same_path_growth_bytes"].as_i64(),
+        Some(2 * g),
+        "{r:#}"
+    );
+    assert_eq!(r["counted"].as_array().unwrap().len(), 1, "{r:#}");
+    assert_eq!(
+        r["counted"][0]["growth_bytes"].as_i64(),
+        Some(3 * g),
+        "{r:#}"
+    );
+
+    // JUnit: one failure, and in it one line per leak root (path and growth), not the table.
+    let out = pymem()
+        .arg("gate")
+        .args(&snaps)
+        .args([
+            "--min-growth",
+            "0",
+            "--max-growth",
+            "0",
+            "--format",
+            "junit",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let xml = String::from_utf8(out.stdout).unwrap();
+    let body = xml
+        .split_once("<failure ")
+        .and_then(|(_, rest)| rest.split_once("\">"))
+        .and_then(|(_, rest)| rest.split_once("</failure>"))
+        .map(|(body, _)| body)
+        .unwrap_or_else(|| panic!("{xml}"));
+    assert_eq!(body.lines().count(), 1, "{xml}");
+    assert!(body.starts_with("app.pools -&gt; &lt;list&gt;: +"), "{xml}");
+}
+
+#[test]
+fn what_the_capture_holds_is_never_a_leak_root() {
+    let dir = tempfile::tempdir().unwrap();
+    // The agent's module (pymem_agent._walk) holds a growing list; so does the program.
+    let snap = |n: u64| -> Vec<O> {
+        let (refs, mut objs) = items(5000, n);
+        let mut v = app(&refs, vec![]);
+        v.push(O(8000, "module", vec![(8100, ".__dict__")], None));
+        v.push(O(8100, "dict", vec![(8200, "['_seen']")], Some(1)));
+        let (own, mut own_objs) = items(60_000, n);
+        v.push(O(8200, "list", own, Some(n)));
+        v.append(&mut objs);
+        v.append(&mut own_objs);
+        v
+    };
+    let roots = [(1000, "app"), (8000, "pymem_agent._walk")];
+    let a = write(dir.path(), "a.jsonl", 1, &snap(1), &roots);
+    let b = write(dir.path(), "b.jsonl", 2, &snap(20), &roots);
+    let c = write(dir.path(), "c.jsonl", 3, &snap(40), &roots);
+    for extra in [&[][..], &["--no-builtin-suppressions"][..]] {
+        let mut args = vec!["--min-growth", "0"];
+        args.extend_from_slice(extra);
+        let r = leaks(&[&a, &b, &c], &args);
+        let text = r.to_string();
+        assert_eq!(r["roots"].as_array().unwrap().len(), 1, "{r:#}");
+        assert_eq!(r["roots"][0]["path"]["expr"], "app.cache", "{r:#}");
+        assert!(!text.contains("pymem_agent"), "{extra:?}: {r:#}");
+    }
+}
