@@ -299,7 +299,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__diff)
-            opts="-h --by --limit --partial --format --no-index --index --help"
+            opts="-h --by --limit --frames --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -311,6 +311,10 @@ _pymem() {
                     ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --frames)
+                    COMPREPLY=($(compgen -W "user all" -- "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -325,7 +329,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__frag)
-            opts="-h --threshold --by --svg --limit --partial --format --no-index --index --help"
+            opts="-h --threshold --by --svg --limit --frames --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -347,6 +351,10 @@ _pymem() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --frames)
+                    COMPREPLY=($(compgen -W "user all" -- "${cur}"))
+                    return 0
+                    ;;
                 --format)
                     COMPREPLY=($(compgen -W "table json" -- "${cur}"))
                     return 0
@@ -359,7 +367,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__gate)
-            opts="-h --max-growth --max-leaks --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --html --no-index --index --help"
+            opts="-h --max-growth --max-leaks --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --frames --partial --format --html --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -391,6 +399,10 @@ _pymem() {
                     ;;
                 --max-native-growth)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --frames)
+                    COMPREPLY=($(compgen -W "user all" -- "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -703,7 +715,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__leaks)
-            opts="-h --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --format --no-index --index --help"
+            opts="-h --limit --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --frames --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -727,6 +739,10 @@ _pymem() {
                     ;;
                 --max-native-growth)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --frames)
+                    COMPREPLY=($(compgen -W "user all" -- "${cur}"))
                     return 0
                     ;;
                 --format)
@@ -767,7 +783,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__report)
-            opts="-o -h --output --open --min-share --max-nodes --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --partial --no-index --index --help"
+            opts="-o -h --output --open --min-share --max-nodes --min-growth --ignore --suppressions --no-builtin-suppressions --max-native-growth --frames --partial --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -803,6 +819,10 @@ _pymem() {
                     ;;
                 --max-native-growth)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --frames)
+                    COMPREPLY=($(compgen -W "user all" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -873,7 +893,7 @@ _pymem() {
             return 0
             ;;
         pymem__subcmd__summary)
-            opts="-h --by --limit --fold --partial --format --no-index --index --help"
+            opts="-h --by --limit --fold --frames --partial --format --no-index --index --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -885,6 +905,10 @@ _pymem() {
                     ;;
                 --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --frames)
+                    COMPREPLY=($(compgen -W "user all" -- "${cur}"))
                     return 0
                     ;;
                 --format)

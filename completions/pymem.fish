@@ -51,6 +51,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand summary" -l by -d 'Group obj
 module\t''
 traceback\t'Allocation site (needs snapshots captured with tracemalloc on)'"
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l limit -d 'Rows to show' -r
+complete -c pymem -n "__fish_pymem_using_subcommand summary" -l frames -d 'Which frames of an allocation traceback name the site (snapshots taken with tracemalloc)' -r -f -a "user\t'The innermost frame in your own code (not the standard library, site-packages or frozen importlib)'
+all\t'The whole recorded stack, innermost first'"
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand summary" -l fold -d 'Count each instance\'s own __dict__ in its class\'s row (heapy\'s "dict of class")'
@@ -88,6 +90,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand diff" -l by -d 'Group by typ
 module\t''
 traceback\t'Allocation site (needs snapshots captured with tracemalloc on)'"
 complete -c pymem -n "__fish_pymem_using_subcommand diff" -l limit -d 'Rows (and new/gone objects) to show' -r
+complete -c pymem -n "__fish_pymem_using_subcommand diff" -l frames -d 'Which frames of an allocation traceback name the site (snapshots taken with tracemalloc)' -r -f -a "user\t'The innermost frame in your own code (not the standard library, site-packages or frozen importlib)'
+all\t'The whole recorded stack, innermost first'"
 complete -c pymem -n "__fish_pymem_using_subcommand diff" -l format -d 'Output format' -r -f -a "table\t''
 json\t''
 csv\t''"
@@ -100,13 +104,15 @@ complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l min-growth -d 'A r
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l ignore -d 'Ignore leak roots whose path matches this wildcard pattern (`*`, `?`); repeatable' -r
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l suppressions -d 'A file of patterns, one per line (`#` starts a comment); repeatable' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l max-native-growth -d 'Memory outside Python objects (C heap no object accounts for, other anonymous memory) that may grow in all, first snapshot to last, before growth in every round is a native leak' -r
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l frames -d 'Which frames of an allocation traceback name the site (snapshots taken with tracemalloc)' -r -f -a "user\t'The innermost frame in your own code (not the standard library, site-packages or frozen importlib)'
+all\t'The whole recorded stack, innermost first'"
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l no-builtin-suppressions -d 'Do not suppress the built-in interpreter noise (import machinery, linecache, ...)'
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l partial -d 'Load snapshots that have no end record'
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
 complete -c pymem -n "__fish_pymem_using_subcommand leaks" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
-complete -c pymem -n "__fish_pymem_using_subcommand leaks" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand leaks" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l max-growth -d 'Bytes the leak roots may grow by in all, first snapshot to last (e.g. 65536, 64KiB, 1.5MiB)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l max-leaks -d 'Leak roots allowed (default: any number within --max-growth)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l limit -d 'Leak roots to list' -r
@@ -114,6 +120,8 @@ complete -c pymem -n "__fish_pymem_using_subcommand gate" -l min-growth -d 'A ro
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l ignore -d 'Ignore leak roots whose path matches this wildcard pattern (`*`, `?`); repeatable' -r
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l suppressions -d 'A file of patterns, one per line (`#` starts a comment); repeatable' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l max-native-growth -d 'Memory outside Python objects (C heap no object accounts for, other anonymous memory) that may grow in all, first snapshot to last, before growth in every round is a native leak' -r
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -l frames -d 'Which frames of an allocation traceback name the site (snapshots taken with tracemalloc)' -r -f -a "user\t'The innermost frame in your own code (not the standard library, site-packages or frozen importlib)'
+all\t'The whole recorded stack, innermost first'"
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l format -d 'Output format (junit: a JUnit XML report for CI systems)' -r -f -a "table\t''
 json\t''
 junit\t''"
@@ -122,7 +130,7 @@ complete -c pymem -n "__fish_pymem_using_subcommand gate" -l no-builtin-suppress
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l partial -d 'Load snapshots that have no end record'
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
 complete -c pymem -n "__fish_pymem_using_subcommand gate" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
-complete -c pymem -n "__fish_pymem_using_subcommand gate" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand gate" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pymem -n "__fish_pymem_using_subcommand caches" -l min-entries -d 'Containers with fewer entries are not listed' -r
 complete -c pymem -n "__fish_pymem_using_subcommand caches" -l limit -d 'Caches to show' -r
 complete -c pymem -n "__fish_pymem_using_subcommand caches" -l format -d 'Output format' -r -f -a "table\t''
@@ -145,6 +153,8 @@ owner\t'Objects by the container holding them, buffers by their owner'
 traceback\t'Allocation site (needs snapshots captured with tracemalloc on)'"
 complete -c pymem -n "__fish_pymem_using_subcommand frag" -l svg -d 'Also draw the arena map (of the last snapshot) as SVG into FILE' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand frag" -l limit -d 'Groups to show' -r
+complete -c pymem -n "__fish_pymem_using_subcommand frag" -l frames -d 'Which frames of an allocation traceback name the site (snapshots taken with tracemalloc)' -r -f -a "user\t'The innermost frame in your own code (not the standard library, site-packages or frozen importlib)'
+all\t'The whole recorded stack, innermost first'"
 complete -c pymem -n "__fish_pymem_using_subcommand frag" -l format -d 'Output format' -r -f -a "table\t''
 json\t''"
 complete -c pymem -n "__fish_pymem_using_subcommand frag" -l partial -d 'Load a snapshot that has no end record (a capture that was cut short)'
@@ -202,12 +212,14 @@ complete -c pymem -n "__fish_pymem_using_subcommand report" -l min-growth -d 'A 
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l ignore -d 'Ignore leak roots whose path matches this wildcard pattern (`*`, `?`); repeatable' -r
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l suppressions -d 'A file of patterns, one per line (`#` starts a comment); repeatable' -r -F
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l max-native-growth -d 'Memory outside Python objects (C heap no object accounts for, other anonymous memory) that may grow in all, first snapshot to last, before growth in every round is a native leak' -r
+complete -c pymem -n "__fish_pymem_using_subcommand report" -l frames -d 'Which frames of an allocation traceback name the site (snapshots taken with tracemalloc)' -r -f -a "user\t'The innermost frame in your own code (not the standard library, site-packages or frozen importlib)'
+all\t'The whole recorded stack, innermost first'"
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l open -d 'Open the page in the default browser once written (xdg-open)'
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l no-builtin-suppressions -d 'Do not suppress the built-in interpreter noise (import machinery, linecache, ...)'
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l partial -d 'Load snapshots that have no end record'
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
 complete -c pymem -n "__fish_pymem_using_subcommand report" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
-complete -c pymem -n "__fish_pymem_using_subcommand report" -s h -l help -d 'Print help'
+complete -c pymem -n "__fish_pymem_using_subcommand report" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c pymem -n "__fish_pymem_using_subcommand completions" -l no-index -d 'Neither open nor write a snapshot\'s index for this command (parse the JSON again)'
 complete -c pymem -n "__fish_pymem_using_subcommand completions" -l index -d 'Index a snapshot read from standard input too, in the cache folder (its name is printed on stderr; give it in place of the snapshot later)'
 complete -c pymem -n "__fish_pymem_using_subcommand completions" -s h -l help -d 'Print help'

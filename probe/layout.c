@@ -40,6 +40,12 @@
 #if __has_include("internal/pycore_debug_offsets.h")
 #  include "internal/pycore_debug_offsets.h"
 #endif
+#if PY_VERSION_HEX >= 0x03090000
+#  include "internal/pycore_hashtable.h"
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+#  include "internal/pycore_tracemalloc.h"
+#endif
 #if PY_VERSION_HEX < 0x030B0000
 /* 3.8-3.10 declare the dict keys object only in Objects/dict-common.h, not installed. */
 typedef struct {
@@ -409,6 +415,26 @@ int main(void) {
     OFF(PyThreadState, cframe); OFF(_PyCFrame, current_frame);
 #else
     OFF(PyThreadState, frame);
+#endif
+
+    /* tracemalloc's tables (3.9+ hash tables; 3.12+ its state in _PyRuntime; before, the
+     * state is static variables and its records are declared in Modules/_tracemalloc.c
+     * only: src/remote/layout.rs has those). */
+#if PY_VERSION_HEX >= 0x03090000
+    SIZE(_Py_hashtable_t); OFF(_Py_hashtable_t, nentries); OFF(_Py_hashtable_t, nbuckets);
+    OFF(_Py_hashtable_t, buckets);
+    SIZE(_Py_hashtable_entry_t); OFF(_Py_hashtable_entry_t, key_hash);
+    OFF(_Py_hashtable_entry_t, key); OFF(_Py_hashtable_entry_t, value);
+#endif
+#if PY_VERSION_HEX >= 0x030C0000
+    OFF(_PyRuntimeState, tracemalloc);
+    OFF_AS("_tracemalloc_runtime_state.tracing", struct _tracemalloc_runtime_state, config.tracing);
+    SOFF(_tracemalloc_runtime_state, traces);
+    SOFF(tracemalloc_traceback, nframe); SOFF(tracemalloc_traceback, frames);
+    SSIZE(tracemalloc_frame); SOFF(tracemalloc_frame, filename); SOFF(tracemalloc_frame, lineno);
+    /* A frame's file name: a str object up to 3.14, a C string from 3.15. */
+    if (_Generic(((struct tracemalloc_frame *)0)->filename, const char *: 1, default: 0))
+        emit("const.tracemalloc_frame_filename_is_cstr", 1);
 #endif
 
     /* The remote-debugging table at the start of _PyRuntime (3.13+): where each of its

@@ -11,6 +11,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("strings", 3),
     ("pools", 3),
     ("dicts", 4),
+    ("traces", 4),
     ("types", 5),
     ("decode", 6),
     ("write", 7),

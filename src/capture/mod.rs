@@ -29,6 +29,7 @@ pub mod offsets;
 mod partial;
 pub mod pools;
 pub mod strings;
+pub mod traces;
 pub mod types;
 pub mod write;
 
@@ -248,6 +249,22 @@ pub fn capture(
         dec.interned = h.word(interp + x).unwrap_or(0);
     }
 
+    let traced_builtins = builtins(bin, mem);
+    let mut traces = match traces::read(h, &traced_builtins, &bin.symbols, runtime.addr) {
+        traces::Found::Traced(t) => Some(t),
+        traces::Found::NotTracing => {
+            missing.push(
+                "tracebacks: tracemalloc was not tracing (start it, or use pymem run --tracemalloc N)"
+                    .into(),
+            );
+            None
+        }
+        traces::Found::Unreadable(why) => {
+            missing.push(format!("tracebacks: {why}"));
+            None
+        }
+    };
+
     let seeds = collector_lists(h, &off, gc, mem.len())?;
     dec.debug_shift = debug_shift(&mut dec, &seeds);
 
@@ -259,7 +276,7 @@ pub fn capture(
     let mut lines = write::Lines::new(write::Background::new(file));
     let io = |e: std::io::Error| fail(format!("writing {}: {e}", path.display()));
     let interpreter = read_interpreter(h, &off, interp, &dec, runtime);
-    let header = write::header(
+    let mut header = write::header(
         &interpreter,
         &pools,
         dec.debug_shift,
@@ -268,12 +285,13 @@ pub fn capture(
         opts,
         &mut missing,
     );
+    header["recorded"]["tracebacks"] = traces.is_some().into();
     lines.raw(&header.to_string()).map_err(io)?;
     for a in &pools.arenas {
         lines.arena(a).map_err(io)?;
     }
 
-    let walked = walk(&mut dec, &seeds, &mut lines, opts, path)?;
+    let walked = walk(&mut dec, &seeds, traces.as_mut(), &mut lines, opts, path)?;
     let roots = write_roots(&mut dec, &off, interp, &mut lines).map_err(io)?;
     let objects = lines.objects;
     let refs = lines.refs;
@@ -357,6 +375,7 @@ struct Walked {
 fn walk<W: std::io::Write>(
     dec: &mut Decoder,
     seeds: &[u64],
+    mut traces: Option<&mut traces::Traces>,
     lines: &mut write::Lines<W>,
     opts: &Options,
     path: &Path,
@@ -370,6 +389,8 @@ fn walk<W: std::io::Write>(
     let mut invalid = 0u64;
     let mut negative_refcounts = 0u64;
     let mut seed_iter = seeds.iter();
+    // tracemalloc's traceback index -> the snapshot's id, dense in order of first use.
+    let mut tb_ids: HashMap<u32, u32> = HashMap::default();
     let mut walked = 0u64;
     loop {
         walked += 1;
@@ -430,6 +451,20 @@ fn walk<W: std::io::Write>(
         out.labels
             .truncate(if out.labels.is_empty() { 0 } else { keep });
         let t = dec.types.info(tid);
+        if let Some(tr) = traces.as_mut() {
+            // tracemalloc keys a trace by its block, which starts at the object's pre-header.
+            let block = addr.wrapping_sub(t.pre + dec.debug_shift);
+            if let Some(k) = tr.of_block(block) {
+                let next = tb_ids.len() as u32;
+                let id = *tb_ids.entry(k).or_insert(next);
+                if id == next {
+                    lines
+                        .traceback(id, &tr.tracebacks[k as usize])
+                        .map_err(io)?;
+                }
+                out.tb = Some(id);
+            }
+        }
         lines.object(addr, t, size, rc, &out).map_err(io)?;
     }
 

@@ -115,6 +115,28 @@ fn push_json_str(b: &mut Vec<u8>, s: &str) {
 }
 
 impl<W: Write> Lines<W> {
+    /// A `tb` record: one allocation traceback, frames innermost first (before its first use).
+    pub fn traceback(&mut self, id: u32, frames: &[(String, u32)]) -> io::Result<()> {
+        let b = &mut self.buf;
+        b.clear();
+        let mut n = itoa::Buffer::new();
+        b.extend_from_slice(b"{\"k\":\"tb\",\"id\":");
+        b.extend_from_slice(n.format(id).as_bytes());
+        b.extend_from_slice(b",\"f\":[");
+        for (i, (file, line)) in frames.iter().enumerate() {
+            if i > 0 {
+                b.push(b',');
+            }
+            b.push(b'[');
+            push_json_str(b, file);
+            b.push(b',');
+            b.extend_from_slice(n.format(*line).as_bytes());
+            b.push(b']');
+        }
+        b.extend_from_slice(b"]}\n");
+        self.out.write_all(b)
+    }
+
     pub fn new(out: W) -> Self {
         Lines {
             out,
@@ -238,6 +260,10 @@ impl<W: Write> Lines<W> {
             b.extend_from_slice(b",\"name\":");
             push_json_str(b, name);
         }
+        if let Some(tb) = d.tb {
+            b.extend_from_slice(b",\"tb\":");
+            b.extend_from_slice(n.format(tb).as_bytes());
+        }
         if let Some((file, line)) = &d.at {
             b.extend_from_slice(b",\"at\":[");
             push_json_str(b, file);
@@ -360,8 +386,6 @@ pub fn header(
          the in-process agent records it"
             .into(),
     );
-    missing
-        .push("tracebacks: allocation tracebacks are only recorded by the in-process agent".into());
     let mallocstats = have_pools.then(|| {
         serde_json::json!({
             "pymalloc": true,
@@ -423,7 +447,7 @@ pub fn header(
             "labels": true,
             "pools": have_pools,
             "values": opts.values,
-            "tracebacks": false,
+            "tracebacks": false, // the caller says whether it read tracemalloc's table
         },
         "missing": missing.clone(),
         "capture": {

@@ -61,6 +61,9 @@ pub const WANTED: &[&str] = &[
     "usedpools",
     "arenas",
     "maxarenas",
+    // tracemalloc's state (3.9-3.11: its table of traces is a local symbol).
+    "_Py_tracemalloc_config",
+    "tracemalloc_traces",
     "narenas_currently_allocated",
 ];
 

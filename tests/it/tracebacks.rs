@@ -103,6 +103,65 @@ fn allocation_sites_match_tracemalloc_on_every_cpython() {
     }
 }
 
+/// tracemalloc's table read from outside (`pymem attach`, nothing run in the process) gives
+/// the allocation sites the process itself reports, on 3.9–3.15; 3.8's is said not to be read.
+#[test]
+fn allocation_sites_read_from_outside_match_tracemalloc() {
+    use crate::common::{agent_dir, pymem_ok, pythons, repo, Reaper};
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    for (version, python) in pythons() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = Command::new(python);
+        cmd.arg(repo().join("tests/py/workload_traced.py"))
+            .arg(agent_dir())
+            .arg(dir.path())
+            .arg("wait")
+            .env_remove("PYTHONMALLOC")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped());
+        let mut child = Reaper::spawn(&mut cmd);
+        let pid = BufReader::new(child.0.stdout.take().unwrap())
+            .lines()
+            .next()
+            .unwrap()
+            .unwrap();
+        crate::common::wait_until_blocked_in_read(&pid);
+        let read = dir.path().join("read.jsonl").display().to_string();
+        pymem_ok(&["attach", &pid, "-o", &read]);
+        let _ = child.0.stdin.take().unwrap().write_all(b"\n");
+        let _ = child.0.wait();
+
+        if version.starts_with("3.8") {
+            let s = json(&["summary", &read, "--limit", "1"]);
+            let missing = s["snapshot"]["missing"].to_string();
+            assert!(missing.contains("3.8"), "{version}: {missing}");
+            let out = pymem()
+                .args(["summary", &read, "--by", "traceback"])
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(2), "{version}");
+            continue;
+        }
+        let truth = read_json(&dir.path().join("truth.json"));
+        let site = truth["site"].as_str().unwrap();
+        let s = json(&["summary", &read, "--by", "traceback", "--limit", "100000"]);
+        let row = s["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["key"] == site)
+            .unwrap_or_else(|| panic!("{version}: no row for {site}"));
+        assert_eq!(row["count"], truth["final"], "{version}: {row}");
+        for r in truth["copied"].as_array().unwrap() {
+            let addr = r["addr"].as_u64().unwrap().to_string();
+            let shown = json(&["show", &read, &addr]);
+            assert_eq!(shown["allocated_at"]["stack"], r["stack"], "{version}: {r}");
+            assert_eq!(shown["allocated_at"]["site"], r["site"], "{version}: {r}");
+        }
+    }
+}
+
 #[test]
 fn grouping_by_traceback_without_tracebacks_is_an_error() {
     let dir = tempfile::tempdir().unwrap();

@@ -1,12 +1,14 @@
 """Allocation tracebacks: tracemalloc on, 500 Orders made per round at one line.
 
-usage: workload_traced.py AGENT_DIR OUT_DIR
+usage: workload_traced.py AGENT_DIR OUT_DIR [wait]
 
 Writes OUT_DIR/a.jsonl, b.jsonl, c.jsonl and truth.json: the Orders' allocation site
 (`file:line` of the innermost frame, as tracemalloc reports it in this process) and, at each
 snapshot, how many live objects tracemalloc places at that site. Also Records copied by
 copy.deepcopy (allocated inside the standard library): for a few of them, the whole stack and
-the innermost frame outside the standard library, told apart here by sysconfig's paths."""
+the innermost frame outside the standard library, told apart here by sysconfig's paths.
+With `wait`, then prints its pid and waits for a line on stdin (the test reads it from
+outside meanwhile; `final` is the count at the site then)."""
 import copy
 import gc
 import json
@@ -93,5 +95,9 @@ for name in ("a", "b", "c"):
     pymem_agent.dump(os.path.join(sys.argv[2], name + ".jsonl"))
     truth["counts"].append(at_site(site))
     take(500)
+truth["final"] = at_site(site)
 with open(os.path.join(sys.argv[2], "truth.json"), "w") as f:
     json.dump(truth, f)
+if sys.argv[3:] == ["wait"]:
+    print(os.getpid(), flush=True)
+    sys.stdin.readline()

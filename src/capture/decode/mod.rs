@@ -63,6 +63,8 @@ pub struct Decoded {
     pub misses: Option<u64>,
     /// A code object's `co_filename` and `co_firstlineno` (the `at` field).
     pub at: Option<(String, u32)>,
+    /// The allocation traceback's id in the snapshot (the `tb` field), set by the walk.
+    pub tb: Option<u32>,
     /// Whether the referents were found by scanning memory.
     pub scanned: bool,
 }
@@ -80,6 +82,7 @@ impl Decoded {
         self.hits = None;
         self.misses = None;
         self.at = None;
+        self.tb = None;
         self.scanned = false;
     }
 }
