@@ -165,7 +165,7 @@ complete -c pymem -n "__fish_pymem_using_subcommand run" -s o -l output -d 'Dire
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l signal -d 'A snapshot whenever this signal arrives (name or number: USR2, SIGHUP, 12)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l every -d 'A snapshot every DURATION (30s, 10m, 1h)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l tracemalloc -d 'Trace allocations with this many frames, so snapshots say where objects were allocated' -r
-complete -c pymem -n "__fish_pymem_using_subcommand run" -l python -d 'The Python interpreter to run' -r
+complete -c pymem -n "__fish_pymem_using_subcommand run" -l python -d 'The Python interpreter to run (default: the one the script\'s or command\'s shebang names, else the active virtual environment\'s, else python3)' -r
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l at-exit -d 'A snapshot when the program exits (the default when no other trigger is given)'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l values -d 'Record string and bytes contents and every dict key (private data). Without it only names are recorded: of modules, classes, functions and attributes, and dict keys that are identifiers of up to 64 characters or ints; other keys as `<str len=N>`'
 complete -c pymem -n "__fish_pymem_using_subcommand run" -l follow-forks -d 'Children the program forks (workers, multiprocessing) take snapshots too, each named by its own pid. Without it only the program\'s own process does'

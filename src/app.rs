@@ -5,24 +5,25 @@
 use crate::cli::{
     AgentArgs, AttachArgs, CachesArgs, Cli, Command, CoreArgs, DiffArgs, DiffBy, DiffFormat,
     FragArgs, FragBy, GateArgs, GateFormat, IndexArgs, LeakFilterArgs, LoadArgs, OutputFormat,
-    PathArgs, PathFormat, ReportArgs, RunArgs, Shell, SummaryArgs, SummaryBy, TopBy, WatchArgs,
+    PathArgs, PathFormat, RunArgs, Shell, SummaryArgs, SummaryBy, TopBy, WatchArgs,
 };
+use crate::page::{report_command, report_page, series_diff, write_page};
 use clap::CommandFactory;
-use pymem::analysis::advise::{advise, advise_in, AdviseOptions};
-use pymem::analysis::caches::{self, caches, caches_in};
+use pymem::analysis::advise::{advise, AdviseOptions};
+use pymem::analysis::caches::caches;
 use pymem::analysis::diff::{self, diff};
-use pymem::analysis::explore::{explore, ExploreOptions};
+use pymem::analysis::explore::ExploreOptions;
 use pymem::analysis::frag::{self, frag, frag_change, FragOptions};
 use pymem::analysis::gate::{gate, GateOptions};
 use pymem::analysis::leaks::{leaks, LeakOptions, Leaks};
 use pymem::analysis::noise::Suppressions;
-use pymem::analysis::path::{path_of, paths_of_type};
+use pymem::analysis::path::{path_of, paths_of_type, types_named};
 use pymem::analysis::retention::Retention;
 use pymem::analysis::show::show;
 use pymem::analysis::summary::{summary, GroupBy};
 use pymem::analysis::top::{self, top};
 use pymem::index::{self, Indexed};
-use pymem::report::html::{Findings, Series};
+use pymem::report::html::Series;
 use pymem::report::{paths_dot, render, Format, Report, Style};
 use pymem::snapshot::{parse_address, LoadOptions, Loaded, ObjId, Snapshot};
 use pymem::{Error, Result};
@@ -127,7 +128,7 @@ fn path_command(a: PathArgs) -> Result<i32> {
     let r = Retention::compute(&snap);
     let paths = match (target, &a.type_name) {
         (Some(id), _) => path_of(&r, id),
-        (None, Some(t)) => paths_of_type(&r, t, a.limit),
+        (None, Some(t)) => paths_of_type(&r, t, &types_named(&snap, t)?, a.limit),
         (None, None) => return Err(Error::Usage("give an address or --type NAME".into())),
     };
     let text = match a.format {
@@ -343,128 +344,13 @@ fn index_command(a: IndexArgs) -> Result<i32> {
     Ok(0)
 }
 
-/// `report`: the interactive HTML page of one snapshot, or of a series.
-fn report_command(a: ReportArgs) -> Result<i32> {
-    if !(0.0..=1.0).contains(&a.min_share) {
-        return Err(Error::Usage(format!(
-            "--min-share {} is not a share between 0 and 1",
-            a.min_share
-        )));
-    }
-    let opts = ExploreOptions {
-        min_share: a.min_share,
-        max_nodes: a.max_nodes.max(1),
-        ..ExploreOptions::default()
-    };
-    let snaps = load_series(&a.snapshots, &a.suppress)?;
-    let series = match snaps.len() {
-        1 => None,
-        _ => Some(Series {
-            diff: series_diff(&snaps),
-            leaks: Some(leaks_of(&snaps, &a.suppress, SERIES_LEAK_ROOTS)?),
-            gate: None,
-        }),
-    };
-    write_report(&snaps, series.as_ref(), &opts, &a.output)?;
-    if a.open {
-        open_in_browser(&a.output);
-    }
-    Ok(0)
-}
-
-/// Leak roots a series report lists.
-const SERIES_LEAK_ROOTS: usize = 25;
-
-/// What changed from the first snapshot of a series to the last, by type.
-fn series_diff(snaps: &[Indexed]) -> pymem::analysis::diff::Diff {
-    let (first, last) = (&snaps[0].snap, &snaps[snaps.len() - 1].snap);
-    diff(first, last, diff::DiffBy::Type, Default::default(), 100)
-}
-
-/// Write the page of `snaps` (the tree of the last) and print its path.
-fn write_report(
-    snaps: &[Indexed],
-    series: Option<&Series>,
-    opts: &ExploreOptions,
-    output: &Path,
-) -> Result<()> {
-    write_page(output, &report_page(snaps, series, opts))?;
-    write_stdout(&format!("{}\n", output.display()))
-}
-
-fn write_page(path: &Path, html: &str) -> Result<()> {
-    std::fs::write(path, html).map_err(|e| Error::Io {
-        path: path.to_path_buf(),
-        source: e,
-    })
-}
-
-/// The HTML page of `snaps`: the tree, caches, advice and fragmentation of the last one
-/// (with `caches`', `advise`'s and `frag`'s default options).
-fn report_page(snaps: &[Indexed], series: Option<&Series>, opts: &ExploreOptions) -> String {
-    let last = &snaps[snaps.len() - 1].snap;
-    let r = Retention::compute(last);
-    let refs: Vec<&Snapshot> = snaps.iter().map(|s| &s.snap).collect();
-    let advice_opts = AdviseOptions {
-        min_instances: pymem::analysis::advise::DEFAULT_MIN_INSTANCES,
-        min_list: pymem::analysis::advise::DEFAULT_MIN_LIST,
-    };
-    let frag_opts = FragOptions {
-        by: frag::FragBy::Type,
-        frames: Default::default(),
-        threshold: frag::DEFAULT_THRESHOLD_PCT / 100.0,
-        limit: 10,
-    };
-    // Independent read-only passes over one heap: fragmentation (the longest) on one core,
-    // the rest on the other.
-    let (fragmentation, (tree, (caches, advice))) = rayon::join(
-        || frag(last, &frag_opts).map_err(|e| e.to_string()),
-        || {
-            rayon::join(
-                || explore(&r, opts),
-                || {
-                    (
-                        caches_in(
-                            &r,
-                            &refs,
-                            caches::DEFAULT_MIN_ENTRIES,
-                            caches::DEFAULT_LIMIT,
-                        ),
-                        advise_in(&r, &advice_opts),
-                    )
-                },
-            )
-        },
-    );
-    let findings = Findings::new(caches, advice, fragmentation);
-    pymem::report::html::page(&tree, &findings, series)
-}
-
-/// Hand a written page to the desktop's browser, where there is one; a note otherwise.
-fn open_in_browser(page: &Path) {
-    let opened = std::process::Command::new("xdg-open")
-        .arg(page)
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    if !opened {
-        note!(
-            "pymem: no browser to open {} (xdg-open failed)",
-            page.display()
-        );
-    }
-}
-
 /// Load two or three snapshots and find their leak roots.
 fn find_leaks(paths: &[std::path::PathBuf], s: &LeakFilterArgs, limit: usize) -> Result<Leaks> {
     leaks_of(&load_series(paths, s)?, s, limit)
 }
 
 /// Load snapshots of one process for the graph questions, each file once.
-fn load_series(paths: &[std::path::PathBuf], s: &LeakFilterArgs) -> Result<Vec<Indexed>> {
+pub fn load_series(paths: &[std::path::PathBuf], s: &LeakFilterArgs) -> Result<Vec<Indexed>> {
     let load = LoadArgs {
         partial: s.partial,
         format: OutputFormat::Table,
@@ -474,7 +360,7 @@ fn load_series(paths: &[std::path::PathBuf], s: &LeakFilterArgs) -> Result<Vec<I
 }
 
 /// The leak roots of loaded snapshots, oldest first.
-fn leaks_of(snaps: &[Indexed], s: &LeakFilterArgs, limit: usize) -> Result<Leaks> {
+pub fn leaks_of(snaps: &[Indexed], s: &LeakFilterArgs, limit: usize) -> Result<Leaks> {
     let mut suppressions = Suppressions::new(!s.no_builtin_suppressions, &s.ignore);
     for f in &s.suppressions {
         suppressions.add_file(f)?;
@@ -618,7 +504,7 @@ fn emit<R: Report>(report: &R, load: &LoadArgs) -> Result<i32> {
     Ok(0)
 }
 
-fn write_stdout(s: &str) -> Result<()> {
+pub fn write_stdout(s: &str) -> Result<()> {
     let mut out = std::io::stdout().lock();
     match out.write_all(s.as_bytes()).and_then(|_| out.flush()) {
         // A closed pipe (`| head`) is not an error worth reporting.

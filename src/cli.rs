@@ -557,10 +557,12 @@ pub struct RunArgs {
     /// by its own pid. Without it only the program's own process does.
     #[arg(long)]
     pub follow_forks: bool,
-    /// The Python interpreter to run.
-    #[arg(long, value_name = "PY", default_value = "python3")]
-    pub python: String,
-    /// The program: script.py [args...] or -m module [args...].
+    /// The Python interpreter to run (default: the one the script's or command's shebang
+    /// names, else the active virtual environment's, else python3).
+    #[arg(long, value_name = "PY")]
+    pub python: Option<String>,
+    /// The program: script.py [args...], -m module [args...], or a command on PATH (flask,
+    /// gunicorn, celery: run with the interpreter of its shebang).
     #[arg(last = true, required = true, value_name = "PROGRAM")]
     pub program: Vec<String>,
 }

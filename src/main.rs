@@ -14,6 +14,7 @@ macro_rules! note {
 mod app;
 mod cli;
 mod launch;
+mod page;
 
 use clap::Parser;
 

@@ -142,6 +142,8 @@ def _dump(path, tmp, values, t0):
     try:
         with open(tmp, "w", encoding="utf-8", buffering=1 << 20) as out:
             counts = _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0, unsafe)
+        if isinstance(path, str) and path.endswith(".gz"):
+            _gzip_in_place(tmp)
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -156,6 +158,30 @@ def _dump(path, tmp, values, t0):
     counts["path"] = path
     counts["seconds"] = round(time.time() - t0, 3)
     return counts
+
+
+def _gzip_in_place(tmp):
+    """Compress the finished snapshot `tmp` in place (gzip, as `.gz` names ask): after the
+    walk, so that the heap is not held still while compressing."""
+    import zlib
+
+    packed = tmp + ".z"
+    try:
+        z = zlib.compressobj(1, zlib.DEFLATED, 31)  # wbits 31: the gzip format
+        with open(tmp, "rb") as src, open(packed, "wb") as dst:
+            while True:
+                chunk = src.read(1 << 20)
+                if not chunk:
+                    break
+                dst.write(z.compress(chunk))
+            dst.write(z.flush())
+        os.replace(packed, tmp)
+    except BaseException:
+        try:
+            os.unlink(packed)
+        except OSError:
+            pass
+        raise
 
 
 def _write(out, path, values, stats, arenas, pools, debug_shift, missing, t0, unsafe):

@@ -273,7 +273,7 @@ pub fn capture(
         .map_err(|e| fail(format!("cannot write {}: {e}", tmp.display())))?;
     // Removed again unless the capture completes.
     let mut guard = PartialFile(Some(tmp.clone()));
-    let mut lines = write::Lines::new(write::Background::new(file));
+    let mut lines = write::Lines::new(write::Background::new(file, gzip_named(path)));
     let io = |e: std::io::Error| fail(format!("writing {}: {e}", path.display()));
     let interpreter = read_interpreter(h, &off, interp, &dec, runtime);
     let mut header = write::header(
@@ -320,6 +320,11 @@ pub fn capture(
         scanned,
         version: interpreter.version.to_string(),
     })
+}
+
+/// Whether a snapshot's name asks for gzip (`heap.jsonl.gz`), as the loader reads it.
+pub fn gzip_named(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "gz")
 }
 
 /// The objects the collector lists (three generations and the permanent one), where the

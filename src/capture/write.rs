@@ -20,9 +20,18 @@ pub struct Background {
 const CHUNK: usize = 4 << 20;
 
 impl Background {
-    pub fn new(mut file: std::fs::File) -> Background {
+    /// A writer to `file`, gzip-compressed when `gzip` (a snapshot named `.gz`), on a thread
+    /// of its own so that compressing overlaps decoding.
+    pub fn new(mut file: std::fs::File, gzip: bool) -> Background {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(4);
         let thread = std::thread::spawn(move || {
+            if gzip {
+                let mut z = flate2::write::GzEncoder::new(file, flate2::Compression::fast());
+                for chunk in rx {
+                    z.write_all(&chunk)?;
+                }
+                return z.finish();
+            }
             for chunk in rx {
                 file.write_all(&chunk)?;
             }

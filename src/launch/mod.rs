@@ -14,6 +14,7 @@ mod attach;
 mod cache;
 mod gdb;
 mod postmortem;
+mod program;
 mod read;
 mod remote_exec;
 mod run;

@@ -119,11 +119,11 @@ pub fn core_file(spec: CoreSpec) -> Result<i32> {
         );
     }
     note!(
-        "wrote {} ({} objects, CPython {}, pid {pid}, from core file {name}: {} threads, {:.1} MiB of memory; {:.2} s)",
+        "wrote {} ({} objects, CPython {}, pid {pid}, from core file {name}: {}, {:.1} MiB of memory; {:.2} s)",
         out.display(),
         stats.objects,
         stats.version,
-        core.threads,
+        pymem::report::fmt::plural(core.threads as u64, "thread"),
         image.len() as f64 / (1 << 20) as f64,
         started.elapsed().as_secs_f64()
     );

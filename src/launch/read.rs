@@ -213,12 +213,12 @@ impl Taken {
     /// The line pymem prints once a snapshot is written.
     pub fn describe(&self, pid: u32, out: &Path, took: Duration) -> String {
         format!(
-            "wrote {} ({} objects, CPython {}, pid {pid}; stopped {:.1} ms for {} threads and {:.1} MiB, {:.2} s in all)",
+            "wrote {} ({} objects, CPython {}, pid {pid}; stopped {:.1} ms for {} and {:.1} MiB, {:.2} s in all)",
             out.display(),
             self.objects,
             self.version,
             self.stopped.as_secs_f64() * 1000.0,
-            self.threads,
+            pymem::report::fmt::plural(self.threads as u64, "thread"),
             self.copied_bytes as f64 / (1 << 20) as f64,
             took.as_secs_f64()
         )

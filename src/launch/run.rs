@@ -23,7 +23,8 @@ pub struct RunSpec {
     pub values: bool,
     /// Children the program forks take snapshots too.
     pub follow_forks: bool,
-    pub python: String,
+    /// `--python`, when given (see `program::resolve` for the default).
+    pub python: Option<String>,
     pub program: Vec<String>,
 }
 
@@ -102,12 +103,9 @@ fn check_program(python: &str, program: &[String]) -> Result<()> {
 }
 
 pub fn run(spec: RunSpec) -> Result<i32> {
-    if spec.program.is_empty() {
-        return Err(Error::Usage(
-            "give the program: pymem run -- script.py [args] (or -m module [args])".into(),
-        ));
-    }
-    check_program(&spec.python, &spec.program)?;
+    let resolved = super::program::resolve(spec.python.as_deref(), &spec.program)?;
+    let (python, program) = (resolved.python, resolved.program);
+    check_program(&python, &program)?;
     if spec.every.is_some_and(|d| d.is_zero()) {
         return Err(Error::Usage("--every must be more than 0 s".into()));
     }
@@ -151,12 +149,12 @@ pub fn run(spec: RunSpec) -> Result<i32> {
         signal_hook::consts::SIGUSR2,
     ])
     .map_err(|e| Error::System(format!("cannot handle signals: {e}")))?;
-    let mut child = Command::new(&spec.python)
+    let mut child = Command::new(&python)
         .arg("-c")
         .arg(&bootstrap)
-        .args(&spec.program)
+        .args(&program)
         .spawn()
-        .map_err(|e| Error::System(format!("cannot start {}: {e}", spec.python)))?;
+        .map_err(|e| Error::System(format!("cannot start {python}: {e}")))?;
     let pid = nix::unistd::Pid::from_raw(child.id() as i32);
     let handle = signals.handle();
     let forwarder = std::thread::spawn(move || {
@@ -186,8 +184,8 @@ pub fn run(spec: RunSpec) -> Result<i32> {
         );
     } else {
         note!(
-            "{} snapshot(s) of pid {} in {}",
-            taken.len(),
+            "{} of pid {} in {}",
+            pymem::report::fmt::plural(taken.len() as u64, "snapshot"),
             child.id(),
             out_dir.display()
         );

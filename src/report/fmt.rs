@@ -32,6 +32,14 @@ pub fn count(n: u64) -> String {
     out
 }
 
+/// A count and its noun, singular for one: `1 thread`, `2,048 threads`.
+pub fn plural(n: u64, noun: &str) -> String {
+    match n {
+        1 => format!("1 {noun}"),
+        _ => format!("{} {noun}s", count(n)),
+    }
+}
+
 /// A share 0..=1 as a percentage: `12.3 %`.
 pub fn pct(share: f64) -> String {
     format!("{:.1} %", share * 100.0)

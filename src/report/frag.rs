@@ -1,6 +1,6 @@
 //! Table rendering of `frag` (one snapshot, or how two compare).
 
-use super::fmt::{bytes, count, pct, signed_bytes, signed_count};
+use super::fmt::{bytes, count, pct, plural, signed_bytes, signed_count};
 use super::visible::{cell, visible};
 use super::{align_right, finish, new_table, overview, Report, Style};
 use crate::analysis::c_heap::CHeapFinding;
@@ -22,8 +22,8 @@ fn sentence(f: &Frag, g: &PinGroup) -> String {
         _ => format!("{} blocks of {}", count(g.blocks), visible(&g.key)),
     };
     let mut s = format!(
-        "{} arena(s) ({} of {} held) are pinned by {what} ({} live)",
-        count(g.arenas),
+        "{} ({} of {} held) are pinned by {what} ({} live)",
+        plural(g.arenas, "arena"),
         bytes(g.attributed_bytes),
         bytes(g.arenas * f.arena_size),
         bytes(g.live_bytes)
@@ -34,8 +34,8 @@ fn sentence(f: &Frag, g: &PinGroup) -> String {
     if g.sole_arenas > 0 {
         let _ = write!(
             s,
-            "; freeing them would return {} arena(s), {}",
-            count(g.sole_arenas),
+            "; freeing them would return {}, {}",
+            plural(g.sole_arenas, "arena"),
             bytes(g.reclaimable_bytes)
         );
     }
@@ -54,8 +54,8 @@ fn whole_heap(f: &Frag, out: &mut String) {
     );
     let _ = writeln!(
         out,
-        "Pinned     {} arena(s) under {} used hold {} with {} live: {} held but unused",
-        count(f.pinned_arenas),
+        "Pinned     {} under {} used hold {} with {} live: {} held but unused",
+        plural(f.pinned_arenas, "arena"),
         pct(f.threshold),
         bytes(f.pinned_held_bytes),
         bytes(f.pinned_live_bytes),
@@ -166,10 +166,10 @@ impl Report for FragChange {
 fn c_heap(c: &CHeapFinding, out: &mut String) {
     let _ = writeln!(
         out,
-        "\nC heap: {} holds {} free in {} heap(s) against {} in use: up to {} the process keeps and does not use.",
+        "\nC heap: {} holds {} free in {} against {} in use: up to {} the process keeps and does not use.",
         visible(&c.allocator),
         bytes(c.free_bytes),
-        count(c.heaps),
+        plural(c.heaps, "heap"),
         bytes(c.in_use_bytes),
         bytes(c.free_bytes)
     );
@@ -301,8 +301,8 @@ fn reconciliation(r: &Reconciliation, out: &mut String) {
     if r.stale_pools > 0 {
         let _ = write!(
             line,
-            "; {} pool header(s) counted fewer blocks than objects found (allocated after the allocator was read)",
-            count(r.stale_pools)
+            "; {} counted fewer blocks than objects found (allocated after the allocator was read)",
+            plural(r.stale_pools, "pool header")
         );
     }
     let _ = writeln!(out, "{line}");

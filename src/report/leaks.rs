@@ -1,6 +1,6 @@
 //! Table and JUnit rendering of `leaks` and `gate`.
 
-use super::fmt::{bytes, count, signed_bytes, signed_count};
+use super::fmt::{bytes, count, plural, signed_bytes, signed_count};
 use super::visible::{for_terminal, visible};
 use super::{Report, Style};
 use crate::analysis::gate::{Breach, Gate};
@@ -306,9 +306,9 @@ impl Report for Leaks {
             for s in &self.suppressed {
                 let _ = writeln!(
                     out,
-                    "  {:<28} {} root(s), {} objects, {}  [{}]",
+                    "  {:<28} {}, {} objects, {}  [{}]",
                     visible(&s.pattern),
-                    count(s.roots),
+                    plural(s.roots, "root"),
                     count(s.new_objects),
                     bytes(s.new_bytes),
                     visible(&s.origin)
@@ -327,12 +327,12 @@ impl Report for Gate {
         if self.passed {
             let _ = writeln!(
                 out,
-                "PASS: {} leak root(s), {} of growth in all (allowed {}{})",
-                self.leak_roots,
+                "PASS: {}, {} of growth in all (allowed {}{})",
+                plural(self.leak_roots, "leak root"),
                 bytes(self.growth),
                 bytes(self.max_growth),
                 self.max_leaks
-                    .map_or_else(String::new, |m| format!(", at most {m} root(s)"))
+                    .map_or_else(String::new, |m| format!(", at most {}", plural(m, "root")))
             );
         } else {
             out.push_str("FAIL:\n");
@@ -367,7 +367,8 @@ impl Report for Gate {
 fn breach(b: &Breach, roots: u64) -> String {
     match b.limit {
         "max_growth" => format!(
-            "{roots} leak root(s) grew by {} in all (--max-growth {})",
+            "{} grew by {} in all (--max-growth {})",
+            plural(roots, "leak root"),
             bytes(b.value),
             bytes(b.allowed)
         ),
@@ -376,7 +377,7 @@ fn breach(b: &Breach, roots: u64) -> String {
             bytes(b.value),
             bytes(b.allowed)
         ),
-        _ => format!("{} leak root(s) (--max-leaks {})", b.value, b.allowed),
+        _ => format!("{} (--max-leaks {})", plural(b.value, "leak root"), b.allowed),
     }
 }
 

@@ -1,6 +1,6 @@
 //! Table rendering of `summary`.
 
-use super::fmt::{bytes, count, pct, signed_bytes};
+use super::fmt::{bytes, count, pct, plural, signed_bytes};
 use super::visible::{cell, visible};
 use super::{align_right, finish, new_table, overview, Report, Style};
 use crate::analysis::rss::RssBreakdown;
@@ -69,13 +69,13 @@ fn render_memory(m: &RssBreakdown, out: &mut String) {
         let detail = match p.part {
             "c_heap" => match (&m.c_heap, &m.c_heap_missing) {
                 (Some(c), _) => format!(
-                    "{}: {} in use ({} Python objects and buffers outside pymalloc, {} other), {} free but held in {} heap(s)",
+                    "{}: {} in use ({} Python objects and buffers outside pymalloc, {} other), {} free but held in {}",
                     visible(&c.allocator),
                     bytes(c.in_use),
                     bytes(c.python),
                     bytes(c.other),
                     bytes(c.free),
-                    count(c.heaps)
+                    plural(c.heaps, "heap")
                 ),
                 (None, Some(why)) => visible(why).into_owned(),
                 (None, None) => String::new(),
@@ -83,7 +83,7 @@ fn render_memory(m: &RssBreakdown, out: &mut String) {
             "pymalloc_arenas" => m
                 .arena_live
                 .map_or_else(String::new, |l| format!("{} in live blocks", bytes(l))),
-            "thread_stacks" => format!("{} thread(s)", count(m.threads)),
+            "thread_stacks" => plural(m.threads, "thread"),
             "other_anonymous" => "mappings of extensions, large blocks not told apart".into(),
             _ => String::new(),
         };

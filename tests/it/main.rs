@@ -62,6 +62,8 @@ mod report_html;
 mod robust;
 /// The RSS account and the C-heap finding.
 mod rss;
+/// `pymem run` of commands on PATH, under their shebang's interpreter.
+mod run_command;
 /// The agent's safety rules, each proven (no user code, no collections, no imports).
 mod safety;
 /// Allocation tracebacks (tracemalloc) grouped by site.

@@ -3,7 +3,7 @@
 //! `leaks`, `caches`, `advise` and `show` name the cached function's file and first line as
 //! the program's code objects say, and say B019 of the method's cache only, not of a cached
 //! function called with instances nor of a cached staticmethod; the same from a read from
-//! outside the process.
+//! outside the process. Snapshots named `.gz` are written compressed by both.
 
 use crate::common::{agent_dir, json, pymem_ok, pythons, read_json, repo, Reaper};
 use std::io::{BufRead, BufReader, Write};
@@ -28,7 +28,7 @@ fn an_lru_cache_on_a_method_is_named_with_its_definition_on_every_cpython() {
             .unwrap()
             .unwrap();
         crate::common::wait_until_blocked_in_read(&pid);
-        let read = dir.path().join("read.jsonl");
+        let read = dir.path().join("read.jsonl.gz");
         pymem_ok(&["attach", &pid, "-o", read.to_str().unwrap()]);
         let mut stdin = child.0.stdin.take().unwrap();
         let _ = stdin.write_all(b"\n");
@@ -56,7 +56,12 @@ fn an_lru_cache_on_a_method_is_named_with_its_definition_on_every_cpython() {
             "{version}: {root:#}"
         );
 
-        for (how, s) in [("agent", &c), ("read", &snap("read.jsonl"))] {
+        // Snapshots named .gz are gzip, from the agent and from outside alike.
+        for gz in ["d.jsonl.gz", "read.jsonl.gz"] {
+            let bytes = std::fs::read(dir.path().join(gz)).unwrap();
+            assert_eq!(&bytes[..2], &[0x1f, 0x8b], "{version}: {gz} is not gzip");
+        }
+        for (how, s) in [("agent", &c), ("read", &snap("read.jsonl.gz"))] {
             let caches = json(&["caches", s, "--limit", "1000"]);
             let found = |name: &str| {
                 let addr = format!("0x{:x}", truth[name]["addr"].as_u64().unwrap());

@@ -3,7 +3,8 @@ two that do not: an lru_cache'd function called with instances, and one on a sta
 
 usage: workload_method_cache.py AGENT_DIR OUT_DIR [wait]
 
-Writes OUT_DIR/a.jsonl, b.jsonl, c.jsonl (100 requests a round) and truth.json: where each
+Writes OUT_DIR/a.jsonl, b.jsonl, c.jsonl (100 requests a round), d.jsonl.gz (gzip) and
+truth.json: where each
 cached function is defined (its code's file and first line, read here) and the cache
 wrappers' addresses. With `wait`, then prints its pid and waits for a line on stdin (the
 test reads it from outside meanwhile)."""
@@ -55,6 +56,7 @@ serve(0, 50)
 for k, name in enumerate("abc"):
     serve(1000 * (k + 1), 100)
     pymem_agent.dump(os.path.join(sys.argv[2], name + ".jsonl"))
+pymem_agent.dump(os.path.join(sys.argv[2], "d.jsonl.gz"))  # compressed, as its name asks
 truth = {
     "quote": {"addr": id(Pricing.__dict__["quote"]), "defined_at": place(Pricing.quote)},
     "tax": {"addr": id(tax), "defined_at": place(tax)},

@@ -316,3 +316,45 @@ fn hard_link(p: &str) -> String {
     std::fs::hard_link(p, &link).unwrap();
     link
 }
+
+/// `path --type`: a bare name of two types is refused with both full names; a name of none
+/// with the closest ones; each in one line, exit 2. A full name picks its type alone.
+#[test]
+fn a_type_name_of_several_types_or_none_is_refused_with_the_names() {
+    let snap = r#"{"k":"header","format":"pymem-snapshot","version":1,"python":{"version":"3.12.1","implementation":"cpython"},"allocator":{"name":"malloc"},"pid":1,"argv":["x.py"],"time":0,"recorded":{"pools":false}}
+{"k":"type","id":0,"a":100,"name":"module","module":"builtins","flags":0,"basicsize":64}
+{"k":"type","id":1,"a":200,"name":"threading.Event","module":"threading","flags":0,"basicsize":16}
+{"k":"type","id":2,"a":300,"name":"__main__.Event","module":"__main__","flags":0,"basicsize":16}
+{"k":"o","a":4096,"t":0,"s":64,"rc":1,"r":[4160,4224],"l":[".a",".b"]}
+{"k":"o","a":4160,"t":1,"s":48,"rc":1,"r":[]}
+{"k":"o","a":4224,"t":2,"s":48,"rc":1,"r":[]}
+{"k":"root","a":4096,"kind":"module","name":"__main__"}
+{"k":"end","objects":3,"refs":2,"types":3}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let p = crate::common::write_tmp(dir.path(), "t.jsonl", snap.as_bytes());
+    let p = p.to_str().unwrap();
+    let refused = |name: &str| {
+        let out = crate::common::pymem()
+            .args(["path", p, "--type", name])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}");
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "{err}");
+        err
+    };
+    let err = refused("Event");
+    assert!(
+        err.contains("names 2 types: __main__.Event, threading.Event"),
+        "{err}"
+    );
+    let err = refused("Evnet");
+    assert!(
+        err.contains("the closest: ") && err.contains("Event"),
+        "{err}"
+    );
+    let found = crate::common::json(&["path", p, "--type", "threading.Event"]);
+    assert_eq!(found["matched"], 1, "{found:#}");
+    assert_eq!(found["paths"][0]["path"]["expr"], "__main__.a", "{found:#}");
+}
