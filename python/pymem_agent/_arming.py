@@ -19,7 +19,9 @@ def install(
     signal: a signal number (e.g. signal.SIGUSR2): a snapshot whenever it arrives (the
       handler runs in the main thread; a handler installed before is still called after);
     every: seconds between periodic snapshots (from a daemon thread);
-    at_exit: a snapshot when the interpreter exits normally;
+    at_exit: a snapshot when the interpreter exits normally, and on SIGTERM (what `docker
+      stop`, systemd and Kubernetes send) while the program has no SIGTERM handler of its
+      own: the snapshot is taken, then the program ends of that SIGTERM as it would have;
     tracemalloc: start tracemalloc with this many frames, so snapshots record where each
       object was allocated (costs memory and time while the program runs);
     values: record string contents (private data) in the snapshots;
@@ -67,6 +69,7 @@ def install(
         import atexit
 
         atexit.register(snapshot, "exit")
+        _snapshot_on_sigterm(snapshot)
     if every:
         import atexit
         import threading
@@ -88,6 +91,26 @@ def install(
 
         threading.Thread(target=periodic, name="pymem-every", daemon=True).start()
     return snapshot
+
+
+def _snapshot_on_sigterm(snapshot):
+    """SIGTERM's default action ends the program without running atexit: while the program
+    keeps that default, SIGTERM takes the at-exit snapshot first, then ends it the same way
+    (default action restored, the signal raised again: the same exit status)."""
+    import signal as _signal
+
+    try:
+        if _signal.getsignal(_signal.SIGTERM) != _signal.SIG_DFL:
+            return  # the program's own handler decides what SIGTERM does
+
+        def on_term(signum, frame):
+            snapshot("exit")
+            _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+            os.kill(os.getpid(), _signal.SIGTERM)
+
+        _signal.signal(_signal.SIGTERM, on_term)
+    except ValueError:  # not the main thread: signal handlers can only be set there
+        _say("pymem: SIGTERM will end the program without the at-exit snapshot (armed outside the main thread)")
 
 
 def _tracing():

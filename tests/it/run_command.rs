@@ -71,3 +71,49 @@ fn a_command_on_path_runs_under_its_shebang_interpreter() {
         assert!(err.contains(says) && err.lines().count() == 1, "{err}");
     }
 }
+
+/// SIGTERM (`docker stop`, systemd) to `pymem run`: the at-exit snapshot is taken and the
+/// program ends of SIGTERM as it would have (exit 143); a program with its own SIGTERM
+/// handler keeps it, and its snapshot is the one taken as it exits.
+#[test]
+fn sigterm_takes_the_at_exit_snapshot() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let python = &pythons().last().unwrap().1;
+    for (program, status) in [
+        (
+            "import time\nprint('ready', flush=True)\ntime.sleep(60)\n",
+            143,
+        ),
+        (
+            "import signal, sys, time\nsignal.signal(signal.SIGTERM, lambda *a: sys.exit(3))\n\
+             print('ready', flush=True)\ntime.sleep(60)\n",
+            3,
+        ),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("service.py");
+        std::fs::write(&script, program).unwrap();
+        let out_dir = dir.path().join("snaps");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pymem"));
+        cmd.args(["run", "--python", python.to_str().unwrap(), "-o"])
+            .arg(&out_dir)
+            .arg("--")
+            .arg(&script)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = crate::common::Reaper::spawn(&mut cmd);
+        let mut lines = BufReader::new(child.0.stdout.take().unwrap()).lines();
+        assert_eq!(lines.next().unwrap().unwrap(), "ready");
+        let pid = nix::unistd::Pid::from_raw(child.0.id() as i32);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).unwrap();
+        let code = child.0.wait().unwrap().code();
+        assert_eq!(code, Some(status), "{program}");
+        let snaps: Vec<_> = std::fs::read_dir(&out_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .filter(|n| n.ends_with("-exit.jsonl"))
+            .collect();
+        assert_eq!(snaps.len(), 1, "{program}: {snaps:?}");
+    }
+}
