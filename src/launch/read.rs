@@ -48,7 +48,12 @@ fn inspect_running(pid: u32) -> Result<Target> {
 /// `who` names the target in the message ("process 42", "core file ./core").
 pub fn check_supported(who: &str, rt: &Runtime) -> Result<()> {
     let v = rt.version;
-    let refuse = |why: String| Err(Error::Target(format!("{who} runs CPython {v}: {why}")));
+    // Where only the minor version is known yet, say no more than that (not "3.7.0").
+    let named = match rt.exact {
+        true => v.to_string(),
+        false => format!("{}.{}", v.major, v.minor),
+    };
+    let refuse = |why: String| Err(Error::Target(format!("{who} runs CPython {named}: {why}")));
     let outside = || {
         let supported = capture::facts::supported_range();
         refuse(format!("pymem reads CPython {supported} from outside"))
