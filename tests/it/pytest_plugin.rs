@@ -94,5 +94,77 @@ fn marked_tests_fail_on_leaks_and_pass_in_steady_state() {
             "{version}: the page holds the verdict and the leak root"
         );
         assert!(text.contains("report: "), "{version}: {text}");
+        // Limits in the units pymem prints them in; the snapshots were read from outside.
+        assert!(
+            text.contains("max_growth ") && text.contains(" KiB > 16.0 KiB"),
+            "{version}: {text}"
+        );
     }
+}
+
+/// `--pymem-off` runs marked tests once as plain tests; `--pymem-capture inside` takes the
+/// snapshots from inside and finds the same leak; `pymem_rounds` in pytest.ini sets the rounds.
+#[test]
+fn plugin_options_and_ini_keys() {
+    let pymem = PathBuf::from(env!("CARGO_BIN_EXE_pymem"));
+    let (version, python) = pythons().last().unwrap();
+    let deps = pytest_dir(version, python);
+    let run = |args: &[&str], ini: Option<&str>| -> (Option<i32>, String) {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut cases = repo().join("tests/py/plugin_cases.py");
+        if let Some(ini) = ini {
+            std::fs::write(tmp.path().join("pytest.ini"), ini).unwrap();
+            // A marker that leaves the rounds to the ini.
+            cases = tmp.path().join("test_ini.py");
+            std::fs::write(
+                &cases,
+                "import pytest\n_kept = []\n\n\n@pytest.mark.pymem_leaks(max_growth='1KiB')\n\
+                 def test_grows():\n    _kept.append(bytearray(4096))\n",
+            )
+            .unwrap();
+        }
+        let out = Command::new(python)
+            .args([
+                "-m",
+                "pytest",
+                "-p",
+                "pymem_agent",
+                "-q",
+                "-p",
+                "no:cacheprovider",
+            ])
+            .arg(&cases)
+            .arg(format!("--basetemp={}", tmp.path().join("pt").display()))
+            .args(args)
+            .current_dir(tmp.path())
+            .env("PYMEM", &pymem)
+            .env(
+                "PYTHONPATH",
+                format!("{}:{}", agent_dir().display(), deps.display()),
+            )
+            .output()
+            .expect("run pytest");
+        (
+            out.status.code(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+        )
+    };
+    let (code, text) = run(&["--pymem-off"], None);
+    assert_eq!(code, Some(0), "{text}");
+    assert!(text.contains("3 passed"), "{text}");
+    let (code, text) = run(&["--pymem-capture", "inside"], None);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("plugin_cases._seen (dict)"), "{text}");
+    let (code, text) = run(
+        &[],
+        Some("[pytest]\npymem_rounds = 7\npymem_capture = inside\n"),
+    );
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains("test_ini._kept (list)") && text.contains("entries [5, 12, 19]"),
+        "{text}"
+    );
+    let (code, text) = run(&["--pymem-capture", "sideways"], None);
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("is not auto, outside or inside"), "{text}");
 }
