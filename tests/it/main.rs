@@ -30,6 +30,8 @@ mod errors;
 mod external;
 /// `pymem run`, signals and `install()` in the field.
 mod field;
+/// Issue 30's Flask scenario, end to end, from outside.
+mod flask_scenario;
 /// `frag` on real fragmented heaps.
 mod frag;
 /// Mutated core files and hostile targets for the capture.
