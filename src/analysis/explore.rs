@@ -54,6 +54,12 @@ pub struct ObjectColumns {
     pub type_idx: Vec<u32>,
     pub own: Vec<u64>,
     pub retained: Vec<u64>,
+    /// Where its code is defined (`file:line`, see `defined`), an index into `texts`; 0 (the
+    /// empty text) for none.
+    pub defined: Vec<u32>,
+    /// Where tracemalloc saw it allocated (the first frame of the program's own code), an
+    /// index into `texts`; 0 for none.
+    pub allocated: Vec<u32>,
 }
 
 /// The dominator tree's slice, parents before children. `obj` is -1 for a folded node,
@@ -141,6 +147,8 @@ struct Mentioned<'r, 's> {
     cols: ObjectColumns,
     text_index: HashMap<String, u32>,
     texts: Vec<String>,
+    /// Allocation traceback id -> its site's text.
+    sites: HashMap<u32, u32>,
 }
 
 impl<'r, 's> Mentioned<'r, 's> {
@@ -170,6 +178,24 @@ impl<'r, 's> Mentioned<'r, 's> {
         self.cols.type_idx.push(ti);
         self.cols.own.push(self.r.own[v as usize]);
         self.cols.retained.push(self.r.retained[v as usize]);
+        let defined = super::defined::defined_at(snap, ObjId(v)).map_or(0, |d| self.text(d));
+        self.cols.defined.push(defined);
+        let allocated = match snap.objects.traceback_of(ObjId(v)) {
+            Some(t) => match self.sites.get(&t) {
+                Some(&s) => s,
+                None => {
+                    let site = snap
+                        .tracebacks
+                        .get(t as usize)
+                        .map_or(String::new(), |tb| tb.site_as(super::sites::Frames::User));
+                    let s = self.text(site);
+                    self.sites.insert(t, s);
+                    s
+                }
+            },
+            None => 0,
+        };
+        self.cols.allocated.push(allocated);
         self.index.insert(v, i);
         i
     }
@@ -188,6 +214,7 @@ pub fn explore(r: &Retention, opts: &ExploreOptions) -> Explore {
         cols: ObjectColumns::default(),
         text_index: HashMap::default(),
         texts: Vec::new(),
+        sites: HashMap::default(),
     };
     seen.text(String::new());
     let mut tree = TreeColumns::default();

@@ -193,7 +193,7 @@ fn traced_fixture_groups_by_allocation_site() {
     let rows = s["rows"].as_array().unwrap();
     let row = rows
         .iter()
-        .find(|r| r["key"] == "/work/main/tests/py/workload_traced.py:31")
+        .find(|r| r["key"] == "/work/main/tests/py/workload_traced.py:37")
         .expect("the Orders' allocation site");
     assert_eq!(row["count"], 10);
     assert!(rows.iter().any(|r| r["key"] == "<not traced>"));

@@ -239,6 +239,8 @@
     row("Own", bytes(O.own[o]));
     row("Retained", bytes(O.retained[o]) + " (" + pct(O.retained[o]) + ")");
     if (T.parent[i] >= 0) row("Dominator", typeOf(T.obj[T.parent[i]]) + " at " + O.addr[T.obj[T.parent[i]]]);
+    if (O.defined[o]) row("Defined", X[O.defined[o]]);
+    if (O.allocated[o]) row("Allocated", X[O.allocated[o]]);
     panel.append(dl);
     panel.append(el("h4", { text: "Why it is alive" }));
     if (T.path[i] >= 0) {

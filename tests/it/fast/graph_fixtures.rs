@@ -233,3 +233,34 @@ fn report_paths_and_tree_agree_with_path_and_top() {
         }
     }
 }
+
+/// The page's object columns say where each object's code is defined and where it was
+/// allocated, as `show` does (the traced fixture: tracemalloc was on).
+#[test]
+fn report_objects_carry_definitions_and_allocation_sites_as_show_does() {
+    use pymem::analysis::explore::{explore, ExploreOptions};
+    use pymem::analysis::retention::Retention;
+    use pymem::analysis::show::show;
+    let path = crate::common::repo().join("fixtures/traced-3.12.jsonl.gz");
+    let snap = pymem::snapshot::load(&path, &pymem::snapshot::LoadOptions::default()).unwrap();
+    let r = Retention::compute(&snap);
+    let e = explore(&r, &ExploreOptions::default());
+    let (mut defined, mut allocated) = (0, 0);
+    for (o, addr) in e.objects.addr.iter().enumerate() {
+        let id = snap
+            .objects
+            .find(u64::from_str_radix(&addr[2..], 16).unwrap())
+            .unwrap();
+        let s = show(&r, id, 0);
+        let text = |i: u32| (i != 0).then(|| e.texts[i as usize].clone());
+        assert_eq!(text(e.objects.defined[o]), s.defined_at, "{addr}");
+        assert_eq!(
+            text(e.objects.allocated[o]),
+            s.allocated_at.map(|a| a.site),
+            "{addr}"
+        );
+        defined += usize::from(e.objects.defined[o] != 0);
+        allocated += usize::from(e.objects.allocated[o] != 0);
+    }
+    assert!(defined > 0 && allocated > 0, "{defined} {allocated}");
+}
