@@ -69,7 +69,7 @@ fn render_memory(m: &RssBreakdown, out: &mut String) {
         let detail = match p.part {
             "c_heap" => match (&m.c_heap, &m.c_heap_missing) {
                 (Some(c), _) => format!(
-                    "{}: {} in use ({} Python objects and buffers outside pymalloc, {} other), {} free but held in {}",
+                    "{}: {} in use ({} Python objects and buffers outside pymalloc, {} other), {} free in {} (address space: only its touched pages are resident)",
                     visible(&c.allocator),
                     bytes(c.in_use),
                     bytes(c.python),
