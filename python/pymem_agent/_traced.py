@@ -15,7 +15,8 @@ import sys
 
 from ._base import _NOW, _is_own_file
 
-_LINE_TABLE = "co_lnotab" if sys.version_info < (3, 10) else "co_linetable"
+# The field holding a code object's line table: co_linetable from 3.10, co_lnotab before.
+_LINE_TABLE = "co_linetable" if hasattr(_is_own_file.__code__, "co_linetable") else "co_lnotab"
 
 
 def _tracing():
