@@ -35,12 +35,10 @@ def dump(path, *, values=False, collect=False):
     Raises UnsupportedPython, before touching anything, on an interpreter pymem cannot
     capture soundly.
     """
-    why = _unsupported()
-    if why is not None:
-        raise UnsupportedPython(why)
     # One capture at a time in a process: another thread waits for its turn; a capture
     # started again in the thread that is capturing (a signal handler firing mid-capture)
-    # is refused, since it cannot wait for itself.
+    # is refused, since it cannot wait for itself. Nothing the collector tracks is made
+    # before the collector is off (inside the lock, in _dump_alone).
     me = _thread.get_ident()
     if _CAPTURE_OWNER[0] == me:
         raise CaptureBusy("a capture is already running in this thread; this one was not taken")
@@ -64,24 +62,30 @@ _CAPTURE_OWNER = [None]  # the thread whose capture holds the lock
 
 
 def _dump_alone(path, values, collect):
-    t0 = time.time()
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    # Named per process and per thread: never shared by two captures.
-    tmp = os.path.join(
-        directory, ".%s.%d.%d.partial" % (os.path.basename(path), os.getpid(), _thread.get_ident())
-    )
-    if collect:
-        gc.collect()
-    # No automatic collection may run during the capture: it would change what is measured.
+    # No automatic collection may run during the capture (it would change what is
+    # measured), its checks included: the collector is off first, and on again last.
     gc_was_enabled = gc.isenabled()
     gc.disable()
-    # Everything tracked after this marker in the youngest generation is the capture's own.
-    _NOW.mark = [None]
     try:
-        return _dump(path, tmp, values, t0)
+        why = _unsupported()
+        if why is not None:
+            raise UnsupportedPython(why)
+        t0 = time.time()
+        path = os.fspath(path)
+        directory = os.path.dirname(os.path.abspath(path))
+        # Named per process and per thread: never shared by two captures.
+        tmp = os.path.join(
+            directory, ".%s.%d.%d.partial" % (os.path.basename(path), os.getpid(), _thread.get_ident())
+        )
+        if collect:
+            gc.collect()
+        # Everything tracked after this marker in the youngest generation is the capture's own.
+        _NOW.mark = [None]
+        try:
+            return _dump(path, tmp, values, t0)
+        finally:
+            _NOW.mark = None
     finally:
-        _NOW.mark = None
         if gc_was_enabled:
             gc.enable()
 
