@@ -106,11 +106,7 @@ pub fn advise_in(r: &Retention, opts: &AdviseOptions) -> Advice {
         .iter()
         .filter(|c| c.keeps_instances_of.is_some())
     {
-        let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
-        let place = c
-            .defined_at
-            .as_ref()
-            .map_or(String::new(), |p| format!(" (defined at {p})"));
+        let (name, place) = cache_name(c);
         items.push(AdviceItem {
             kind: AdviceKind::MethodCache,
             title: format!(
@@ -130,11 +126,7 @@ pub fn advise_in(r: &Retention, opts: &AdviseOptions) -> Advice {
         .filter(|c| c.keeps_instances_of.is_none())
         .take(3);
     for c in large {
-        let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
-        let place = c
-            .defined_at
-            .as_ref()
-            .map_or(String::new(), |p| format!(" (defined at {p})"));
+        let (name, place) = cache_name(&c);
         items.push(AdviceItem {
             kind: AdviceKind::Cache,
             title: format!(
@@ -152,6 +144,17 @@ pub fn advise_in(r: &Retention, opts: &AdviseOptions) -> Advice {
         snapshot: facts(snap),
         items,
     }
+}
+
+/// A cache as advice names it: its path (else its address), and where its function is
+/// defined, when known (` (defined at app.py:22)`).
+fn cache_name(c: &super::caches::Cache) -> (String, String) {
+    let name = c.path.as_ref().map_or(c.addr.clone(), |p| p.expr.clone());
+    let place = c
+        .defined_at
+        .as_ref()
+        .map_or(String::new(), |p| format!(" (defined at {p})"));
+    (name, place)
 }
 
 fn label(snap: &Snapshot, e: usize) -> Option<&str> {

@@ -394,8 +394,9 @@ fn walk<W: std::io::Write>(
     let mut invalid = 0u64;
     let mut negative_refcounts = 0u64;
     let mut seed_iter = seeds.iter();
-    // tracemalloc's traceback index -> the snapshot's id, dense in order of first use.
-    let mut tb_ids: HashMap<u32, u32> = HashMap::default();
+    // Tracebacks written so far: `Traces` numbers them densely in order of first use, so
+    // the one past them is new.
+    let mut tb_written = 0u32;
     let mut walked = 0u64;
     loop {
         walked += 1;
@@ -459,13 +460,12 @@ fn walk<W: std::io::Write>(
         if let Some(tr) = traces.as_mut() {
             // tracemalloc keys a trace by its block, which starts at the object's pre-header.
             let block = addr.wrapping_sub(t.pre + dec.debug_shift);
-            if let Some(k) = tr.of_block(block) {
-                let next = tb_ids.len() as u32;
-                let id = *tb_ids.entry(k).or_insert(next);
-                if id == next {
+            if let Some(id) = tr.of_block(block) {
+                if id == tb_written {
                     lines
-                        .traceback(id, &tr.tracebacks[k as usize])
+                        .traceback(id, &tr.tracebacks[id as usize])
                         .map_err(io)?;
+                    tb_written += 1;
                 }
                 out.tb = Some(id);
             }

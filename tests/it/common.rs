@@ -266,3 +266,29 @@ pub fn pydeps(
         .expect("run tests/py/install-deps.sh");
     out.status.success().then_some(dir)
 }
+
+/// Run `tests/py/SCRIPT AGENT_DIR DIR wait` (a workload that writes into DIR, prints its pid
+/// and waits for a line on stdin), read it from outside into `out` (`pymem attach`) while
+/// it waits, then let it end.
+pub fn attach_while_waiting(python: &Path, script: &str, dir: &Path, out: &Path) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::process::{Command, Stdio};
+    let mut cmd = Command::new(python);
+    cmd.arg(repo().join("tests/py").join(script))
+        .arg(agent_dir())
+        .arg(dir)
+        .arg("wait")
+        .env_remove("PYTHONMALLOC")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let mut child = Reaper::spawn(&mut cmd);
+    let pid = BufReader::new(child.0.stdout.take().unwrap())
+        .lines()
+        .next()
+        .unwrap()
+        .unwrap();
+    wait_until_blocked_in_read(&pid);
+    pymem_ok(&["attach", &pid, "-o", out.to_str().unwrap()]);
+    let _ = child.0.stdin.take().unwrap().write_all(b"\n");
+    let _ = child.0.wait();
+}

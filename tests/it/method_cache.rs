@@ -5,35 +5,18 @@
 //! function called with instances nor of a cached staticmethod; the same from a read from
 //! outside the process. Snapshots named `.gz` are written compressed by both.
 
-use crate::common::{agent_dir, json, pymem_ok, pythons, read_json, repo, Reaper};
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Command, Stdio};
+use crate::common::{attach_while_waiting, json, pythons, read_json};
 
 #[test]
 fn an_lru_cache_on_a_method_is_named_with_its_definition_on_every_cpython() {
     for (version, python) in pythons() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(python);
-        cmd.arg(repo().join("tests/py/workload_method_cache.py"))
-            .arg(agent_dir())
-            .arg(dir.path())
-            .arg("wait")
-            .env_remove("PYTHONMALLOC")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
-        let mut child = Reaper::spawn(&mut cmd);
-        let pid = BufReader::new(child.0.stdout.take().unwrap())
-            .lines()
-            .next()
-            .unwrap()
-            .unwrap();
-        crate::common::wait_until_blocked_in_read(&pid);
-        let read = dir.path().join("read.jsonl.gz");
-        pymem_ok(&["attach", &pid, "-o", read.to_str().unwrap()]);
-        let mut stdin = child.0.stdin.take().unwrap();
-        let _ = stdin.write_all(b"\n");
-        drop(stdin);
-        let _ = child.0.wait();
+        attach_while_waiting(
+            python,
+            "workload_method_cache.py",
+            dir.path(),
+            &dir.path().join("read.jsonl.gz"),
+        );
 
         let truth = read_json(&dir.path().join("truth.json"));
         let snap = |n: &str| dir.path().join(n).display().to_string();

@@ -107,30 +107,12 @@ fn allocation_sites_match_tracemalloc_on_every_cpython() {
 /// the allocation sites the process itself reports, on 3.9–3.15; 3.8's is said not to be read.
 #[test]
 fn allocation_sites_read_from_outside_match_tracemalloc() {
-    use crate::common::{agent_dir, pymem_ok, pythons, repo, Reaper};
-    use std::io::{BufRead, BufReader, Write};
-    use std::process::{Command, Stdio};
+    use crate::common::{attach_while_waiting, pythons};
     for (version, python) in pythons() {
         let dir = tempfile::tempdir().unwrap();
-        let mut cmd = Command::new(python);
-        cmd.arg(repo().join("tests/py/workload_traced.py"))
-            .arg(agent_dir())
-            .arg(dir.path())
-            .arg("wait")
-            .env_remove("PYTHONMALLOC")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped());
-        let mut child = Reaper::spawn(&mut cmd);
-        let pid = BufReader::new(child.0.stdout.take().unwrap())
-            .lines()
-            .next()
-            .unwrap()
-            .unwrap();
-        crate::common::wait_until_blocked_in_read(&pid);
-        let read = dir.path().join("read.jsonl").display().to_string();
-        pymem_ok(&["attach", &pid, "-o", &read]);
-        let _ = child.0.stdin.take().unwrap().write_all(b"\n");
-        let _ = child.0.wait();
+        let read = dir.path().join("read.jsonl");
+        attach_while_waiting(python, "workload_traced.py", dir.path(), &read);
+        let read = read.display().to_string();
 
         if version.starts_with("3.8") {
             let s = json(&["summary", &read, "--limit", "1"]);
